@@ -1,0 +1,586 @@
+"""The `warroom` command: a thin shell over the domain modules.
+
+Each command parses its arguments, calls one domain function and prints the result with
+rich (or JSON with --json). Errors exit 2 for bad input and 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from warroom import incidents, migrate, severity, timeline
+from warroom.cli_common import (
+    AsOpt,
+    DbOpt,
+    JsonOpt,
+    actor,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    open_db,
+    parse_time,
+)
+from warroom.config import load_settings
+from warroom.db import Database, utcnow
+from warroom.errors import InvalidInput
+
+app = typer.Typer(
+    name="warroom",
+    help="Incident response from detection to handover: declare, triage, contain, verify, "
+    "learn. Works offline on SQLite; PostgreSQL for several instances.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+severity_app = typer.Typer(
+    help="Set an incident's severity, or `suggest` one from the six factors.",
+    invoke_without_command=True,
+)
+db_app = typer.Typer(help="Database schema: upgrade, status.", no_args_is_help=True)
+task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_is_help=True)
+app.add_typer(severity_app, name="severity")
+app.add_typer(db_app, name="db")
+app.add_typer(task_app, name="task")
+
+SEV_STYLE = {"P0": "bold white on red", "P1": "bold red", "P2": "yellow", "P3": "cyan",
+             "P4": "dim"}
+
+
+def _ago(when: datetime) -> str:
+    seconds = int((utcnow() - when).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            rest = (seconds % size) // (size // 60 if size > 60 else 1)
+            return f"{seconds // size}{unit}" + (f"{rest:02d}" if unit != "d" and rest else "")
+    return f"{seconds}s"
+
+
+def _sev(value: str | None) -> str:
+    if not value:
+        return "[dim]--[/]"
+    return f"[{SEV_STYLE.get(value, '')}] {value} [/]"
+
+
+def _print_warnings(inc: incidents.Incident) -> None:
+    for w in inc.warnings:
+        console.print(f"[bold red]! {inc.key}: {w}[/]", highlight=False)
+
+
+# --- declare / list / show -------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def declare(
+    title: Annotated[str, typer.Argument(help="Short title: what is broken, for whom.")],
+    severity_: Annotated[
+        str | None, typer.Option("--severity", "-s", help="P0-P4 (see `warroom severity`).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="Problem description.")] = "",
+    started: Annotated[
+        str | None,
+        typer.Option(help="When the impact started (ISO-8601; may be before detection)."),
+    ] = None,
+    impact: Annotated[str, typer.Option(help="Who and what is affected.")] = "",
+    business_impact: Annotated[str, typer.Option(help="Business impact (money, users).")] = "",
+    errors_seen: Annotated[str, typer.Option("--errors", help="Error messages seen.")] = "",
+    changes: Annotated[str, typer.Option(help="Recent changes suspected.")] = "",
+    reporter: Annotated[str | None, typer.Option(help="Who reported it.")] = None,
+    contact: Annotated[str, typer.Option(help="How to reach the reporter.")] = "",
+    security: Annotated[bool, typer.Option("--security", help="A security incident.")] = False,
+    commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Declare an incident (the intake questions of the method)."""
+    database = open_db(db)
+    inc = incidents.declare(
+        database,
+        title=title,
+        actor=actor(as_),
+        description=description,
+        started_at=parse_time(started, field="started_at"),
+        severity=severity_,
+        impact_scope=impact,
+        business_impact=business_impact,
+        error_messages=errors_seen,
+        suspected_changes=changes,
+        reporter=reporter,
+        reporter_contact=contact,
+        security=security,
+        commander=commander,
+    )
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    console.print(f"Declared [bold]{inc.key}[/] {_sev(inc.severity)} {inc.title}")
+    console.print(f"Next: {inc.next_step}")
+    _print_warnings(inc)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Incidents in priority order: open first, by severity, factors, then age."""
+    items = incidents.list_incidents(open_db(db), include_closed=not open_only)
+    if json_:
+        emit_json([i.to_dict() for i in items])
+        return
+    if not items:
+        console.print("No incidents. Declare one with `warroom declare TITLE --severity P1`.")
+        return
+    table = Table(box=None, header_style="bold")
+    for col in ("key", "sev", "stage", "commander", "age", "title"):
+        table.add_column(col)
+    for i in items:
+        table.add_row(
+            i.key,
+            _sev(i.severity.value if i.severity else None),
+            i.stage.value,
+            i.commander or "[bold red]NONE[/]",
+            _ago(i.started_at),
+            i.title + (" [dim](drill)[/]" if i.drill else ""),
+            style=None if i.is_open else "dim",
+        )
+    console.print(table)
+    for i in items:
+        _print_warnings(i)
+
+
+@app.command()
+@handle_errors
+def show(
+    key: Annotated[str, typer.Argument(help="Incident key, e.g. INC-7.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """One incident: summary, stage and next step, roles, tasks, recent timeline."""
+    database = open_db(db)
+    inc = incidents.get(database, key)
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    console.print(f"[bold]{inc.key}[/] {_sev(inc.severity.value if inc.severity else None)} "
+                  f"{inc.title}", highlight=False)
+    bar = "  ".join(
+        (f"[bold reverse] {s.label} [/]" if s is inc.stage else
+         f"[green]{s.label}[/]" if s.index < inc.stage.index and s.value not in
+         inc.skipped_stages else f"[dim]{s.label}[/]")
+        for s in incidents.Stage
+    )
+    console.print(bar)
+    console.print(f"Next: {inc.next_step}")
+    console.print(f"Started {inc.started_at:%Y-%m-%d %H:%M} UTC ({_ago(inc.started_at)} ago), "
+                  f"detected {inc.detected_at:%H:%M} UTC")
+    if inc.impact_scope or inc.business_impact:
+        console.print(f"Impact: {inc.impact_scope} {inc.business_impact}".strip())
+    roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
+    console.print(f"Roles: {roles or 'none'}"
+                  + (f"; participants: {', '.join(inc.participants)}" if inc.participants
+                     else ""))
+    for t in inc.tasks:
+        console.print(f"  T{t.number} [{t.status}] {t.title}"
+                      + (f" -> {t.assignee}" if t.assignee else ""), highlight=False)
+    events = timeline.read(database, inc.key)[-10:]
+    if events:
+        console.print("[bold]Recent timeline[/]")
+        for e in events:
+            console.print(f"  #{e.seq} {e.at:%H:%M:%S} {e.actor}: {e.summary()}",
+                          highlight=False)
+    _print_warnings(inc)
+
+
+# --- stage / severity / roles / tasks / notes ------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def stage(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    to: Annotated[
+        str | None,
+        typer.Argument(help="contained, root_caused, fixed, verified or closed."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why (required to reopen or to override verification).")
+    ] = None,
+    reopen: Annotated[bool, typer.Option("--reopen", help="Reopen a resolved incident.")] = False,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Move an incident forward through detected -> contained -> ... -> closed."""
+    database = open_db(db)
+    if reopen:
+        if not reason:
+            raise InvalidInput("reopening needs --reason: what came back?", field="reason")
+        inc = incidents.reopen(database, key, actor=actor(as_), reason=reason)
+    else:
+        if not to:
+            raise InvalidInput(
+                "give the stage to move to (contained, root_caused, fixed, verified, closed) "
+                "or --reopen",
+                field="to",
+            )
+        inc = incidents.move(database, key, to=to, actor=actor(as_), reason=reason)
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    skipped = f" (skipped: {', '.join(inc.skipped_stages)})" if inc.skipped_stages else ""
+    console.print(f"{inc.key} is now [bold]{inc.stage.value}[/]{skipped}. Next: {inc.next_step}")
+    _print_warnings(inc)
+
+
+@severity_app.callback()
+@handle_errors
+def severity_set(
+    ctx: typer.Context,
+    key: Annotated[str | None, typer.Argument(help="Incident key.")] = None,
+    level: Annotated[str | None, typer.Argument(help="P0-P4.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why it changed.")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Set an incident's severity: `warroom severity INC-7 P1`. Without arguments: the
+    definitions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if key is None:
+        if json_:
+            emit_json({k.value: v for k, v in severity.DEFINITIONS.items()})
+            return
+        for sev, text in severity.DEFINITIONS.items():
+            console.print(f"{_sev(sev.value)} {text}", highlight=False)
+        return
+    if level is None:
+        raise InvalidInput("give the new severity: warroom severity INC-7 P1", field="severity")
+    inc = incidents.set_severity(open_db(db), key, severity=level, actor=actor(as_),
+                                 reason=reason)
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    console.print(f"{inc.key} is now {_sev(inc.severity.value if inc.severity else None)}")
+    _print_warnings(inc)
+
+
+@severity_app.command("suggest")
+@handle_errors
+def severity_suggest(
+    business_impact: Annotated[
+        str, typer.Option(help="none, low, medium, high, critical (key flow unavailable).")
+    ] = "low",
+    users: Annotated[str, typer.Option(help="Affected users: none, few, some, many, most.")] = (
+        "few"
+    ),
+    data_loss: Annotated[str, typer.Option(help="Data-loss risk: none, possible, confirmed.")] = (
+        "none"
+    ),
+    security_: Annotated[
+        str, typer.Option("--security", help="Security implication: none, possible, confirmed.")
+    ] = "none",
+    workaround: Annotated[
+        bool, typer.Option("--workaround/--no-workaround", help="Is a workaround available?")
+    ] = False,
+    complexity: Annotated[str, typer.Option(help="Recovery complexity: low, medium, high.")] = (
+        "low"
+    ),
+    json_: JsonOpt = False,
+) -> None:
+    """Propose a severity from the six prioritisation factors and say which decided it."""
+    result = severity.suggest(
+        severity.Factors(
+            business_impact=business_impact,  # type: ignore[arg-type]
+            affected_users=users,  # type: ignore[arg-type]
+            data_loss_risk=data_loss,  # type: ignore[arg-type]
+            security=security_,  # type: ignore[arg-type]
+            workaround=workaround,
+            recovery_complexity=complexity,  # type: ignore[arg-type]
+        )
+    )
+    if json_:
+        emit_json(result.to_dict())
+        return
+    console.print(f"Suggested {_sev(result.severity.value)} decided by "
+                  f"[bold]{result.deciding_factor}[/]", highlight=False)
+    console.print(result.reason, highlight=False)
+    console.print(f"[dim]{severity.DEFINITIONS[result.severity]}[/]", highlight=False)
+    for line in result.considered:
+        console.print(f"  - {line}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def role(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    role_: Annotated[
+        str,
+        typer.Argument(
+            metavar="ROLE",
+            help="commander, ops_lead, comms_lead, scribe, liaison or participant.",
+        ),
+    ],
+    person: Annotated[str, typer.Argument(help="Who takes the role.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Take the role back.")] = False,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Assign a role; naming a new commander hands command over (one at a time)."""
+    database = open_db(db)
+    if remove:
+        inc = incidents.remove_role(database, key, role=role_, person=person, actor=actor(as_))
+    else:
+        inc = incidents.assign_role(database, key, role=role_, person=person, actor=actor(as_))
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
+    console.print(f"{inc.key} roles: {roles or 'none'}", highlight=False)
+    _print_warnings(inc)
+
+
+@task_app.command("add")
+@handle_errors
+def task_add(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    title: Annotated[str, typer.Argument(help="What to do, e.g. 'inspect DB logs'.")],
+    assignee: Annotated[str | None, typer.Option("--assignee", "-a", help="Who does it.")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Add a task to an incident."""
+    t = incidents.add_task(open_db(db), key, title=title, assignee=assignee, actor=actor(as_))
+    if json_:
+        emit_json(t.to_dict())
+        return
+    console.print(f"T{t.number} {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
+                  highlight=False)
+
+
+@task_app.command("update")
+@handle_errors
+def task_update(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    number: Annotated[str, typer.Argument(help="Task number, e.g. T2.")],
+    status: Annotated[
+        str | None, typer.Option(help="open, in_progress, done or cancelled.")
+    ] = None,
+    assignee: Annotated[str | None, typer.Option("--assignee", "-a")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a task's status or assignee."""
+    t = incidents.update_task(open_db(db), key, number, status=status, assignee=assignee,
+                              actor=actor(as_))
+    if json_:
+        emit_json(t.to_dict())
+        return
+    console.print(f"T{t.number} [{t.status}] {t.title}" +
+                  (f" -> {t.assignee}" if t.assignee else ""), highlight=False)
+
+
+@task_app.command("list")
+@handle_errors
+def task_list(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The tasks of an incident."""
+    inc = incidents.get(open_db(db), key)
+    if json_:
+        emit_json([t.to_dict() for t in inc.tasks])
+        return
+    if not inc.tasks:
+        console.print(f"{inc.key} has no tasks (warroom task add {inc.key} 'check APM').")
+    for t in inc.tasks:
+        console.print(f"T{t.number} [{t.status}] {t.title}" +
+                      (f" -> {t.assignee}" if t.assignee else ""), highlight=False)
+
+
+@app.command()
+@handle_errors
+def note(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    text: Annotated[str | None, typer.Argument(help="The note.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Attach a file to the incident.")
+    ] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Write a note on the timeline, or attach a file (--file) as an artifact."""
+    from warroom import artifacts
+
+    database = open_db(db)
+    if file is not None:
+        if not file.is_file():
+            raise InvalidInput(f"{file} is not a readable file", field="file")
+        art = artifacts.attach(database, key, actor=actor(as_), kind="attachment",
+                               name=file.name, content=file.read_bytes(), summary=text or "")
+        if json_:
+            emit_json(art.to_dict())
+            return
+        console.print(f"Attached {art.name} ({art.size:,} bytes, sha256 {art.sha256[:12]})")
+        return
+    if text is None:
+        raise InvalidInput("give the note text, or --file PATH to attach a file", field="text")
+    seq = incidents.add_note(database, key, text=text, actor=actor(as_))
+    if json_:
+        emit_json({"incident": key.upper(), "seq": seq})
+        return
+    console.print(f"Noted as #{seq}.")
+
+
+@app.command("timeline")
+@handle_errors
+def timeline_cmd(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    format_: Annotated[
+        str, typer.Option("--format", help="text, json or markdown.")
+    ] = "text",
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The incident's timeline, every event in order; export as JSON or Markdown."""
+    database = open_db(db)
+    events = timeline.read(database, key)
+    fmt = "json" if json_ else format_.lower()
+    if fmt == "json":
+        emit_json([e.to_dict() for e in events])
+    elif fmt in ("markdown", "md"):
+        inc = incidents.get(database, key)
+        typer.echo(timeline_markdown(inc, events))
+    elif fmt == "text":
+        for e in events:
+            console.print(f"#{e.seq:<4} {e.at:%Y-%m-%d %H:%M:%S}Z  {e.actor:<12} "
+                          f"{e.kind:<24} {e.summary()}", highlight=False)
+    else:
+        raise InvalidInput(f"unknown format {format_!r}: use text, json or markdown",
+                           field="format")
+
+
+def timeline_markdown(inc: incidents.Incident, events: list[timeline.Event]) -> str:
+    """The timeline as a Markdown table."""
+    lines = [f"# {inc.key}: {inc.title}", "",
+             f"Severity {inc.severity.value if inc.severity else 'none'}, "
+             f"stage {inc.stage.value}.", "",
+             "| # | time (UTC) | who | what |", "|---|---|---|---|"]
+    for e in events:
+        what = e.summary().replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {e.actor} | {what} |")
+    return "\n".join(lines)
+
+
+# --- db / serve ------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Migrate the database schema to the newest version."""
+    database = Database(load_settings(database_url=db).database_url)
+    heads = migrate.upgrade(database)
+    if json_:
+        emit_json({"revisions": heads})
+        return
+    console.print(f"Database is at {', '.join(heads)}.")
+
+
+@db_app.command("status")
+@handle_errors
+def db_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Show the schema revision and what is pending."""
+    database = Database(load_settings(database_url=db).database_url)
+    data = {"current": migrate.current(database), "pending": migrate.pending(database)}
+    if json_:
+        emit_json(data)
+        return
+    console.print(f"current: {', '.join(data['current']) or 'empty'}; "
+                  f"pending: {', '.join(data['pending']) or 'none'}")
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    insecure_bind: Annotated[
+        bool,
+        typer.Option("--insecure-bind", help="Allow a non-loopback address without accounts."),
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Run the web desk and REST API (migrates the database first)."""
+    import uvicorn
+
+    from warroom.web.app import create_app
+
+    if host not in LOOPBACK and not host.startswith("127.") and not insecure_bind:
+        raise InvalidInput(
+            f"refusing to bind {host}: warroom has no accounts yet, so anyone who can reach "
+            "the port could change incidents. Bind 127.0.0.1, or pass --insecure-bind",
+            field="host",
+        )
+    if insecure_bind and host not in LOOPBACK:
+        err_console.print(f"[bold yellow]warning:[/] serving on {host} without authentication.")
+    settings = load_settings(database_url=db)
+    database = Database(settings.database_url)
+    migrate.upgrade(database)
+    console.print(f"warroom desk on http://{host}:{port}/ (database "
+                  f"{database.engine.url.render_as_string(hide_password=True)})")
+    uvicorn.run(create_app(settings, database=database), host=host, port=port,
+                log_level="info")
+
+
+# --- area modules ----------------------------------------------------------------------------
+
+# Each module defines `register(app)` and adds its own commands.
+AREA_MODULES = (
+    "warroom.cli_triage",
+    "warroom.cli_comms",
+    "warroom.cli_learn",
+    "warroom.cli_detect",
+    "warroom.cli_contain",
+)
+
+
+def _register_areas() -> None:
+    for name in AREA_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # that area is not part of this build
+            raise
+        module.register(app)
+
+
+_register_areas()
+
+
+def main() -> None:
+    app()

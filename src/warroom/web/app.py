@@ -1,0 +1,97 @@
+"""`create_app(settings)`: the FastAPI application with the API, pages and error mapping."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from warroom import __version__
+from warroom.config import Settings, load_settings
+from warroom.db import Database
+from warroom.errors import WarroomError
+from warroom.web.deps import templates
+
+# Each module has `router`; areas that are not part of this build are skipped.
+AREA_ROUTERS = (
+    "warroom.web.api",
+    "warroom.web.pages",
+    "warroom.web.api_comms",
+    "warroom.web.pages_comms",
+    "warroom.web.api_learn",
+    "warroom.web.pages_learn",
+    "warroom.web.api_detect",
+    "warroom.web.api_contain",
+    "warroom.web.pages_contain",
+)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """The web application over one database."""
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="warroom",
+        version=__version__,
+        description="Incident response desk: declare, command, record, contain, verify, learn.",
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = database or Database(settings.database_url)
+
+    @app.exception_handler(WarroomError)
+    async def warroom_error(request: Request, exc: WarroomError) -> Response:
+        if _wants_html(request):
+            return templates.TemplateResponse(
+                request, "error.html", {"message": exc.message}, status_code=exc.http_status
+            )
+        body: dict[str, Any] = {"error": type(exc).__name__, "detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return JSONResponse(body, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            problems.append({"field": ".".join(loc) or "body", "message": err.get("msg", "")})
+        detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        if _wants_html(request):
+            return templates.TemplateResponse(
+                request, "error.html", {"message": detail}, status_code=422
+            )
+        return JSONResponse(
+            {"error": "InvalidInput", "detail": detail, "problems": problems}, status_code=422
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return HTMLResponse(status_code=204)
+
+    static = Path(__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for name in AREA_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        app.include_router(module.router)
+    return app

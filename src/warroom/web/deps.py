@@ -1,0 +1,37 @@
+"""Request dependencies shared by the API and the pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.templating import Jinja2Templates
+
+from warroom.config import Settings, current_user
+from warroom.db import Database
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), autoescape=True)
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_actor(
+    x_warroom_user: Annotated[str | None, Header(description="Who is acting.")] = None,
+) -> str:
+    """The acting person: the X-Warroom-User header, else the server's user."""
+    return current_user(x_warroom_user)
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ActorDep = Annotated[str, Depends(get_actor)]
