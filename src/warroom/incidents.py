@@ -9,6 +9,7 @@ the change in one transaction, so the row is always what the events say.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -465,8 +466,13 @@ def declare(
     security: bool = False,
     drill: bool = False,
     commander: str | None = None,
+    in_transaction: Connection | None = None,
 ) -> Incident:
-    """Declare an incident: the intake questions of the method, then the first event."""
+    """Declare an incident: the intake questions of the method, then the first event.
+
+    `in_transaction`: declare inside the caller's open transaction (alert intake opens an
+    incident and records the alerts atomically); the caller then owns retries.
+    """
     now = utcnow()
     fields = {
         "title": _text("title", title, limit=MAX_TITLE, required=True),
@@ -485,7 +491,8 @@ def declare(
     commander = _text("commander", commander, limit=MAX_NAME) or None
 
     def run() -> Incident:
-        with db.transaction() as conn:
+        outer = in_transaction
+        with contextlib.nullcontext(outer) if outer is not None else db.transaction() as conn:
             number = _next_number(db, conn, "incident")
             key = f"INC-{number}"
             incident_id = conn.execute(
@@ -531,7 +538,10 @@ def declare(
                 _assign(db, conn, key, role=Role.COMMANDER, person=commander, actor=actor)
             return _get(conn, key)
 
+    if in_transaction is not None:
+        return run()
     result: Incident = db.retrying(run)
+    run_hooks(AFTER_DECLARE, db, result, actor)
     return result
 
 
@@ -556,6 +566,43 @@ def _verification_ok(conn: Connection, row: Row[Any], reason: str | None) -> boo
 StageGate = Any
 STAGE_GATES: dict[Stage, list[StageGate]] = {s: [] for s in Stage}
 
+# Called after a declaration commits: fn(db, incident, actor). A failing hook is logged and
+# never undoes the declaration (recurrence detection adds one).
+AFTER_DECLARE: list[Any] = []
+
+# Area modules that register gates and hooks when imported; loaded on first use so a stage
+# move obeys them whether the caller is the CLI, the API or a script. Missing ones are skipped.
+EXTENSIONS = ("warroom.actions", "warroom.recurrence")
+_extensions_loaded = False
+
+
+def load_extensions() -> None:
+    """Import the area modules that register stage gates and hooks (once)."""
+    global _extensions_loaded
+    if _extensions_loaded:
+        return
+    _extensions_loaded = True
+    import importlib
+
+    for name in EXTENSIONS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def run_hooks(hooks: list[Any], *args: Any) -> None:
+    """Run after-commit hooks; an error in one is logged, not raised."""
+    import logging
+
+    load_extensions()
+    for hook in list(hooks):
+        try:
+            hook(*args)
+        except Exception:  # noqa: BLE001 - the change is committed; a hook must not undo it
+            logging.getLogger("warroom").exception("hook %r failed", hook)
+
 
 def move(
     db: Database, key: str | int, *, to: Stage | str, actor: str, reason: str | None = None
@@ -564,6 +611,7 @@ def move(
 
     `verified` needs a recovered verdict (warroom verify) or a `reason` to override it.
     """
+    load_extensions()
     target = Stage.parse(to)
     reason = _text("reason", reason, limit=2000) or None
 
