@@ -39,13 +39,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-severity_app = typer.Typer(
-    help="Set an incident's severity, or `suggest` one from the six factors.",
-    invoke_without_command=True,
-)
 db_app = typer.Typer(help="Database schema: upgrade, status.", no_args_is_help=True)
 task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_is_help=True)
-app.add_typer(severity_app, name="severity")
 app.add_typer(db_app, name="db")
 app.add_typer(task_app, name="task")
 
@@ -245,27 +240,51 @@ def stage(
     _print_warnings(inc)
 
 
-@severity_app.callback()
+@app.command("severity")
 @handle_errors
-def severity_set(
-    ctx: typer.Context,
-    key: Annotated[str | None, typer.Argument(help="Incident key.")] = None,
+def severity_cmd(
+    key: Annotated[
+        str | None,
+        typer.Argument(help="Incident key (INC-7), or `suggest` to propose a severity."),
+    ] = None,
     level: Annotated[str | None, typer.Argument(help="P0-P4.")] = None,
     reason: Annotated[str | None, typer.Option(help="Why it changed.")] = None,
+    business_impact: Annotated[
+        str, typer.Option(help="[suggest] none, low, medium, high, critical (key flow down).")
+    ] = "low",
+    users: Annotated[
+        str, typer.Option(help="[suggest] affected users: none, few, some, many, most.")
+    ] = "few",
+    data_loss: Annotated[
+        str, typer.Option(help="[suggest] data-loss risk: none, possible, confirmed.")
+    ] = "none",
+    security_: Annotated[
+        str,
+        typer.Option("--security", help="[suggest] security implication: none, possible, "
+                     "confirmed."),
+    ] = "none",
+    workaround: Annotated[
+        bool,
+        typer.Option("--workaround/--no-workaround", help="[suggest] is a workaround available?"),
+    ] = False,
+    complexity: Annotated[
+        str, typer.Option(help="[suggest] recovery complexity: low, medium, high.")
+    ] = "low",
     as_: AsOpt = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Set an incident's severity: `warroom severity INC-7 P1`. Without arguments: the
-    definitions."""
-    if ctx.invoked_subcommand is not None:
-        return
+    """Severity: definitions (no arguments), set one (`INC-7 P1`), or `suggest` one from the
+    six prioritisation factors."""
     if key is None:
         if json_:
             emit_json({k.value: v for k, v in severity.DEFINITIONS.items()})
             return
         for sev, text in severity.DEFINITIONS.items():
             console.print(f"{_sev(sev.value)} {text}", highlight=False)
+        return
+    if key.lower() == "suggest":
+        _suggest(business_impact, users, data_loss, security_, workaround, complexity, json_)
         return
     if level is None:
         raise InvalidInput("give the new severity: warroom severity INC-7 P1", field="severity")
@@ -278,38 +297,20 @@ def severity_set(
     _print_warnings(inc)
 
 
-@severity_app.command("suggest")
-@handle_errors
-def severity_suggest(
-    business_impact: Annotated[
-        str, typer.Option(help="none, low, medium, high, critical (key flow unavailable).")
-    ] = "low",
-    users: Annotated[str, typer.Option(help="Affected users: none, few, some, many, most.")] = (
-        "few"
-    ),
-    data_loss: Annotated[str, typer.Option(help="Data-loss risk: none, possible, confirmed.")] = (
-        "none"
-    ),
-    security_: Annotated[
-        str, typer.Option("--security", help="Security implication: none, possible, confirmed.")
-    ] = "none",
-    workaround: Annotated[
-        bool, typer.Option("--workaround/--no-workaround", help="Is a workaround available?")
-    ] = False,
-    complexity: Annotated[str, typer.Option(help="Recovery complexity: low, medium, high.")] = (
-        "low"
-    ),
-    json_: JsonOpt = False,
+def _suggest(
+    business_impact: str, users: str, data_loss: str, security_: str, workaround: bool,
+    complexity: str, json_: bool,
 ) -> None:
-    """Propose a severity from the six prioritisation factors and say which decided it."""
     result = severity.suggest(
-        severity.Factors(
-            business_impact=business_impact,  # type: ignore[arg-type]
-            affected_users=users,  # type: ignore[arg-type]
-            data_loss_risk=data_loss,  # type: ignore[arg-type]
-            security=security_,  # type: ignore[arg-type]
-            workaround=workaround,
-            recovery_complexity=complexity,  # type: ignore[arg-type]
+        severity.Factors.from_dict(
+            {
+                "business_impact": business_impact,
+                "affected_users": users,
+                "data_loss_risk": data_loss,
+                "security": security_,
+                "workaround": workaround,
+                "recovery_complexity": complexity,
+            }
         )
     )
     if json_:
@@ -468,7 +469,7 @@ def timeline_cmd(
         emit_json([e.to_dict() for e in events])
     elif fmt in ("markdown", "md"):
         inc = incidents.get(database, key)
-        typer.echo(timeline_markdown(inc, events))
+        typer.echo(timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, events))
     elif fmt == "text":
         for e in events:
             console.print(f"#{e.seq:<4} {e.at:%Y-%m-%d %H:%M:%S}Z  {e.actor:<12} "
@@ -476,18 +477,6 @@ def timeline_cmd(
     else:
         raise InvalidInput(f"unknown format {format_!r}: use text, json or markdown",
                            field="format")
-
-
-def timeline_markdown(inc: incidents.Incident, events: list[timeline.Event]) -> str:
-    """The timeline as a Markdown table."""
-    lines = [f"# {inc.key}: {inc.title}", "",
-             f"Severity {inc.severity.value if inc.severity else 'none'}, "
-             f"stage {inc.stage.value}.", "",
-             "| # | time (UTC) | who | what |", "|---|---|---|---|"]
-    for e in events:
-        what = e.summary().replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {e.actor} | {what} |")
-    return "\n".join(lines)
 
 
 # --- db / serve ------------------------------------------------------------------------------

@@ -157,6 +157,23 @@ def read(
     ]
 
 
+def markdown(key: str, title: str, severity: object, stage: object, items: list[Event]) -> str:
+    """The timeline as a Markdown document with one table row per event."""
+    sev = getattr(severity, "value", severity) or "none"
+    lines = [
+        f"# {key}: {title}",
+        "",
+        f"Severity {sev}, stage {getattr(stage, 'value', stage)}.",
+        "",
+        "| # | time (UTC) | who | what |",
+        "|---|---|---|---|",
+    ]
+    for e in items:
+        what = e.summary().replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {e.actor} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
 def check_note(text: str) -> str:
     text = (text or "").strip()
     if not text:

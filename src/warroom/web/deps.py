@@ -12,7 +12,8 @@ from warroom.config import Settings, current_user
 from warroom.db import Database
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR), autoescape=True)
+# Jinja2Templates autoescapes .html templates (select_autoescape).
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
 def get_db(request: Request) -> Database:
