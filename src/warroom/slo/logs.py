@@ -1,0 +1,137 @@
+"""Access logs to SLI events: one (ts, good, total) row per request an SLO counts.
+
+frame = read_logs(["access.log"])          # warroom.triage.parse when present
+events = sli_events(frame, slo)            # ts, good (0/1), total (1)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from warroom.errors import InvalidInput
+from warroom.slo.spec import SLO, SLOKind
+
+
+def read_logs(paths: Sequence[str | Path], *, log_format: str | None = None) -> pl.DataFrame:
+    """Read access logs with the triage reader; a minimal combined-log reader until it exists."""
+    try:
+        from warroom.triage.parse import read_access_logs  # type: ignore[attr-defined]
+    except ImportError:
+        return read_combined_logs(paths)
+    log = read_access_logs([str(p) for p in paths], log_format=log_format)
+    frame: pl.DataFrame = log.frame
+    return frame
+
+
+# Combined log format, optionally followed by the request time in seconds.
+_COMBINED = re.compile(
+    r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
+    r'(?P<status>\d{3}) \S+(?: "[^"]*" "[^"]*")?(?: (?P<rt>\d+(?:\.\d+)?))?'
+)
+
+
+def read_combined_logs(paths: Sequence[str | Path]) -> pl.DataFrame:
+    """A small reader of combined logs (with a trailing request time in seconds)."""
+    from warroom.triage.routes import normalise_route
+
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("ts", "client", "method", "path", "route", "status", "latency_ms")
+    }
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise InvalidInput(f"log file {path} does not exist", field="log")
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, 1):
+                m = _COMBINED.match(line)
+                if not m:
+                    if line.strip():
+                        continue
+                    continue
+                try:
+                    ts = datetime.strptime(m.group("time"), "%d/%b/%Y:%H:%M:%S %z")
+                except ValueError:
+                    raise InvalidInput(
+                        f"{path}:{n}: bad time {m.group('time')!r}", field="log"
+                    ) from None
+                rows["ts"].append(ts.astimezone(UTC))
+                rows["client"].append(m.group("client"))
+                rows["method"].append(m.group("method"))
+                rows["path"].append(m.group("path"))
+                rows["route"].append(normalise_route(m.group("path")))
+                rows["status"].append(int(m.group("status")))
+                rt = m.group("rt")
+                rows["latency_ms"].append(float(rt) * 1000 if rt else None)
+    return pl.DataFrame(
+        rows,
+        schema={
+            "ts": pl.Datetime("us", "UTC"),
+            "client": pl.Utf8,
+            "method": pl.Utf8,
+            "path": pl.Utf8,
+            "route": pl.Utf8,
+            "status": pl.Int64,
+            "latency_ms": pl.Float64,
+        },
+    ).sort("ts")
+
+
+def _status_expr(codes: list[str]) -> pl.Expr:
+    expr = pl.lit(False)
+    for code in codes:
+        if code.endswith("xx"):
+            expr = expr | ((pl.col("status") // 100) == int(code[0]))
+        else:
+            expr = expr | (pl.col("status") == int(code))
+    return expr
+
+
+def _match_expr(match: dict[str, Any]) -> pl.Expr:
+    expr = pl.lit(True)
+    if "route" in match:
+        parts = [
+            fnmatch.translate(r) if any(c in r for c in "*?[") else None for r in match["route"]
+        ]
+        exact = [r for r, p in zip(match["route"], parts, strict=True) if p is None]
+        globs = [p for p in parts if p is not None]
+        e = pl.col("route").is_in(exact) if exact else pl.lit(False)
+        for g in globs:
+            e = e | pl.col("route").str.contains(g)
+        expr = expr & e
+    if "route_regex" in match:
+        expr = expr & pl.col("route").str.contains(f"^(?:{match['route_regex']})$")
+    if "path_prefix" in match:
+        e = pl.lit(False)
+        for prefix in match["path_prefix"]:
+            e = e | pl.col("path").str.starts_with(prefix)
+        expr = expr & e
+    if "method" in match:
+        expr = expr & pl.col("method").str.to_uppercase().is_in(match["method"])
+    if "method_regex" in match:
+        expr = expr & pl.col("method").str.contains(f"^(?:{match['method_regex']})$")
+    return expr
+
+
+def sli_events(frame: pl.DataFrame, slo: SLO) -> pl.DataFrame:
+    """The requests `slo` counts, as ts, good (0/1), total (1), sorted by ts."""
+    rows = frame.filter(_match_expr(slo.match))
+    if slo.kind is SLOKind.LATENCY:
+        rows = rows.filter(pl.col("latency_ms").is_not_null())
+        limit = float(slo.threshold_ms or 0)
+        op = slo.threshold_op or "lte"
+        lat = pl.col("latency_ms")
+        good = {"lt": lat < limit, "lte": lat <= limit, "gt": lat > limit, "gte": lat >= limit}[op]
+    elif slo.good:
+        good = _status_expr(slo.good["status"])
+    else:
+        good = ~_status_expr(slo.bad.get("status", ["5xx"]))
+    return rows.select(
+        pl.col("ts"), good.cast(pl.Int64).alias("good"), pl.lit(1, pl.Int64).alias("total")
+    ).sort("ts")
