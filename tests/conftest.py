@@ -81,9 +81,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "warroom.db"
     database = Database(f"sqlite:///{path}")
     migrate.upgrade(database)
-    with database.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.dispose()
+    database.dispose()  # the last connection to close checkpoints the WAL into the file
     return path
 
 
@@ -91,6 +89,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     path = tmp_path / "warroom.db"
     shutil.copy(sqlite_template, path)
+    for suffix in ("-wal", "-shm"):
+        extra = Path(f"{sqlite_template}{suffix}")
+        if extra.exists():
+            shutil.copy(extra, Path(f"{path}{suffix}"))
     return f"sqlite:///{path}"
 
 

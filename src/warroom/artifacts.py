@@ -21,6 +21,10 @@ from warroom.timeline import Kind
 
 MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
 
+# Called after an attachment commits: fn(db, artifact, actor) (recurrence checks triage
+# reports). Errors are logged, never raised (see incidents.run_hooks).
+AFTER_ATTACH: list[Any] = []
+
 
 @dataclass(frozen=True)
 class Artifact:
@@ -77,18 +81,36 @@ def attach(
         artifact_id = conn.execute(
             artifacts.insert()
             .values(
-                incident_id=row.id, sha256=digest, kind=kind, name=name[:200],
-                media_type=media_type, created_by=actor, created_at=now,
+                incident_id=row.id,
+                sha256=digest,
+                kind=kind,
+                name=name[:200],
+                media_type=media_type,
+                created_by=actor,
+                created_at=now,
             )
             .returning(artifacts.c.id)
         ).scalar_one()
         timeline.append(
-            conn, row.id, actor=actor, kind=Kind.ARTIFACT_ATTACHED, at=now,
-            data={"artifact_id": artifact_id, "kind": kind, "name": name[:200],
-                  "sha256": digest, "size": len(content), "summary": summary[:500]},
+            conn,
+            row.id,
+            actor=actor,
+            kind=Kind.ARTIFACT_ATTACHED,
+            at=now,
+            data={
+                "artifact_id": artifact_id,
+                "kind": kind,
+                "name": name[:200],
+                "sha256": digest,
+                "size": len(content),
+                "summary": summary[:500],
+            },
         )
-        return Artifact(artifact_id, row.key, digest, kind, name[:200], media_type,
-                        len(content), actor, now)
+        art = Artifact(
+            artifact_id, row.key, digest, kind, name[:200], media_type, len(content), actor, now
+        )
+    incidents.run_hooks(AFTER_ATTACH, db, art, actor)
+    return art
 
 
 def list_for(db: Database, key: str | int, *, kind: str | None = None) -> list[Artifact]:
@@ -106,8 +128,9 @@ def list_for(db: Database, key: str | int, *, kind: str | None = None) -> list[A
         rows = conn.execute(stmt).all()
     k = f"INC-{incidents.parse_key(key)}"
     return [
-        Artifact(r.id, k, r.sha256, r.kind, r.name, r.media_type, r.size, r.created_by,
-                 r.created_at)
+        Artifact(
+            r.id, k, r.sha256, r.kind, r.name, r.media_type, r.size, r.created_by, r.created_at
+        )
         for r in rows
     ]
 

@@ -44,8 +44,7 @@ task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(task_app, name="task")
 
-SEV_STYLE = {"P0": "bold white on red", "P1": "bold red", "P2": "yellow", "P3": "cyan",
-             "P4": "dim"}
+SEV_STYLE = {"P0": "bold white on red", "P1": "bold red", "P2": "yellow", "P3": "cyan", "P4": "dim"}
 
 
 def _ago(when: datetime) -> str:
@@ -169,33 +168,43 @@ def show(
     if json_:
         emit_json(inc.to_dict())
         return
-    console.print(f"[bold]{inc.key}[/] {_sev(inc.severity.value if inc.severity else None)} "
-                  f"{inc.title}", highlight=False)
+    console.print(
+        f"[bold]{inc.key}[/] {_sev(inc.severity.value if inc.severity else None)} {inc.title}",
+        highlight=False,
+    )
     bar = "  ".join(
-        (f"[bold reverse] {s.label} [/]" if s is inc.stage else
-         f"[green]{s.label}[/]" if s.index < inc.stage.index and s.value not in
-         inc.skipped_stages else f"[dim]{s.label}[/]")
+        (
+            f"[bold reverse] {s.label} [/]"
+            if s is inc.stage
+            else f"[green]{s.label}[/]"
+            if s.index < inc.stage.index and s.value not in inc.skipped_stages
+            else f"[dim]{s.label}[/]"
+        )
         for s in incidents.Stage
     )
     console.print(bar)
     console.print(f"Next: {inc.next_step}")
-    console.print(f"Started {inc.started_at:%Y-%m-%d %H:%M} UTC ({_ago(inc.started_at)} ago), "
-                  f"detected {inc.detected_at:%H:%M} UTC")
+    console.print(
+        f"Started {inc.started_at:%Y-%m-%d %H:%M} UTC ({_ago(inc.started_at)} ago), "
+        f"detected {inc.detected_at:%H:%M} UTC"
+    )
     if inc.impact_scope or inc.business_impact:
         console.print(f"Impact: {inc.impact_scope} {inc.business_impact}".strip())
     roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
-    console.print(f"Roles: {roles or 'none'}"
-                  + (f"; participants: {', '.join(inc.participants)}" if inc.participants
-                     else ""))
+    console.print(
+        f"Roles: {roles or 'none'}"
+        + (f"; participants: {', '.join(inc.participants)}" if inc.participants else "")
+    )
     for t in inc.tasks:
-        console.print(f"  T{t.number} [{t.status}] {t.title}"
-                      + (f" -> {t.assignee}" if t.assignee else ""), highlight=False)
+        console.print(
+            f"  T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
+            highlight=False,
+        )
     events = timeline.read(database, inc.key)[-10:]
     if events:
         console.print("[bold]Recent timeline[/]")
         for e in events:
-            console.print(f"  #{e.seq} {e.at:%H:%M:%S} {e.actor}: {e.summary()}",
-                          highlight=False)
+            console.print(f"  #{e.seq} {e.at:%H:%M:%S} {e.actor}: {e.summary()}", highlight=False)
     _print_warnings(inc)
 
 
@@ -260,8 +269,9 @@ def severity_cmd(
     ] = "none",
     security_: Annotated[
         str,
-        typer.Option("--security", help="[suggest] security implication: none, possible, "
-                     "confirmed."),
+        typer.Option(
+            "--security", help="[suggest] security implication: none, possible, confirmed."
+        ),
     ] = "none",
     workaround: Annotated[
         bool,
@@ -288,8 +298,7 @@ def severity_cmd(
         return
     if level is None:
         raise InvalidInput("give the new severity: warroom severity INC-7 P1", field="severity")
-    inc = incidents.set_severity(open_db(db), key, severity=level, actor=actor(as_),
-                                 reason=reason)
+    inc = incidents.set_severity(open_db(db), key, severity=level, actor=actor(as_), reason=reason)
     if json_:
         emit_json(inc.to_dict())
         return
@@ -298,8 +307,13 @@ def severity_cmd(
 
 
 def _suggest(
-    business_impact: str, users: str, data_loss: str, security_: str, workaround: bool,
-    complexity: str, json_: bool,
+    business_impact: str,
+    users: str,
+    data_loss: str,
+    security_: str,
+    workaround: bool,
+    complexity: str,
+    json_: bool,
 ) -> None:
     result = severity.suggest(
         severity.Factors.from_dict(
@@ -316,8 +330,10 @@ def _suggest(
     if json_:
         emit_json(result.to_dict())
         return
-    console.print(f"Suggested {_sev(result.severity.value)} decided by "
-                  f"[bold]{result.deciding_factor}[/]", highlight=False)
+    console.print(
+        f"Suggested {_sev(result.severity.value)} decided by [bold]{result.deciding_factor}[/]",
+        highlight=False,
+    )
     console.print(result.reason, highlight=False)
     console.print(f"[dim]{severity.DEFINITIONS[result.severity]}[/]", highlight=False)
     for line in result.considered:
@@ -370,8 +386,9 @@ def task_add(
     if json_:
         emit_json(t.to_dict())
         return
-    console.print(f"T{t.number} {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
-                  highlight=False)
+    console.print(
+        f"T{t.number} {t.title}" + (f" -> {t.assignee}" if t.assignee else ""), highlight=False
+    )
 
 
 @task_app.command("update")
@@ -388,13 +405,16 @@ def task_update(
     json_: JsonOpt = False,
 ) -> None:
     """Change a task's status or assignee."""
-    t = incidents.update_task(open_db(db), key, number, status=status, assignee=assignee,
-                              actor=actor(as_))
+    t = incidents.update_task(
+        open_db(db), key, number, status=status, assignee=assignee, actor=actor(as_)
+    )
     if json_:
         emit_json(t.to_dict())
         return
-    console.print(f"T{t.number} [{t.status}] {t.title}" +
-                  (f" -> {t.assignee}" if t.assignee else ""), highlight=False)
+    console.print(
+        f"T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
+        highlight=False,
+    )
 
 
 @task_app.command("list")
@@ -412,8 +432,10 @@ def task_list(
     if not inc.tasks:
         console.print(f"{inc.key} has no tasks (warroom task add {inc.key} 'check APM').")
     for t in inc.tasks:
-        console.print(f"T{t.number} [{t.status}] {t.title}" +
-                      (f" -> {t.assignee}" if t.assignee else ""), highlight=False)
+        console.print(
+            f"T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
+            highlight=False,
+        )
 
 
 @app.command()
@@ -435,8 +457,15 @@ def note(
     if file is not None:
         if not file.is_file():
             raise InvalidInput(f"{file} is not a readable file", field="file")
-        art = artifacts.attach(database, key, actor=actor(as_), kind="attachment",
-                               name=file.name, content=file.read_bytes(), summary=text or "")
+        art = artifacts.attach(
+            database,
+            key,
+            actor=actor(as_),
+            kind="attachment",
+            name=file.name,
+            content=file.read_bytes(),
+            summary=text or "",
+        )
         if json_:
             emit_json(art.to_dict())
             return
@@ -455,9 +484,7 @@ def note(
 @handle_errors
 def timeline_cmd(
     key: Annotated[str, typer.Argument(help="Incident key.")],
-    format_: Annotated[
-        str, typer.Option("--format", help="text, json or markdown.")
-    ] = "text",
+    format_: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -472,11 +499,14 @@ def timeline_cmd(
         typer.echo(timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, events))
     elif fmt == "text":
         for e in events:
-            console.print(f"#{e.seq:<4} {e.at:%Y-%m-%d %H:%M:%S}Z  {e.actor:<12} "
-                          f"{e.kind:<24} {e.summary()}", highlight=False)
+            console.print(
+                f"#{e.seq:<4} {e.at:%Y-%m-%d %H:%M:%S}Z  {e.actor:<12} {e.kind:<24} {e.summary()}",
+                highlight=False,
+            )
     else:
-        raise InvalidInput(f"unknown format {format_!r}: use text, json or markdown",
-                           field="format")
+        raise InvalidInput(
+            f"unknown format {format_!r}: use text, json or markdown", field="format"
+        )
 
 
 # --- db / serve ------------------------------------------------------------------------------
@@ -503,8 +533,10 @@ def db_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         emit_json(data)
         return
-    console.print(f"current: {', '.join(data['current']) or 'empty'}; "
-                  f"pending: {', '.join(data['pending']) or 'none'}")
+    console.print(
+        f"current: {', '.join(data['current']) or 'empty'}; "
+        f"pending: {', '.join(data['pending']) or 'none'}"
+    )
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -539,10 +571,11 @@ def serve(
     settings = load_settings(database_url=db)
     database = Database(settings.database_url)
     migrate.upgrade(database)
-    console.print(f"warroom desk on http://{host}:{port}/ (database "
-                  f"{database.engine.url.render_as_string(hide_password=True)})")
-    uvicorn.run(create_app(settings, database=database), host=host, port=port,
-                log_level="info")
+    console.print(
+        f"warroom desk on http://{host}:{port}/ (database "
+        f"{database.engine.url.render_as_string(hide_password=True)})"
+    )
+    uvicorn.run(create_app(settings, database=database), host=host, port=port, log_level="info")
 
 
 # --- area modules ----------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Settings: environment variables `WARROOM_*` and an optional `warroom.toml`.
 
-    WARROOM_DATABASE_URL   default sqlite:///./warroom.db
-    WARROOM_CONFIG         path of warroom.toml (default ./warroom.toml when present)
-    WARROOM_USER           who is acting (default: the OS user)
+WARROOM_DATABASE_URL   default sqlite:///./warroom.db
+WARROOM_CONFIG         path of warroom.toml (default ./warroom.toml when present)
+WARROOM_USER           who is acting (default: the OS user)
 """
 
 from __future__ import annotations

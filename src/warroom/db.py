@@ -1,8 +1,8 @@
 """Database access: engine, transactions, time, and every dialect difference in one place.
 
-    db = Database("sqlite:///./warroom.db")
-    with db.transaction() as conn:      # BEGIN IMMEDIATE on SQLite, READ COMMITTED on PG
-        conn.execute(...)
+db = Database("sqlite:///./warroom.db")
+with db.transaction() as conn:      # BEGIN IMMEDIATE on SQLite, READ COMMITTED on PG
+    conn.execute(...)
 """
 
 from __future__ import annotations
@@ -77,7 +77,11 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Reads take a deferred transaction (a consistent snapshot, no write lock).
+    if conn.get_execution_options().get("warroom_read"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -128,11 +132,9 @@ class Database:
         """A connection for reads (SQLite: without taking the write lock)."""
         try:
             with self.engine.connect() as conn:
-                if self.is_sqlite:
+                conn = conn.execution_options(warroom_read=True)
+                with conn.begin():
                     yield conn
-                else:
-                    with conn.begin():
-                        yield conn
         except OperationalError as exc:
             raise StorageUnavailable(_describe(exc, self.url)) from exc
 

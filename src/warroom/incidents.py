@@ -41,7 +41,7 @@ class Stage(StrEnum):
     CLOSED = "closed"
 
     @property
-    def index(self) -> int:
+    def index(self) -> int:  # type: ignore[override]  # position in the lifecycle, not str.index
         return list(Stage).index(self)
 
     @property
@@ -193,11 +193,7 @@ class Incident:
     def warnings(self) -> list[str]:
         """What the desk nags about on every list and show."""
         out: list[str] = []
-        if (
-            self.is_open
-            and self.severity in (Severity.P0, Severity.P1)
-            and not self.commander
-        ):
+        if self.is_open and self.severity in (Severity.P0, Severity.P1) and not self.commander:
             out.append(
                 f"NO COMMANDER on a {self.severity.value}: name one now "
                 f"(warroom role {self.key} commander NAME)"
@@ -232,9 +228,7 @@ class Incident:
             "next_step": self.next_step,
             "started_at": self.started_at.isoformat(),
             "detected_at": self.detected_at.isoformat(),
-            "stage_times": {
-                k: (v.isoformat() if v else None) for k, v in self.stage_times.items()
-            },
+            "stage_times": {k: (v.isoformat() if v else None) for k, v in self.stage_times.items()},
             "skipped_stages": self.skipped_stages,
             "impact_scope": self.impact_scope,
             "business_impact": self.business_impact,
@@ -654,12 +648,20 @@ def move(
         skipped = [s for s in list(Stage)[current.index + 1 : target.index]]
         for s in skipped:
             timeline.append(
-                conn, row.id, actor=actor, kind=Kind.STAGE_SKIPPED, at=now,
+                conn,
+                row.id,
+                actor=actor,
+                kind=Kind.STAGE_SKIPPED,
+                at=now,
                 data={"stage": s.value},
             )
         if target is Stage.VERIFIED and reason:
             timeline.append(
-                conn, row.id, actor=actor, kind=Kind.VERIFICATION_OVERRIDDEN, at=now,
+                conn,
+                row.id,
+                actor=actor,
+                kind=Kind.VERIFICATION_OVERRIDDEN,
+                at=now,
                 data={"reason": reason},
             )
         timeline.append(
@@ -668,8 +670,12 @@ def move(
             actor=actor,
             kind=Kind.STAGE_CHANGED,
             at=now,
-            data={"from": current.value, "to": target.value, "reason": reason,
-                  "skipped": [s.value for s in skipped]},
+            data={
+                "from": current.value,
+                "to": target.value,
+                "reason": reason,
+                "skipped": [s.value for s in skipped],
+            },
         )
         values: dict[str, Any] = {
             "stage": target.value,
@@ -696,7 +702,11 @@ def reopen(db: Database, key: str | int, *, actor: str, reason: str) -> Incident
             )
         now = utcnow()
         timeline.append(
-            conn, row.id, actor=actor, kind=Kind.REOPENED, at=now,
+            conn,
+            row.id,
+            actor=actor,
+            kind=Kind.REOPENED,
+            at=now,
             data={"from": current.value, "reason": reason},
         )
         conn.execute(
@@ -771,11 +781,17 @@ def _assign(
             conn.execute(roles.delete().where(roles.c.id == holder.id))
         if role is Role.COMMANDER:
             timeline.append(
-                conn, row.id, actor=actor, kind=(
-                    Kind.COMMANDER_HANDOFF if holder is not None else Kind.ROLE_ASSIGNED
-                ), at=now,
-                data={"role": role.value, "person": person, "from": holder.person
-                      if holder else None, "to": person},
+                conn,
+                row.id,
+                actor=actor,
+                kind=(Kind.COMMANDER_HANDOFF if holder is not None else Kind.ROLE_ASSIGNED),
+                at=now,
+                data={
+                    "role": role.value,
+                    "person": person,
+                    "from": holder.person if holder else None,
+                    "to": person,
+                },
             )
             values: dict[str, Any] = {"commander": person}
             if row.commander_at is None:
@@ -783,19 +799,29 @@ def _assign(
             conn.execute(incidents.update().where(incidents.c.id == row.id).values(**values))
             conn.execute(
                 roles.insert().values(
-                    incident_id=row.id, role=role.value, person=person, assigned_at=now,
+                    incident_id=row.id,
+                    role=role.value,
+                    person=person,
+                    assigned_at=now,
                     assigned_by=actor,
                 )
             )
             return
     conn.execute(
         roles.insert().values(
-            incident_id=row.id, role=role.value, person=person, assigned_at=now,
+            incident_id=row.id,
+            role=role.value,
+            person=person,
+            assigned_at=now,
             assigned_by=actor,
         )
     )
     timeline.append(
-        conn, row.id, actor=actor, kind=Kind.ROLE_ASSIGNED, at=now,
+        conn,
+        row.id,
+        actor=actor,
+        kind=Kind.ROLE_ASSIGNED,
+        at=now,
         data={"role": role.value, "person": person},
     )
 
@@ -830,11 +856,15 @@ def remove_role(
             stmt = stmt.where(roles.c.person == person)
         holder = conn.execute(stmt).first()
         if holder is None:
-            raise NotFound(f"nobody {'named ' + person + ' ' if person else ''}is {r.value} "
-                           f"of {row.key}")
+            raise NotFound(
+                f"nobody {'named ' + person + ' ' if person else ''}is {r.value} of {row.key}"
+            )
         conn.execute(roles.delete().where(roles.c.id == holder.id))
         timeline.append(
-            conn, row.id, actor=actor, kind=Kind.ROLE_REMOVED,
+            conn,
+            row.id,
+            actor=actor,
+            kind=Kind.ROLE_REMOVED,
             data={"role": r.value, "person": holder.person},
         )
         return _get(conn, row.key)
@@ -857,12 +887,22 @@ def add_task(
         now = utcnow()
         conn.execute(
             tasks.insert().values(
-                incident_id=row.id, number=number, title=title, assignee=assignee,
-                status=TaskStatus.OPEN.value, created_by=actor, created_at=now, updated_at=now,
+                incident_id=row.id,
+                number=number,
+                title=title,
+                assignee=assignee,
+                status=TaskStatus.OPEN.value,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
             )
         )
         timeline.append(
-            conn, row.id, actor=actor, kind=Kind.TASK_ADDED, at=now,
+            conn,
+            row.id,
+            actor=actor,
+            kind=Kind.TASK_ADDED,
+            at=now,
             data={"number": number, "title": title, "assignee": assignee},
         )
         return next(t for t in _get(conn, row.key).tasks if t.number == number)
@@ -898,11 +938,13 @@ def update_task(
         if not changes:
             raise InvalidTransition(f"task T{n} of {row.key} already has those values")
         now = utcnow()
-        conn.execute(
-            tasks.update().where(tasks.c.id == task.id).values(updated_at=now, **changes)
-        )
+        conn.execute(tasks.update().where(tasks.c.id == task.id).values(updated_at=now, **changes))
         timeline.append(
-            conn, row.id, actor=actor, kind=Kind.TASK_UPDATED, at=now,
+            conn,
+            row.id,
+            actor=actor,
+            kind=Kind.TASK_UPDATED,
+            at=now,
             data={"number": n, "title": task.title, "changes": changes},
         )
         return next(t for t in _get(conn, row.key).tasks if t.number == n)
@@ -923,9 +965,7 @@ def add_note(db: Database, key: str | int, *, text: str, actor: str) -> int:
         return timeline.append(conn, row.id, actor=actor, kind=Kind.NOTE, data={"text": text})
 
 
-def record(
-    db: Database, key: str | int, *, kind: str, actor: str, data: dict[str, Any]
-) -> int:
+def record(db: Database, key: str | int, *, kind: str, actor: str, data: dict[str, Any]) -> int:
     """Append an event of another module's kind (runbook step, status update, ...)."""
     with db.transaction() as conn:
         row = _lock(db, conn, key)
@@ -938,8 +978,13 @@ def lock(db: Database, conn: Connection, key: str | int) -> Row[Any]:
 
 
 UPDATABLE = (
-    "title", "description", "impact_scope", "business_impact", "error_messages",
-    "suspected_changes", "reporter_contact",
+    "title",
+    "description",
+    "impact_scope",
+    "business_impact",
+    "error_messages",
+    "suspected_changes",
+    "reporter_contact",
 )
 
 

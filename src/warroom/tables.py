@@ -68,9 +68,7 @@ events = sa.Table(
     "events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True
-    ),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
@@ -85,9 +83,7 @@ roles = sa.Table(
     "roles",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True
-    ),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("person", sa.String(200), nullable=False),
     sa.Column("assigned_at", UTCDateTime, nullable=False),
@@ -98,9 +94,7 @@ tasks = sa.Table(
     "tasks",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True
-    ),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
     sa.Column("number", sa.Integer, nullable=False),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("assignee", sa.String(200)),
@@ -123,9 +117,7 @@ artifacts = sa.Table(
     "artifacts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True
-    ),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
     sa.Column("sha256", sa.String(64), sa.ForeignKey("blobs.sha256"), nullable=False),
     sa.Column("kind", sa.String(40), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),

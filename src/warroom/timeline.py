@@ -74,8 +74,14 @@ def event_hash(
 ) -> str:
     """sha256 over the previous hash and a canonical form of the event."""
     body = json.dumps(
-        {"prev": prev_hash, "seq": seq, "at": at.isoformat(), "actor": actor, "kind": kind,
-         "data": data},
+        {
+            "prev": prev_hash,
+            "seq": seq,
+            "at": at.isoformat(),
+            "actor": actor,
+            "kind": kind,
+            "data": data,
+        },
         sort_keys=True,
         separators=(",", ":"),
         default=str,
@@ -99,9 +105,7 @@ def append(
     """
     data = json.loads(json.dumps(data or {}, default=str))
     row = conn.execute(
-        sa.select(incidents.c.last_seq, incidents.c.last_hash).where(
-            incidents.c.id == incident_id
-        )
+        sa.select(incidents.c.last_seq, incidents.c.last_hash).where(incidents.c.id == incident_id)
     ).one()
     seq = row.last_seq + 1
     when = at or utcnow()

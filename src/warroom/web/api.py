@@ -134,8 +134,7 @@ def set_severity(key: str, body: SeverityIn, db: DbDep, actor: ActorDep) -> dict
 @router.post("/incidents/{key}/roles")
 def assign_role(key: str, body: RoleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Assign a role; a new commander is a hand-off."""
-    return incidents.assign_role(db, key, role=body.role, person=body.person,
-                                 actor=actor).to_dict()
+    return incidents.assign_role(db, key, role=body.role, person=body.person, actor=actor).to_dict()
 
 
 @router.delete("/incidents/{key}/roles/{role}")
@@ -147,16 +146,18 @@ def remove_role(
 
 @router.post("/incidents/{key}/tasks", status_code=201)
 def add_task(key: str, body: TaskIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
-    return incidents.add_task(db, key, title=body.title, assignee=body.assignee,
-                              actor=actor).to_dict()
+    return incidents.add_task(
+        db, key, title=body.title, assignee=body.assignee, actor=actor
+    ).to_dict()
 
 
 @router.patch("/incidents/{key}/tasks/{number}")
 def update_task(
     key: str, number: str, body: TaskPatch, db: DbDep, actor: ActorDep
 ) -> dict[str, Any]:
-    return incidents.update_task(db, key, number, status=body.status, assignee=body.assignee,
-                                 actor=actor).to_dict()
+    return incidents.update_task(
+        db, key, number, status=body.status, assignee=body.assignee, actor=actor
+    ).to_dict()
 
 
 @router.post("/incidents/{key}/notes", status_code=201)

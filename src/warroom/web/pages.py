@@ -82,22 +82,21 @@ def declare_submit(
     commander: Annotated[str, Form()] = "",
 ) -> Response:
     values = {
-        "title": title, "severity": severity_, "description": description,
-        "started_at": started_at, "impact_scope": impact_scope,
-        "business_impact": business_impact, "error_messages": error_messages,
-        "suspected_changes": suspected_changes, "reporter": reporter,
-        "reporter_contact": reporter_contact, "security": security, "commander": commander,
+        "title": title,
+        "severity": severity_,
+        "description": description,
+        "started_at": started_at,
+        "impact_scope": impact_scope,
+        "business_impact": business_impact,
+        "error_messages": error_messages,
+        "suspected_changes": suspected_changes,
+        "reporter": reporter,
+        "reporter_contact": reporter_contact,
+        "security": security,
+        "commander": commander,
     }
     try:
-        start = None
-        if started_at.strip():
-            try:
-                start = ensure_utc(datetime.fromisoformat(started_at.strip().replace("Z", "+00:00")))
-            except ValueError:
-                raise InvalidInput(
-                    f"{started_at!r} is not a time: use 2026-11-24T14:03 (UTC)",
-                    field="started_at",
-                ) from None
+        start = _parse_form_time(started_at)
         inc = incidents.declare(
             db,
             title=title,
@@ -119,6 +118,17 @@ def declare_submit(
             request, "declare.html", {"values": values, "error": exc.message}, status_code=422
         )
     return _see_other(f"/incidents/{inc.key}")
+
+
+def _parse_form_time(text: str) -> datetime | None:
+    if not text.strip():
+        return None
+    try:
+        return ensure_utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not a time: use 2026-11-24T14:03 (UTC)", field="started_at"
+        ) from None
 
 
 @router.get("/incidents/{key}", response_class=HTMLResponse)
@@ -180,8 +190,7 @@ def role_submit(
     role: Annotated[str, Form()] = "",
     person: Annotated[str, Form()] = "",
 ) -> Response:
-    return _act(key, lambda: incidents.assign_role(db, key, role=role, person=person,
-                                                   actor=actor))
+    return _act(key, lambda: incidents.assign_role(db, key, role=role, person=person, actor=actor))
 
 
 @router.post("/incidents/{key}/tasks")
@@ -192,8 +201,10 @@ def task_submit(
     title: Annotated[str, Form()] = "",
     assignee: Annotated[str, Form()] = "",
 ) -> Response:
-    return _act(key, lambda: incidents.add_task(db, key, title=title, assignee=assignee or None,
-                                                actor=actor))
+    return _act(
+        key,
+        lambda: incidents.add_task(db, key, title=title, assignee=assignee or None, actor=actor),
+    )
 
 
 @router.post("/incidents/{key}/tasks/{number}")
