@@ -1,0 +1,206 @@
+"""Changes (deploys, config, migrations, flags, infra) and ranking them as suspects.
+
+A change is a suspect when it landed shortly before the onset; the score multiplies how close
+in time it is (halving about every half hour), how well what it touched overlaps the affected
+routes, and how often its kind breaks things::
+
+    rank_suspects(changes, onset=onset, affected_routes=["/checkout"])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from warroom.errors import InvalidInput
+from warroom.triage.parse import parse_timestamp
+
+KINDS = ("deploy", "config", "migration", "flag", "infra")
+KIND_WEIGHT = {"deploy": 1.0, "config": 0.9, "flag": 0.9, "migration": 0.9, "infra": 0.75}
+LOOKBACK = timedelta(hours=3)
+CLOCK_SKEW = timedelta(minutes=2)  # a change logged just after the onset may still be the cause
+TIME_SCALE_MIN = 45.0
+MIN_SCORE = 0.15
+_GENERIC_TOKENS = frozenset(
+    {"src", "api", "v1", "v2", "services", "service", "app", "lib", "py", "js", "ts", "go",
+     "java", "sql", "db", "migrations", "id", "main", "index", "www", "static", "internal"}
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    id: str
+    at: datetime
+    kind: str
+    service: str = ""
+    paths: tuple[str, ...] = ()
+    description: str = ""
+    author: str = ""
+    source: str = "changes"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "service": self.service,
+            "paths": list(self.paths),
+            "description": self.description,
+            "author": self.author,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Suspect:
+    change: Change
+    score: float
+    reason: str
+    minutes_before_onset: float
+    matched_routes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.change.id,
+            "score": self.score,
+            "reason": self.reason,
+            "minutes_before_onset": round(self.minutes_before_onset, 1),
+            "matched_routes": self.matched_routes,
+            "change": self.change.to_dict(),
+        }
+
+
+def load_changes(path: str | Path) -> list[Change]:
+    """Read a JSON-lines change list; a bad line is an error naming its number."""
+    p = Path(path)
+    if not p.exists():
+        raise InvalidInput(f"changes file {p} does not exist: check the path", field="changes")
+    out: list[Change] = []
+    for number, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise InvalidInput(f"{p}:{number}: not JSON ({exc}): {line[:80]!r}") from None
+        out.append(_change_from(obj, f"{p}:{number}"))
+    return out
+
+
+def _change_from(obj: Any, where: str) -> Change:
+    if not isinstance(obj, dict):
+        raise InvalidInput(f"{where}: a change must be a JSON object")
+    missing = [k for k in ("id", "at", "kind") if not obj.get(k)]
+    if missing:
+        raise InvalidInput(f"{where}: change has no {', '.join(missing)} (needs id, at, kind)")
+    kind = str(obj["kind"]).lower()
+    if kind not in KINDS:
+        raise InvalidInput(f"{where}: unknown kind {obj['kind']!r}: use one of {', '.join(KINDS)}")
+    try:
+        at = parse_timestamp(obj["at"])
+    except ValueError:
+        raise InvalidInput(f"{where}: unreadable time {obj['at']!r}: use ISO-8601") from None
+    paths = obj.get("paths") or []
+    if isinstance(paths, str):
+        paths = [paths]
+    return Change(
+        id=str(obj["id"]),
+        at=at,
+        kind=kind,
+        service=str(obj.get("service") or ""),
+        paths=tuple(str(x) for x in paths),
+        description=str(obj.get("description") or ""),
+        author=str(obj.get("author") or ""),
+    )
+
+
+def git_changes(repo: str | Path, since: datetime, until: datetime) -> list[Change]:
+    """Commits in [since, until] of a git repository, as deploy-kind changes."""
+    path = Path(repo)
+    if not (path / ".git").exists() and not path.joinpath("HEAD").exists():
+        raise InvalidInput(f"{repo} is not a git repository: pass the repository root to --git")
+    cmd = [
+        "git", "-C", str(path), "log", "--no-merges", f"--since={since.isoformat()}",
+        f"--until={until.isoformat()}", "--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only",
+    ]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60)
+    except FileNotFoundError:
+        raise InvalidInput("git is not installed: install it or pass --changes instead") from None
+    except subprocess.CalledProcessError as exc:
+        raise InvalidInput(f"git log failed in {repo}: {exc.stderr.strip()[:200]}") from None
+    out = []
+    for record in done.stdout.split("\x1e"):
+        if not record.strip():
+            continue
+        head, _, files = record.partition("\n")
+        sha, at, author, subject = (head.split("\x1f") + ["", "", "", ""])[:4]
+        out.append(
+            Change(
+                id=sha[:10],
+                at=parse_timestamp(at),
+                kind="deploy",
+                service=path.resolve().name,
+                paths=tuple(f for f in files.splitlines() if f.strip()),
+                description=subject,
+                author=author,
+                source="git",
+            )
+        )
+    return out
+
+
+def _tokens(text: str) -> set[str]:
+    return {t for t in re.split(r"[^a-z0-9]+", text.lower()) if len(t) > 1} - _GENERIC_TOKENS
+
+
+def rank_suspects(
+    changes: list[Change],
+    *,
+    onset: datetime,
+    affected_routes: list[str],
+    symptom: str = "error_rate",
+) -> list[Suspect]:
+    """Changes that may have caused an incident starting at `onset`, best first.
+
+    `affected_routes` is ordered by impact; the first one is the most affected.
+    """
+    out: list[Suspect] = []
+    route_tokens = [(r, _tokens(r.replace("{id}", ""))) for r in affected_routes]
+    for ch in changes:
+        before = onset - ch.at
+        if before < -CLOCK_SKEW or before > LOOKBACK:
+            continue
+        minutes = before.total_seconds() / 60
+        closeness = math.exp(-max(minutes, 0.0) / TIME_SCALE_MIN)
+        touched = _tokens(" ".join([ch.service, *ch.paths]))
+        matched = [r for r, toks in route_tokens if toks and toks & touched]
+        if matched and matched[0] == affected_routes[0]:
+            overlap, where = 1.0, f"touches {matched[0]}, the most affected route"
+        elif matched:
+            overlap, where = 0.7, f"touches {', '.join(matched[:3])}"
+        elif not touched:
+            overlap, where = 0.5, "does not say what it touches"
+        else:
+            overlap, where = 0.35, "touches none of the affected routes"
+        weight = KIND_WEIGHT[ch.kind]
+        if ch.kind == "migration" and symptom == "p95_ms":
+            weight = 1.0  # migrations are the classic cause of sudden slowness
+        score = round(closeness * overlap * weight, 3)
+        if score < MIN_SCORE:
+            continue
+        when = (
+            f"{minutes:.0f} min before the onset"
+            if minutes >= 0
+            else f"{-minutes:.0f} min after the onset (within clock skew)"
+        )
+        reason = f"{ch.kind} {when}; {where}"
+        out.append(Suspect(ch, score, reason, minutes, matched))
+    out.sort(key=lambda s: -s.score)
+    return out

@@ -1,0 +1,217 @@
+"""Onset detection: where did the error rate, latency or traffic change, and is it real?
+
+For each series the single change point is found by least squares over every split: a level
+step, plus (for error rate and latency) a linear ramp starting at the same point, so both an
+abrupt failure and a slow creep have their onset at the start. The fit is compared with "no
+change" by an F-test, Bonferroni-corrected for the search over split points, and the change
+must also matter in practice (e.g. p95 up by half, 5xx up by two points and doubled) compared
+with the spread of the baseline. A healthy log with ordinary noise passes neither test.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+MIN_BASELINE = 8  # intervals before a change point
+MIN_AFTER = 4
+ALPHA = 1e-4  # after Bonferroni over split points
+
+
+@dataclass(frozen=True)
+class Fit:
+    index: int  # first interval after the change
+    f_stat: float
+    p_value: float  # Bonferroni-adjusted
+    before: float  # weighted mean before the change
+    after: float  # weighted mean after the change
+    end: float  # fitted level at the last interval
+    baseline_sd: float  # robust spread of the baseline intervals
+
+
+def fit_change(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, *, model: str = "step"
+) -> Fit | None:
+    """Best single change point of y(x), with its F-test against "no change".
+
+    `model` is "step" (the level jumps), "ramp" (the level starts rising linearly: a creep)
+    or "step+ramp". Points with NaN y or zero weight are ignored; None when too few remain.
+    """
+    w = np.ones_like(y) if w is None else w.astype(float)
+    keep = np.isfinite(y) & (w > 0)
+    x, y, w = x[keep].astype(float), y[keep].astype(float), w[keep]
+    n = len(y)
+    if n < MIN_BASELINE + MIN_AFTER:
+        return None
+    w = w / w.mean()
+
+    def suffix(v: np.ndarray) -> np.ndarray:  # suffix[k] = sum over i >= k
+        return np.cumsum(v[::-1])[::-1]
+
+    aw, ay, ax = suffix(w), suffix(w * y), suffix(w * x)
+    axx, axy = suffix(w * x * x), suffix(w * x * y)
+    sw, sy, syy = aw[0], ay[0], float(np.sum(w * y * y))
+    ks = np.arange(MIN_BASELINE, n - MIN_AFTER + 1)
+    xk = x[ks]
+    m = len(ks)
+    # weighted sums of the regressors: 1, s = [x >= x_k], r = (x - x_k) * s
+    sums = {
+        "s": aw[ks],
+        "r": ax[ks] - xk * aw[ks],
+        "rr": axx[ks] - 2 * xk * ax[ks] + xk * xk * aw[ks],
+        "sy": ay[ks],
+        "ry": axy[ks] - xk * ay[ks],
+    }
+    cols = {"step": ["s"], "ramp": ["r"], "step+ramp": ["s", "r"]}[model]
+    p = len(cols) + 1
+    xtx = np.empty((m, p, p))
+    xty = np.empty((m, p))
+    xtx[:, 0, 0] = sw
+    xty[:, 0] = sy
+    for i, ci in enumerate(cols, start=1):
+        xtx[:, 0, i] = xtx[:, i, 0] = sums[ci]
+        xty[:, i] = sums[ci + "y"]
+        for j, cj in enumerate(cols, start=1):
+            xtx[:, i, j] = sums["rr"] if ci == cj == "r" else sums["r" if "r" in (ci, cj) else "s"]
+    # tiny ridge: a ramp over identical x values is singular
+    beta = np.linalg.solve(xtx + np.eye(p) * 1e-9, xty[..., None])[..., 0]
+    sse1 = syy - np.einsum("ij,ij->i", beta, xty)
+    sse0 = syy - sy * sy / sw
+    best = int(np.argmin(sse1))
+    k = int(ks[best])
+    extra = p - 1
+    sse = max(float(sse1[best]), 1e-12 * max(sse0, 1e-12))
+    dof = n - extra - 1
+    f_stat = ((sse0 - sse) / extra) / (sse / dof) if sse0 > sse else 0.0
+    p_value = float(stats.f.sf(f_stat, extra, dof)) * m if f_stat > 0 else 1.0
+    b = dict(zip(["c", *cols], beta[best], strict=True))
+    end = float(b["c"] + b.get("s", 0.0) + b.get("r", 0.0) * (x[-1] - x[k]))
+    before_y = y[:k]
+    mad = float(np.median(np.abs(before_y - np.median(before_y)))) * 1.4826
+    return Fit(
+        index=int(np.flatnonzero(keep)[k]),
+        f_stat=float(f_stat),
+        p_value=min(p_value, 1.0),
+        before=float(np.average(before_y, weights=w[:k])),
+        after=float(np.average(y[k:], weights=w[k:])),
+        end=end,
+        baseline_sd=mad,
+    )
+
+
+def best_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]) -> Fit | None:
+    """The model (step or ramp) that explains the series best: the largest F statistic."""
+    fits = [f for f in (fit_change(x, y, w, model=m) for m in models) if f is not None]
+    return max(fits, key=lambda f: f.f_stat) if fits else None
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A significant change in one metric of one scope."""
+
+    metric: str  # "error_rate", "p95_ms" or "requests"
+    scope: str  # "*" for all routes, else the route
+    index: int
+    p_value: float
+    f_stat: float
+    before: float
+    after: float  # level after the change, in the metric's unit
+    ratio: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "metric": self.metric,
+            "scope": self.scope,
+            "p_value": float(f"{self.p_value:.3g}"),
+            "before": round(self.before, 4),
+            "after": round(self.after, 4),
+            "ratio": round(self.ratio, 2) if math.isfinite(self.ratio) else None,
+        }
+
+
+def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal | None:
+    """A significant rise of the 5xx rate (requests-weighted)."""
+    if errors.sum() < 5:
+        return None
+    x = np.arange(len(requests), dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(requests > 0, errors / np.maximum(requests, 1), np.nan)
+    fit = best_fit(x, rate, requests, ("step", "ramp"))
+    if fit is None or fit.p_value > ALPHA:
+        return None
+    after = max(fit.after, min(fit.end, 1.0))
+    excess = (after - fit.before) * requests[fit.index :].sum()
+    floor = max(0.02, 3 * fit.baseline_sd, fit.before)  # at least doubled, two points up
+    if after - fit.before < floor or excess < 10:
+        return None
+    return Signal("error_rate", scope, fit.index, fit.p_value, fit.f_stat, fit.before, after,
+                  after / fit.before if fit.before > 0 else math.inf)
+
+
+def latency_signal(
+    scope: str, p95: np.ndarray, latency_n: np.ndarray, mean_ms: np.ndarray | None = None
+) -> Signal | None:
+    """A significant rise of latency: a step, a creep, or both.
+
+    The change point is searched on the mean latency when given (far less noisy per interval
+    than a p95, and it moves with the tail), on a linear scale where a creep is a straight
+    ramp; the reported levels are p95s.
+    """
+    ok = latency_n >= 5
+    if ok.sum() < MIN_BASELINE + MIN_AFTER:
+        return None
+    series = mean_ms if mean_ms is not None else p95
+    scale = float(np.median(series[ok]))
+    if not scale > 0:
+        return None
+    y = np.where(ok, series / scale, np.nan)
+    x = np.arange(len(y), dtype=float)
+    fit = best_fit(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp"))
+    if fit is None or fit.p_value > ALPHA or fit.before <= 0:
+        return None
+    level = max(fit.after, fit.end)
+    # at least +50 % at the end and +25 % on average, well beyond the baseline's spread
+    if level < 1.5 * fit.before or fit.after < 1.25 * fit.before:
+        return None
+    if level - fit.before < 4 * fit.baseline_sd:
+        return None
+    k = fit.index
+    before_p95 = float(np.nanmedian(np.where(ok[:k], p95[:k], np.nan)))
+    tail = p95[k:][ok[k:]]
+    after_p95 = float(np.nanmedian(tail[-max(3, len(tail) // 3) :])) if len(tail) else before_p95
+    return Signal("p95_ms", scope, k, fit.p_value, fit.f_stat, before_p95, after_p95,
+                  after_p95 / before_p95 if before_p95 > 0 else math.inf)
+
+
+def traffic_signal(scope: str, requests: np.ndarray) -> Signal | None:
+    """A significant step in traffic: at least doubled or halved, and sustained."""
+    if requests.sum() < 100:
+        return None
+    y = np.log1p(requests)
+    x = np.arange(len(y), dtype=float)
+    fit = fit_change(x, y, model="step")
+    if fit is None or fit.p_value > ALPHA:
+        return None
+    k = fit.index
+    shift = fit.after - fit.before
+    local_before = requests[max(0, k - 10) : k].mean()
+    local_after = requests[k : k + 10].mean()
+    local = math.log((local_after + 1) / (local_before + 1))
+    if abs(shift) < math.log(2) or abs(local) < math.log(2) or np.sign(local) != np.sign(shift):
+        return None
+    if abs(shift) < 4 * fit.baseline_sd:
+        return None
+    before, after = math.expm1(fit.before), math.expm1(fit.after)
+    return Signal("requests", scope, k, fit.p_value, fit.f_stat, before, after,
+                  after / before if before > 0 else math.inf)
+
+
+def impact_end(values: np.ndarray, start: int, before: float, after: float) -> int:
+    """Index of the last interval still at least halfway from `before` to `after`."""
+    mid = before + (after - before) / 2
+    seg = values[start:]
+    hit = np.flatnonzero(seg >= mid) if after >= before else np.flatnonzero(seg <= mid)
+    return start + int(hit[-1]) if len(hit) else start

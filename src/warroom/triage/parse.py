@@ -1,0 +1,670 @@
+"""Read access logs (combined, common, JSON lines; plain, gzip or stdin) into polars frames.
+
+Files are read in large byte blocks; each block is split into lines by polars and parsed with
+vectorised string operations, so memory depends on the block size, not on the file size.
+Lines the fast path cannot read (escaped quotes in the request, a JSON line in a text log)
+go through a careful per-line parser; lines nobody can read are counted and sampled::
+
+    log = read_access_logs(["access.log.gz"])
+    log.frame.filter(pl.col("status") >= 500)
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from warroom.errors import InvalidInput, UnknownFormat
+from warroom.triage.routes import normalise_route, normalise_route_expr
+
+FORMATS = ("combined", "common", "json")
+TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
+BLOCK_SIZE = 16 << 20
+MAX_SAMPLES = 5
+
+SCHEMA: dict[str, Any] = {
+    "ts": pl.Datetime("us", "UTC"),
+    "client": pl.String,
+    "user": pl.String,
+    "method": pl.String,
+    "path": pl.String,
+    "route": pl.String,
+    "status": pl.Int64,
+    "latency_ms": pl.Float64,
+    "request_id": pl.String,
+}
+
+# Field names recognised in JSON lines without configuration, first match wins.
+# Dotted names reach into nested objects (Caddy logs the request as an object).
+JSON_FIELDS: dict[str, tuple[str, ...]] = {
+    "ts": ("time", "ts", "timestamp", "@timestamp", "time_iso8601", "time_local", "start_time"),
+    "client": (
+        "remote_addr",
+        "client_ip",
+        "client",
+        "remote_ip",
+        "ip",
+        "request.remote_ip",
+        "request.client_ip",
+        "downstream_remote_address",
+    ),
+    "user": ("remote_user", "user", "user_id"),
+    "method": ("method", "request_method", "request.method"),
+    "path": ("uri", "path", "request_uri", "request.uri", "url"),
+    "status": ("status", "status_code", "response_code", "code"),
+    "latency": ("request_time", "duration_ms", "latency_ms", "duration", "response_time"),
+    "request_id": ("request_id", "x_request_id", "req_id", "requestId", "trace_id"),
+}
+# unit of each latency field; None means: a float is seconds, an integer is milliseconds
+_JSON_LATENCY_UNIT: dict[str, str | None] = {
+    "request_time": "s",
+    "duration_ms": "ms",
+    "latency_ms": "ms",
+    "duration": None,
+    "response_time": None,
+}
+
+_CLF_RE = re.compile(
+    r"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "
+    r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}) (?P<bytes>\S+)'
+    r'(?P<agent> "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?(?P<rest>.*)$'
+)
+_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
+CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
+
+
+@dataclass
+class SkippedLine:
+    file: str
+    line: int
+    text: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "text": self.text, "reason": self.reason}
+
+
+@dataclass
+class LineStats:
+    """How many lines were read, parsed and skipped, with the first skipped ones."""
+
+    read: int = 0
+    parsed: int = 0
+    skipped: int = 0
+    samples: list[SkippedLine] = field(default_factory=list)
+
+    def add(self, other: LineStats) -> None:
+        self.read += other.read
+        self.parsed += other.parsed
+        self.skipped += other.skipped
+        room = MAX_SAMPLES - len(self.samples)
+        if room > 0:
+            self.samples.extend(other.samples[:room])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "parsed": self.parsed,
+            "skipped": self.skipped,
+            "skipped_samples": [s.to_dict() for s in self.samples],
+        }
+
+
+@dataclass
+class AccessLog:
+    """Parsed access-log rows (`frame`, sorted by time) and the line accounting."""
+
+    frame: pl.DataFrame
+    lines: LineStats
+    formats: dict[str, str]
+
+    @property
+    def latency_available(self) -> bool:
+        return bool(self.frame.height) and self.frame["latency_ms"].null_count() < self.frame.height
+
+
+@dataclass
+class FileSpec:
+    """What detection decided about one input."""
+
+    label: str
+    log_format: str
+    time_unit: str | None  # None: per-field rule (JSON) or no latency field
+
+
+ProgressFn = Callable[[int], None]
+
+
+def read_access_logs(
+    paths: list[str],
+    *,
+    log_format: str | None = None,
+    time_unit: str | None = None,
+    progress: bool = False,
+    json_fields: dict[str, str] | None = None,
+) -> AccessLog:
+    """Parse access logs into one frame with ts, client, method, path, route, status, latency_ms.
+
+    For moderate files (up to a few million lines); triage itself aggregates block by block
+    (`warroom.triage.sli.aggregate_access_logs`) and never holds all rows.
+    """
+    frames: list[pl.DataFrame] = []
+    stats = LineStats()
+    formats: dict[str, str] = {}
+    for spec, frame, block_stats in iter_parsed_blocks(
+        paths, log_format=log_format, time_unit=time_unit, progress=progress, json_fields=json_fields
+    ):
+        formats[spec.label] = spec.log_format
+        frames.append(frame)
+        stats.add(block_stats)
+    frame = pl.concat(frames) if frames else empty_frame()
+    return AccessLog(frame=frame.sort("ts", maintain_order=True), lines=stats, formats=formats)
+
+
+def empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMA)
+
+
+def check_options(log_format: str | None, time_unit: str | None) -> None:
+    """Refuse an unknown --log-format or --time-unit, naming the allowed values."""
+    if log_format is not None and log_format not in FORMATS:
+        raise InvalidInput(
+            f"unknown log format {log_format!r}: use one of {', '.join(FORMATS)}",
+            field="log_format",
+        )
+    if time_unit is not None and time_unit not in TIME_UNITS:
+        raise InvalidInput(
+            f"unknown time unit {time_unit!r}: use one of {', '.join(TIME_UNITS)} "
+            "(s for nginx $request_time, us for Apache %D)",
+            field="time_unit",
+        )
+
+
+def iter_parsed_blocks(
+    paths: list[str],
+    *,
+    log_format: str | None = None,
+    time_unit: str | None = None,
+    progress: bool = False,
+    json_fields: dict[str, str] | None = None,
+    transform: Callable[[pl.DataFrame], Any] | None = None,
+    workers: int = 2,
+) -> Iterator[tuple[FileSpec, Any, LineStats]]:
+    """Yield (spec, rows or transform(rows), stats) per block, in file order.
+
+    Blocks are parsed on `workers` threads (polars releases the GIL); at most a few blocks
+    are in flight, so memory stays bounded whatever the file size.
+    """
+    check_options(log_format, time_unit)
+    if not paths:
+        raise InvalidInput("no access log given: pass one or more files, or - for stdin")
+    fields = _json_field_candidates(json_fields)
+    total = sum(_size(p) for p in paths)
+    with _Progress(total, enabled=progress) as bar, ThreadPoolExecutor(workers) as pool:
+        for path in paths:
+            spec: FileSpec | None = None
+            pending: list[tuple[Future[tuple[Any, LineStats]], FileSpec]] = []
+            for block, first_line in _iter_blocks(path, bar.advance):
+                if spec is None:
+                    spec = _detect(path, block, log_format, time_unit, fields)
+                    if spec is None:
+                        continue
+                fut = pool.submit(_parse_and_transform, spec, block, first_line, fields, transform)
+                pending.append((fut, spec))
+                while len(pending) > workers:
+                    done, done_spec = pending.pop(0)
+                    result, st = done.result()
+                    yield done_spec, result, st
+            for fut, fut_spec in pending:
+                result, st = fut.result()
+                yield fut_spec, result, st
+
+
+def _parse_and_transform(
+    spec: FileSpec,
+    block: bytes,
+    first_line: int,
+    fields: dict[str, tuple[str, ...]],
+    transform: Callable[[pl.DataFrame], Any] | None,
+) -> tuple[Any, LineStats]:
+    frame, stats = parse_block(spec, block, first_line, fields)
+    return (transform(frame) if transform else frame), stats
+
+
+# --- reading bytes -------------------------------------------------------------------------
+
+
+def _size(path: str) -> int:
+    if path == "-":
+        return 0
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
+
+
+def _open(path: str) -> tuple[IO[bytes], IO[bytes]]:
+    """Return (decoded stream, raw stream); gzip is recognised by its magic bytes."""
+    if path == "-":
+        raw: IO[bytes] = sys.stdin.buffer
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise InvalidInput(f"access log {path} does not exist: check the path", field="path")
+        if p.is_dir():
+            raise InvalidInput(f"access log {path} is a directory: pass the log files in it")
+        raw = p.open("rb")
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=buffered, mode="rb"), raw
+    return buffered, raw
+
+
+def _iter_blocks(path: str, advance: ProgressFn) -> Iterator[tuple[bytes, int]]:
+    """Yield (block of whole lines, number of its first line) from a file, .gz or stdin."""
+    stream, raw = _open(path)
+    line_no = 1
+    rest = b""
+    last_pos = 0
+    try:
+        while True:
+            try:
+                data = stream.read(BLOCK_SIZE)
+            except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
+                raise InvalidInput(f"cannot read {path}: {exc}; is the file complete?") from exc
+            if path != "-":
+                pos = raw.tell()
+                advance(pos - last_pos)
+                last_pos = pos
+            if not data:
+                break
+            if rest:
+                data = rest + data
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            block, rest = data[: cut + 1], data[cut + 1 :]
+            yield block, line_no
+            line_no += block.count(b"\n")
+        if rest:
+            yield rest + b"\n", line_no
+    finally:
+        if path != "-":
+            raw.close()
+
+
+def _split_lines(block: bytes) -> pl.Series:
+    """The lines of a block as a string series (one entry per newline, empty lines kept)."""
+    expected = block.count(b"\n")
+    try:
+        lines = pl.read_csv(
+            io.BytesIO(block),
+            separator="\x1f",
+            quote_char=None,
+            has_header=False,
+            new_columns=["line"],
+            schema={"line": pl.String},
+            truncate_ragged_lines=True,
+            encoding="utf8-lossy",
+        ).to_series()
+    except Exception:  # noqa: BLE001 - odd bytes; the slow split below is always right
+        lines = None
+    if lines is None or lines.len() != expected:
+        text = block.decode("utf-8", errors="replace").split("\n")[:-1]
+        lines = pl.Series("line", [t.rstrip("\r") for t in text], dtype=pl.String)
+    return lines
+
+
+# --- format detection --------------------------------------------------------------------
+
+
+def _json_field_candidates(overrides: dict[str, str] | None) -> dict[str, tuple[str, ...]]:
+    fields = dict(JSON_FIELDS)
+    for name, value in (overrides or {}).items():
+        key = "latency" if name in ("latency", "latency_ms", "duration") else name
+        if key not in fields:
+            raise InvalidInput(
+                f"unknown JSON field role {name!r}: use one of {', '.join(JSON_FIELDS)}",
+                field="json_fields",
+            )
+        fields[key] = (value,)
+    return fields
+
+
+def _detect(
+    path: str,
+    block: bytes,
+    log_format: str | None,
+    time_unit: str | None,
+    fields: dict[str, tuple[str, ...]],
+) -> FileSpec | None:
+    label = "<stdin>" if path == "-" else path
+    sample = [
+        s for s in block[: 1 << 20].decode("utf-8", "replace").split("\n")[:200] if s.strip()
+    ]
+    if not sample:
+        return None  # only blank lines so far: decide on the next block
+    counts = {"combined": 0, "common": 0, "json": 0}
+    numbers: list[str] = []
+    for line in sample:
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                if isinstance(json.loads(line), dict):
+                    counts["json"] += 1
+            except ValueError:
+                pass
+            continue
+        m = _CLF_RE.match(line)
+        if m:
+            counts["combined" if m.group("agent") else "common"] += 1
+            rt = _trailing_number(m.group("rest"))
+            if rt is not None:
+                numbers.append(rt)
+    found = log_format or max(counts, key=lambda k: counts[k])
+    if log_format is None and counts[found] == 0:
+        raise UnknownFormat(
+            f"{label} is not an access log in a known format (tried {', '.join(FORMATS)}); "
+            f"first line: {sample[0][:160]!r}. Force one with --log-format, or for JSON name "
+            "the fields (see docs/triage.md)",
+            field="log_format",
+        )
+    unit = time_unit
+    if unit is None and found != "json" and numbers:
+        # nginx $request_time is seconds with a dot; Apache %D is whole microseconds
+        unit = "s" if any("." in n for n in numbers) else "us"
+    return FileSpec(label=label, log_format=found, time_unit=unit)
+
+
+def _trailing_number(rest: str | None) -> str | None:
+    if not rest:
+        return None
+    tokens = rest.split()
+    return tokens[-1] if tokens and _NUMBER_RE.match(tokens[-1]) else None
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def parse_block(
+    spec: FileSpec,
+    block: bytes,
+    first_line: int,
+    fields: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[pl.DataFrame, LineStats]:
+    """Parse one block of whole lines; return the rows and the line accounting."""
+    fields = fields or JSON_FIELDS
+    lines = _split_lines(block)
+    if spec.log_format == "json":
+        return _parse_slow(spec, lines.to_list(), first_line, fields, json_first=True)
+    frame = _parse_text_fast(lines, spec.time_unit)
+    ok = frame["ok"]
+    good = frame.filter(ok).drop("ok", "idx", "line")
+    bad = frame.filter(~ok).select("idx", "line")
+    stats = LineStats(read=lines.len(), parsed=good.height)
+    if bad.height:
+        blank = bad.filter(pl.col("line").is_null() | (pl.col("line").str.strip_chars() == ""))
+        bad = bad.filter(pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != ""))
+        stats.read -= blank.height  # blank lines are neither parsed nor skipped
+        slow, slow_stats = _parse_slow(
+            spec,
+            bad["line"].to_list(),
+            first_line,
+            fields,
+            json_first=False,
+            numbers=(bad["idx"] + first_line).to_list(),
+        )
+        stats.parsed += slow_stats.parsed
+        stats.skipped += slow_stats.skipped
+        stats.samples = slow_stats.samples
+        stats.read -= bad.height - slow_stats.read
+        if slow.height:
+            good = pl.concat([good, slow])
+    return good, stats
+
+
+def _parse_text_fast(lines: pl.Series, time_unit: str | None) -> pl.DataFrame:
+    """Vectorised combined/common parsing; `ok` is false where the careful parser must look."""
+    parts = pl.col("line").str.splitn('"', 4)
+    prefix = parts.struct.field("field_0")
+    request = parts.struct.field("field_1").str.splitn(" ", 3)
+    tail = parts.struct.field("field_2").str.strip_chars().str.splitn(" ", 3)
+    is_combined = parts.struct.field("field_3").is_not_null()
+    # the request time is the last token after the user agent's closing quote
+    rt_combined = (
+        pl.col("line").str.slice(-32).str.extract(r'"[^"]*\s([0-9]+(?:\.[0-9]+)?)\s*$', 1)
+    )
+    rt_common = tail.struct.field("field_2").str.extract(r"^([0-9]+(?:\.[0-9]+)?)", 1)
+    factor = TIME_UNITS[time_unit or "s"]
+    user = prefix.str.extract(r"^\S+ \S+ (\S+)", 1)
+    df = (
+        pl.DataFrame([lines])
+        .with_row_index("idx")
+        .lazy()
+        .select(
+            "idx",
+            "line",
+            ts=prefix.str.extract(r"\[([^\]]+)\]", 1).str.to_datetime(
+                CLF_TIME, strict=False, time_unit="us"
+            ),
+            client=prefix.str.extract(r"^(\S+)", 1),
+            user=pl.when(user == "-").then(None).otherwise(user),
+            method=request.struct.field("field_0"),
+            path=request.struct.field("field_1"),
+            status=tail.struct.field("field_0").cast(pl.Int64, strict=False),
+            latency_ms=(
+                pl.when(is_combined).then(rt_combined).otherwise(rt_common).cast(pl.Float64)
+                * factor
+            ),
+        )
+        .with_columns(
+            ok=pl.col("ts").is_not_null()
+            & pl.col("status").is_between(100, 599)
+            & pl.col("path").is_not_null()
+            & pl.col("method").str.contains(r"^[A-Z]+$")
+            & pl.col("client").is_not_null()
+        )
+        .with_columns(request_id=pl.lit(None, pl.String))
+        .collect()
+    )
+    return df.with_columns(route=routes_for(df["path"])).select("idx", "line", "ok", *SCHEMA)
+
+
+def routes_for(paths: pl.Series) -> pl.Series:
+    """Normalised routes of a path column, computing each distinct path once."""
+    distinct = paths.drop_nulls().unique()
+    mapped = pl.DataFrame({"path": distinct}).select(normalise_route_expr(pl.col("path")))
+    return paths.replace_strict(distinct, mapped.to_series(), default=None, return_dtype=pl.String)
+
+
+def _parse_slow(
+    spec: FileSpec,
+    lines: list[str | None],
+    first_line: int,
+    fields: dict[str, tuple[str, ...]],
+    *,
+    json_first: bool,
+    numbers: list[int] | None = None,
+) -> tuple[pl.DataFrame, LineStats]:
+    """Careful per-line parsing (JSON lines, and text lines the fast path refused)."""
+    rows: dict[str, list[Any]] = {k: [] for k in SCHEMA}
+    stats = LineStats()
+    for i, raw in enumerate(lines):
+        line = (raw or "").strip()
+        if not line:
+            continue
+        stats.read += 1
+        number = numbers[i] if numbers is not None else first_line + i
+        row: dict[str, Any] | None
+        reason = ""
+        try:
+            if line.startswith("{"):
+                row = _json_row(line, fields, spec.time_unit)
+            else:
+                row = _text_row(line, spec.time_unit)
+        except (ValueError, TypeError, KeyError) as exc:
+            row, reason = None, str(exc)
+        if row is None:
+            stats.skipped += 1
+            if len(stats.samples) < MAX_SAMPLES:
+                stats.samples.append(
+                    SkippedLine(spec.label, number, line[:300], reason or "not an access log line")
+                )
+            continue
+        stats.parsed += 1
+        for k in SCHEMA:
+            rows[k].append(row.get(k))
+    rows["route"] = [normalise_route(p) for p in rows["path"]]
+    return pl.DataFrame(rows, schema=SCHEMA), stats
+
+
+def _text_row(line: str, time_unit: str | None) -> dict[str, Any] | None:
+    m = _CLF_RE.match(line)
+    if not m:
+        return None
+    request = m.group("request").split(" ")
+    if len(request) < 2 or not request[0].isalpha():
+        raise ValueError(f"request {m.group('request')[:60]!r} has no method and path")
+    ts = datetime.strptime(m.group("ts"), CLF_TIME).astimezone(UTC)
+    rt = _trailing_number(m.group("rest"))
+    return {
+        "ts": ts,
+        "client": m.group("client"),
+        "user": None if m.group("user") == "-" else m.group("user"),
+        "method": request[0].upper(),
+        "path": request[1],
+        "status": int(m.group("status")),
+        "latency_ms": float(rt) * TIME_UNITS[time_unit or "s"] if rt is not None else None,
+        "request_id": None,
+    }
+
+
+def _lookup(obj: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:
+    for name in names:
+        value: Any = obj
+        for part in name.split("."):
+            if not isinstance(value, dict) or part not in value:
+                value = None
+                break
+            value = value[part]
+        if value is not None and value != "":
+            return name, value
+    return None, None
+
+
+def _json_row(
+    line: str, fields: dict[str, tuple[str, ...]], time_unit: str | None
+) -> dict[str, Any] | None:
+    obj = json.loads(line)
+    if not isinstance(obj, dict):
+        return None
+    _, ts_value = _lookup(obj, fields["ts"])
+    _, path = _lookup(obj, fields["path"])
+    _, status = _lookup(obj, fields["status"])
+    if ts_value is None or path is None or status is None:
+        missing = [
+            n for n, v in (("time", ts_value), ("path", path), ("status", status)) if v is None
+        ]
+        raise ValueError(f"JSON line has no {', '.join(missing)} field")
+    _, client = _lookup(obj, fields["client"])
+    _, user = _lookup(obj, fields["user"])
+    _, method = _lookup(obj, fields["method"])
+    lat_name, lat = _lookup(obj, fields["latency"])
+    _, request_id = _lookup(obj, fields["request_id"])
+    latency_ms = None
+    if lat is not None:
+        value = float(lat)
+        unit = time_unit or _JSON_LATENCY_UNIT.get(lat_name or "", "ms")
+        if unit is None:
+            unit = "ms" if isinstance(lat, int) or float(lat).is_integer() and value > 50 else "s"
+        latency_ms = value * TIME_UNITS[unit]
+    path = str(path)
+    if path.startswith(("http://", "https://")):
+        path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+    return {
+        "ts": parse_timestamp(ts_value),
+        "client": str(client) if client is not None else "-",
+        "user": str(user) if user is not None else None,
+        "method": str(method).upper() if method is not None else "-",
+        "path": path,
+        "status": int(status),
+        "latency_ms": latency_ms,
+        "request_id": str(request_id) if request_id is not None else None,
+    }
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO-8601 string, a CLF time or epoch seconds/ms/us/ns as an aware UTC datetime."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        for scale in (1.0, 1e3, 1e6, 1e9):
+            if number / scale < 1e11:
+                return datetime.fromtimestamp(number / scale, UTC)
+    text = str(value).strip()
+    if _NUMBER_RE.match(text):
+        return parse_timestamp(float(text))
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00").replace(",", "."))
+    except ValueError:
+        try:
+            ts = datetime.strptime(text.strip("[]"), CLF_TIME)
+        except ValueError:
+            raise ValueError(f"unreadable time {text[:40]!r}") from None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+# --- progress -----------------------------------------------------------------------------
+
+
+class _Progress:
+    """A rich progress bar on stderr over bytes read, or nothing when disabled."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = total
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._bar = Progress(
+                "reading logs",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("read", total=self.total or None)
+        return self
+
+    def advance(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -1,0 +1,346 @@
+"""Service-level indicators from access logs: small aggregates first, then series and stats.
+
+Every block of parsed rows is folded at once into counts per (minute, route, status), latency
+histograms per (minute, route, log-spaced bucket), per-client last-seen minutes and request-id
+counts, so a gigabyte of log becomes frames of a few hundred thousand rows. Percentiles are read
+from the histograms (buckets 10 % wide, so p95 is within about 5 %).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from warroom.triage.parse import LineStats, iter_parsed_blocks
+
+LATENCY_BASE = 1.1
+MIN_LATENCY_MS = 0.01
+MERGE_EVERY = 12  # blocks between re-aggregations, to keep the partial frames small
+
+MINUTE = pl.Datetime("us", "UTC")
+
+
+def latency_bucket(ms: pl.Expr) -> pl.Expr:
+    """Log-spaced bucket number of a latency in milliseconds."""
+    return (ms.clip(MIN_LATENCY_MS).log(LATENCY_BASE)).floor().cast(pl.Int32)
+
+
+def bucket_ms(bucket: pl.Expr) -> pl.Expr:
+    """A representative latency (geometric middle) of a bucket, in milliseconds."""
+    return pl.lit(LATENCY_BASE).pow(bucket.cast(pl.Float64) + 0.5)
+
+
+@dataclass
+class Aggregates:
+    """Everything triage needs from the access logs, in small frames."""
+
+    status: pl.DataFrame  # minute, route, status, n
+    latency: pl.DataFrame  # minute, route, bucket, n
+    clients: pl.DataFrame  # client, route, last_seen, last_error
+    request_ids: pl.DataFrame  # minute, route, n_ids, n_unique
+    lines: LineStats = field(default_factory=LineStats)
+    formats: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def latency_available(self) -> bool:
+        return self.latency.height > 0
+
+    @property
+    def requests(self) -> int:
+        return int(self.status["n"].sum()) if self.status.height else 0
+
+
+def aggregate_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+    """Fold parsed rows into the four partial aggregates."""
+    df = df.with_columns(
+        minute=pl.col("ts").dt.truncate("1m"),
+        client_key=pl.coalesce("user", "client"),
+    )
+    error = pl.col("status") >= 500
+    status = df.group_by("minute", "route", "status").agg(n=pl.len())
+    latency = (
+        df.filter(pl.col("latency_ms").is_not_null())
+        .group_by("minute", "route", bucket=latency_bucket(pl.col("latency_ms")))
+        .agg(n=pl.len())
+    )
+    clients = df.group_by(pl.col("client_key").alias("client"), "route").agg(
+        last_seen=pl.col("minute").max(),
+        last_error=pl.col("minute").filter(error).max(),
+    )
+    ids = (
+        df.filter(pl.col("request_id").is_not_null())
+        .group_by("minute", "route")
+        .agg(n_ids=pl.len(), n_unique=pl.col("request_id").n_unique())
+    )
+    return status, latency, clients, ids
+
+
+def _merge(parts: list[tuple[pl.DataFrame, ...]]) -> tuple[pl.DataFrame, ...]:
+    status = pl.concat([p[0] for p in parts]).group_by("minute", "route", "status").sum()
+    latency = pl.concat([p[1] for p in parts]).group_by("minute", "route", "bucket").sum()
+    clients = (
+        pl.concat([p[2] for p in parts])
+        .group_by("client", "route")
+        .agg(pl.col("last_seen").max(), pl.col("last_error").max())
+    )
+    ids = pl.concat([p[3] for p in parts]).group_by("minute", "route").sum()
+    return status, latency, clients, ids
+
+
+def aggregate_access_logs(
+    paths: list[str],
+    *,
+    log_format: str | None = None,
+    time_unit: str | None = None,
+    progress: bool = False,
+    json_fields: dict[str, str] | None = None,
+) -> Aggregates:
+    """Read access logs block by block into `Aggregates`, never holding all rows."""
+    parts: list[tuple[pl.DataFrame, ...]] = []
+    lines = LineStats()
+    formats: dict[str, str] = {}
+    for spec, part, stats in iter_parsed_blocks(
+        paths,
+        log_format=log_format,
+        time_unit=time_unit,
+        progress=progress,
+        json_fields=json_fields,
+        transform=aggregate_frame,
+    ):
+        formats[spec.label] = spec.log_format
+        lines.add(stats)
+        parts.append(part)
+        if len(parts) >= MERGE_EVERY:
+            parts = [_merge(parts)]
+    if not parts:
+        from warroom.triage.parse import empty_frame
+
+        parts = [aggregate_frame(empty_frame())]
+    status, latency, clients, ids = _merge(parts)
+    return Aggregates(status, latency, clients, ids, lines=lines, formats=formats)
+
+
+def aggregate_log_frame(frame: pl.DataFrame) -> Aggregates:
+    """Aggregates of an already parsed frame (from `read_access_logs`)."""
+    status, latency, clients, ids = aggregate_frame(frame)
+    return Aggregates(status, latency, clients, ids)
+
+
+# --- series over intervals -------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    """Per-interval requests, 5xx and p95 for one scope (all routes or one route)."""
+
+    scope: str
+    times: list[datetime]
+    requests: np.ndarray
+    errors: np.ndarray
+    p95: np.ndarray  # NaN where no latency sample
+    latency_n: np.ndarray
+    mean_ms: np.ndarray  # NaN where no latency sample
+    repeated_ids: np.ndarray  # requests reusing a request id seen in the same minute
+
+    @property
+    def error_rate(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.requests > 0, self.errors / np.maximum(self.requests, 1), np.nan)
+
+
+@dataclass
+class Grid:
+    start: datetime
+    interval: timedelta
+    size: int
+
+    def index_expr(self) -> pl.Expr:
+        step = int(self.interval.total_seconds() * 1_000_000)
+        start = pl.lit(self.start).cast(MINUTE)
+        return ((pl.col("minute") - start).dt.total_microseconds() // step).cast(pl.Int64)
+
+    def time(self, index: int) -> datetime:
+        return self.start + index * self.interval
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.size * self.interval
+
+
+def make_grid(agg: Aggregates, max_points: int = 1440) -> Grid | None:
+    """An interval grid over the data: one minute, coarser when the data spans over a day."""
+    if not agg.status.height:
+        return None
+    first = agg.status["minute"].min()
+    last = agg.status["minute"].max()
+    assert isinstance(first, datetime) and isinstance(last, datetime)
+    span_min = int((last - first).total_seconds() // 60) + 1
+    minutes = max(1, math.ceil(span_min / max_points))
+    return Grid(first, timedelta(minutes=minutes), math.ceil(span_min / minutes))
+
+
+def quantiles(hist: pl.DataFrame, keys: list[str], qs: dict[str, float]) -> pl.DataFrame:
+    """Quantiles in ms per group of a latency histogram frame (keys + bucket + n)."""
+    if not hist.height:
+        return pl.DataFrame(
+            schema={**{k: hist.schema[k] for k in keys}, **{name: pl.Float64 for name in qs}}
+        )
+    h = (
+        hist.group_by(*keys, "bucket")
+        .agg(pl.col("n").sum())
+        .sort([*keys, "bucket"])
+        .with_columns(
+            cum=pl.col("n").cum_sum().over(keys),
+            tot=pl.col("n").sum().over(keys),
+        )
+    )
+    out = h.group_by(keys).agg(
+        [
+            bucket_ms(pl.col("bucket").filter(pl.col("cum") >= q * pl.col("tot")).first()).alias(
+                name
+            )
+            for name, q in qs.items()
+        ]
+        + [pl.col("n").sum().alias("latency_n")]
+    )
+    return out
+
+
+def series(agg: Aggregates, grid: Grid, routes: list[str] | None) -> dict[str, Series]:
+    """Series for all routes together (scope "*") and for each route in `routes`."""
+    idx = grid.index_expr().alias("i")
+    st = agg.status.with_columns(idx, err=pl.col("status") >= 500)
+    lat = agg.latency.with_columns(idx)
+    ids = agg.request_ids.with_columns(idx)
+    out: dict[str, Series] = {}
+    scopes: list[tuple[str, pl.Expr]] = [("*", pl.lit(True))]
+    scopes += [(r, pl.col("route") == r) for r in routes or []]
+    times = [grid.time(i) for i in range(grid.size)]
+    for scope, cond in scopes:
+        s = st.filter(cond).group_by("i").agg(
+            req=pl.col("n").sum(), err=pl.col("n").filter(pl.col("err")).sum()
+        )
+        q = quantiles(lat.filter(cond), ["i"], {"p95": 0.95})
+        mean = lat.filter(cond).group_by("i").agg(
+            mean=(pl.col("n") * bucket_ms(pl.col("bucket"))).sum() / pl.col("n").sum()
+        )
+        d = (
+            ids.filter(cond)
+            .group_by("i")
+            .agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
+        )
+        out[scope] = Series(
+            scope=scope,
+            times=times,
+            requests=_dense(s, "req", grid.size, 0.0),
+            errors=_dense(s, "err", grid.size, 0.0),
+            p95=_dense(q, "p95", grid.size, np.nan),
+            latency_n=_dense(q, "latency_n", grid.size, 0.0),
+            mean_ms=_dense(mean, "mean", grid.size, np.nan),
+            repeated_ids=_dense(d, "rep", grid.size, 0.0),
+        )
+    return out
+
+
+def _dense(frame: pl.DataFrame, column: str, size: int, fill: float) -> np.ndarray:
+    arr = np.full(size, fill, dtype=float)
+    if frame.height:
+        i = frame["i"].to_numpy()
+        keep = (i >= 0) & (i < size)
+        arr[i[keep]] = frame[column].fill_null(fill).to_numpy().astype(float)[keep]
+    return arr
+
+
+# --- before/during statistics ------------------------------------------------------------------
+
+
+@dataclass
+class PhaseStats:
+    requests: int
+    errors: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    minutes: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    @property
+    def per_minute(self) -> float:
+        return self.requests / self.minutes if self.minutes else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "errors_5xx": self.errors,
+            "error_rate": round(self.error_rate, 5),
+            "p50_ms": _round(self.p50_ms),
+            "p95_ms": _round(self.p95_ms),
+            "p99_ms": _round(self.p99_ms),
+        }
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(v, 1)
+
+
+QS = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+
+
+def phase_stats(
+    agg: Aggregates, start: datetime, end: datetime, *, by_route: bool
+) -> dict[str, PhaseStats]:
+    """Requests, 5xx and percentiles in [start, end), overall ("*") or per route."""
+    minutes = max((end - start).total_seconds() / 60, 1.0)
+    in_range = (pl.col("minute") >= pl.lit(start).cast(MINUTE)) & (
+        pl.col("minute") < pl.lit(end).cast(MINUTE)
+    )
+    keys = ["route"] if by_route else []
+    st = agg.status.filter(in_range)
+    lat = agg.latency.filter(in_range)
+    if not by_route:
+        st = st.with_columns(route=pl.lit("*"))
+        lat = lat.with_columns(route=pl.lit("*"))
+    counts = st.group_by("route").agg(
+        req=pl.col("n").sum(), err=pl.col("n").filter(pl.col("status") >= 500).sum()
+    )
+    q = quantiles(lat, ["route"], QS)
+    qmap = {r["route"]: r for r in q.iter_rows(named=True)}
+    out: dict[str, PhaseStats] = {}
+    for row in counts.iter_rows(named=True):
+        qr = qmap.get(row["route"], {})
+        out[row["route"]] = PhaseStats(
+            requests=int(row["req"]),
+            errors=int(row["err"] or 0),
+            p50_ms=qr.get("p50"),
+            p95_ms=qr.get("p95"),
+            p99_ms=qr.get("p99"),
+            minutes=minutes,
+        )
+    del keys
+    return out
+
+
+def clients_affected(
+    agg: Aggregates, onset: datetime, *, routes: list[str] | None, by_error: bool
+) -> tuple[int, int]:
+    """(affected, active) clients since the onset.
+
+    Active: seen at or after the onset. Affected: got a 5xx at or after the onset
+    (`by_error`), or else used one of the affected `routes` at or after the onset.
+    """
+    since = pl.lit(onset).cast(MINUTE)
+    c = agg.clients
+    active = c.filter(pl.col("last_seen") >= since)["client"].n_unique()
+    if by_error:
+        hit = c.filter(pl.col("last_error") >= since)
+    else:
+        hit = c.filter((pl.col("last_seen") >= since) & pl.col("route").is_in(routes or []))
+    return int(hit["client"].n_unique()), int(active)
