@@ -1,0 +1,747 @@
+"""Alert intake: Alertmanager webhooks (version 4) and generic JSON monitors open incidents.
+
+    result = receive_alertmanager(db, payload, routing=Routing.from_config(section))
+    result.outcome, result.incident       # "opened", "INC-4"
+
+A firing group opens an incident, or attaches to the open incident of the same group (or
+of an alert with the same fingerprint). The same payload delivered twice changes nothing.
+Resolved alerts become timeline events that ask the commander to verify recovery; they
+never move or close an incident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from warroom import incidents, timeline
+from warroom.db import Database, ensure_utc, utcnow
+from warroom.errors import InvalidInput, NotFound
+from warroom.severity import Severity
+from warroom.tables import incidents as incidents_t
+from warroom.tables_detect import alert_deliveries, alert_groups, alert_states
+
+FIRING = "firing"
+RESOLVED = "resolved"
+KIND_FIRING = "alert.firing"
+KIND_RESOLVED = "alert.resolved"
+VERIFY_PROMPT = "alerts resolved: verify recovery before moving to verified"
+DEFAULT_ACTOR = "alertmanager"
+
+_SEVERITY_WORDS = {
+    "page": Severity.P1,
+    "critical": Severity.P1,
+    "error": Severity.P2,
+    "high": Severity.P1,
+    "ticket": Severity.P3,
+    "warning": Severity.P3,
+    "warn": Severity.P3,
+    "info": Severity.P4,
+    "low": Severity.P4,
+}
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertIn:
+    fingerprint: str
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.labels.get("alertname", "") or self.fingerprint[:12]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One delivery from a monitor, normalised."""
+
+    source: str
+    group_key: str
+    status: str
+    alerts: list[AlertIn]
+    common_labels: dict[str, str] = field(default_factory=dict)
+    common_annotations: dict[str, str] = field(default_factory=dict)
+    external_url: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    match: dict[str, str]
+    service: str | None = None
+    severity: Severity | None = None
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        for key, want in self.match.items():
+            have = labels.get(key, "")
+            if want.startswith("~"):
+                if not re.fullmatch(want[1:], have):
+                    return False
+            elif have != want:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Alert labels to a service and a severity: first matching route wins.
+
+    Config (warroom.toml)::
+
+        [detect]
+        default_severity = "P2"
+        [[detect.routes]]
+        match = { slo = "checkout-availability", severity = "page" }
+        service = "checkout"
+        severity = "P1"
+    """
+
+    routes: tuple[Route, ...] = ()
+    default_severity: Severity = Severity.P2
+    service_labels: tuple[str, ...] = ("service", "job")
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any] | None) -> Routing:
+        section = section or {}
+        routes = []
+        for i, raw in enumerate(section.get("routes") or []):
+            where = f"[[detect.routes]] #{i + 1}"
+            if not isinstance(raw, dict) or not isinstance(raw.get("match", {}), dict):
+                raise InvalidInput(
+                    f"{where}: needs match = {{label = value}}", field="detect.routes"
+                )
+            for value in (raw.get("match") or {}).values():
+                if str(value).startswith("~"):
+                    try:
+                        re.compile(str(value)[1:])
+                    except re.error as exc:
+                        raise InvalidInput(
+                            f"{where}: bad regex {value!r}: {exc}", field="detect.routes"
+                        ) from None
+            sev = raw.get("severity")
+            routes.append(
+                Route(
+                    match={str(k): str(v) for k, v in (raw.get("match") or {}).items()},
+                    service=str(raw["service"]) if raw.get("service") else None,
+                    severity=Severity.parse(sev) if sev else None,
+                )
+            )
+        default = section.get("default_severity")
+        return cls(
+            routes=tuple(routes),
+            default_severity=Severity.parse(default) if default else Severity.P2,
+        )
+
+    def route(self, labels: dict[str, str]) -> tuple[str, Severity]:
+        """(service, severity) for an alert's labels."""
+        for r in self.routes:
+            if r.matches(labels):
+                service = r.service or self._service(labels)
+                return service, r.severity or self._severity(labels)
+        return self._service(labels), self._severity(labels)
+
+    def _service(self, labels: dict[str, str]) -> str:
+        for name in self.service_labels:
+            if labels.get(name):
+                return labels[name]
+        return ""
+
+    def _severity(self, labels: dict[str, str]) -> Severity:
+        word = labels.get("severity", "").strip().lower()
+        if word in _SEVERITY_WORDS:
+            return _SEVERITY_WORDS[word]
+        try:
+            return Severity.parse(word) if word else self.default_severity
+        except InvalidInput:
+            return self.default_severity
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_timestamp(value: Any, *, fieldname: str) -> datetime | None:
+    """RFC 3339 with up to nanoseconds; Alertmanager's zero time (0001-01-01) is None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        from datetime import UTC
+
+        seconds = value / 1000 if value > 1e11 else value
+        return datetime.fromtimestamp(seconds, UTC)
+    text = _FRACTION.sub(r"\1", str(value).strip()).replace("Z", "+00:00")
+    try:
+        when = ensure_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise InvalidInput(
+            f"{fieldname}: {value!r} is not an RFC 3339 time", field=fieldname
+        ) from None
+    if when.year <= 1:
+        return None
+    return when
+
+
+def _str_map(value: Any, *, fieldname: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{fieldname} must be an object of strings", field=fieldname)
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def label_fingerprint(labels: dict[str, str]) -> str:
+    body = json.dumps(labels, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def payload_hash(source: str, payload: Any) -> str:
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{source}\n{body}".encode()).hexdigest()
+
+
+def parse_alertmanager(payload: dict[str, Any]) -> Notification:
+    """An Alertmanager webhook body (version 4) as a Notification."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("the body must be an Alertmanager webhook object", field="body")
+    version = str(payload.get("version", "4"))
+    if version != "4":
+        raise InvalidInput(f"webhook version {version!r}: warroom reads version 4", field="version")
+    group_key = str(payload.get("groupKey") or "")
+    if not group_key:
+        raise InvalidInput(
+            "groupKey is missing: is this an Alertmanager webhook?", field="groupKey"
+        )
+    raw_alerts = payload.get("alerts")
+    if not isinstance(raw_alerts, list):
+        raise InvalidInput("alerts must be a list", field="alerts")
+    alerts = []
+    for i, raw in enumerate(raw_alerts):
+        if not isinstance(raw, dict):
+            raise InvalidInput(f"alerts[{i}] must be an object", field=f"alerts[{i}]")
+        labels = _str_map(raw.get("labels"), fieldname=f"alerts[{i}].labels")
+        status = str(raw.get("status", "")).lower()
+        if status not in (FIRING, RESOLVED):
+            raise InvalidInput(
+                f"alerts[{i}].status {raw.get('status')!r}: use firing or resolved",
+                field=f"alerts[{i}].status",
+            )
+        starts = parse_timestamp(raw.get("startsAt"), fieldname=f"alerts[{i}].startsAt")
+        if starts is None:
+            raise InvalidInput(f"alerts[{i}].startsAt is required", field=f"alerts[{i}].startsAt")
+        alerts.append(
+            AlertIn(
+                fingerprint=str(raw.get("fingerprint") or label_fingerprint(labels))[:128],
+                status=status,
+                labels=labels,
+                annotations=_str_map(raw.get("annotations"), fieldname=f"alerts[{i}].annotations"),
+                starts_at=starts,
+                ends_at=parse_timestamp(raw.get("endsAt"), fieldname=f"alerts[{i}].endsAt"),
+            )
+        )
+    status = str(payload.get("status", FIRING)).lower()
+    return Notification(
+        source="alertmanager",
+        group_key=group_key[:500],
+        status=status if status in (FIRING, RESOLVED) else FIRING,
+        alerts=alerts,
+        common_labels=_str_map(payload.get("commonLabels"), fieldname="commonLabels"),
+        common_annotations=_str_map(
+            payload.get("commonAnnotations"), fieldname="commonAnnotations"
+        ),
+        external_url=str(payload.get("externalURL") or ""),
+    )
+
+
+def _path(doc: Any, path: str) -> Any:
+    if not path:
+        return doc
+    for part in path.split("."):
+        if isinstance(doc, dict):
+            doc = doc.get(part)
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            return None
+    return doc
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    """Where a generic monitor's JSON keeps each field (dotted paths).
+
+    [detect.webhooks.uptime]
+    alerts = ""                      # path of a list of alerts; "" = the body is one alert
+    group_key = "monitor.name"
+    fingerprint = "monitor.id"       # default: a hash of the labels
+    status = "state"
+    firing = ["down", "alerting"]    # values of status meaning firing; others resolve
+    starts_at = "time"
+    labels = { alertname = "monitor.name", service = "monitor.service" }
+    annotations = { summary = "message" }
+    static_labels = { team = "web" }
+    """
+
+    source: str
+    group_key: str
+    status: str
+    firing: tuple[str, ...] = ("firing", "alerting", "down", "critical", "error", "problem")
+    alerts: str = ""
+    fingerprint: str = ""
+    starts_at: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    static_labels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, source: str, section: dict[str, Any] | None) -> FieldMapping:
+        webhooks = (section or {}).get("webhooks") or {}
+        raw = webhooks.get(source)
+        if not isinstance(raw, dict):
+            known = ", ".join(sorted(webhooks)) or "none configured"
+            raise NotFound(
+                f"no webhook mapping named {source!r} ([detect.webhooks.{source}] in "
+                f"warroom.toml); known: {known}",
+                field="source",
+            )
+        for required in ("group_key", "status"):
+            if not raw.get(required):
+                raise InvalidInput(
+                    f'[detect.webhooks.{source}] needs {required} = "path"', field=required
+                )
+        firing = raw.get("firing")
+        return cls(
+            source=source,
+            group_key=str(raw["group_key"]),
+            status=str(raw["status"]),
+            firing=tuple(str(v).lower() for v in firing) if firing else cls.firing,
+            alerts=str(raw.get("alerts") or ""),
+            fingerprint=str(raw.get("fingerprint") or ""),
+            starts_at=str(raw.get("starts_at") or ""),
+            labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
+            annotations={str(k): str(v) for k, v in (raw.get("annotations") or {}).items()},
+            static_labels={str(k): str(v) for k, v in (raw.get("static_labels") or {}).items()},
+        )
+
+
+def parse_generic(payload: Any, mapping: FieldMapping) -> Notification:
+    """A generic monitor's JSON as a Notification, through its field mapping."""
+    items = _path(payload, mapping.alerts) if mapping.alerts else [payload]
+    if not isinstance(items, list) or not items:
+        raise InvalidInput(f"no alerts at {mapping.alerts or 'the body'}", field="alerts")
+    alerts: list[AlertIn] = []
+    group_key = ""
+    now = utcnow()
+    for i, item in enumerate(items):
+        labels = dict(mapping.static_labels)
+        for name, path in mapping.labels.items():
+            value = _path(item, path)
+            if value is not None:
+                labels[name] = str(value)
+        annotations = {
+            n: str(v) for n, p in mapping.annotations.items() if (v := _path(item, p)) is not None
+        }
+        raw_status = _path(item, mapping.status)
+        if raw_status is None:
+            raise InvalidInput(
+                f"alert {i + 1}: no status at {mapping.status!r}", field=mapping.status
+            )
+        status = FIRING if str(raw_status).lower() in mapping.firing else RESOLVED
+        key = _path(item, mapping.group_key)
+        if key is None:
+            raise InvalidInput(
+                f"alert {i + 1}: no group key at {mapping.group_key!r}", field=mapping.group_key
+            )
+        group_key = group_key or str(key)
+        fp = _path(item, mapping.fingerprint) if mapping.fingerprint else None
+        starts = (
+            parse_timestamp(_path(item, mapping.starts_at), fieldname=mapping.starts_at)
+            if mapping.starts_at
+            else None
+        )
+        alerts.append(
+            AlertIn(
+                fingerprint=str(fp) if fp is not None else label_fingerprint(labels),
+                status=status,
+                labels=labels,
+                annotations=annotations,
+                # without a start time, one alert per fingerprint: a fixed epoch keeps it stable
+                starts_at=starts or datetime(1970, 1, 1, tzinfo=now.tzinfo),
+            )
+        )
+    overall = FIRING if any(a.status == FIRING for a in alerts) else RESOLVED
+    return Notification(
+        source=mapping.source[:40], group_key=group_key[:500], status=overall, alerts=alerts
+    )
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str  # opened, attached, unchanged, duplicate, ignored
+    incident: str | None
+    firing: int = 0  # alerts newly firing
+    resolved: int = 0  # alerts newly resolved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "incident": self.incident,
+            "firing": self.firing,
+            "resolved": self.resolved,
+        }
+
+
+def receive_alertmanager(
+    db: Database,
+    payload: dict[str, Any],
+    *,
+    routing: Routing | None = None,
+    actor: str = DEFAULT_ACTOR,
+) -> IntakeResult:
+    """Take one Alertmanager webhook delivery."""
+    note = parse_alertmanager(payload)
+    return receive(
+        db,
+        note,
+        digest=payload_hash(note.source, payload),
+        routing=routing or Routing(),
+        actor=actor,
+    )
+
+
+def receive_generic(
+    db: Database,
+    payload: Any,
+    *,
+    mapping: FieldMapping,
+    routing: Routing | None = None,
+    actor: str | None = None,
+) -> IntakeResult:
+    """Take one delivery of a generic JSON monitor through its field mapping."""
+    note = parse_generic(payload, mapping)
+    return receive(
+        db,
+        note,
+        digest=payload_hash(note.source, payload),
+        routing=routing or Routing(),
+        actor=actor or mapping.source,
+    )
+
+
+def _title(note: Notification, labels: dict[str, str], service: str) -> str:
+    ann = note.common_annotations or note.alerts[0].annotations
+    text = ann.get("summary") or ann.get("title")
+    if not text:
+        name = labels.get("alertname") or "alert"
+        text = f"{name} firing" + (f" on {service}" if service else "")
+    return text[:200]
+
+
+def _description(note: Notification, firing: list[AlertIn]) -> str:
+    lines = [f"Opened by {note.source} alert group {note.group_key}."]
+    for a in firing[:20]:
+        desc = a.annotations.get("description") or a.annotations.get("summary") or ""
+        lines.append(f"- {a.name} {_fmt_labels(a.labels)}" + (f": {desc}" if desc else ""))
+    if note.external_url:
+        lines.append(f"Source: {note.external_url}")
+    return "\n".join(lines)[:20_000]
+
+
+def _fmt_labels(labels: dict[str, str]) -> str:
+    shown = {k: v for k, v in labels.items() if k != "alertname"}
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())) + "}"
+
+
+def _alert_brief(a: AlertIn) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "fingerprint": a.fingerprint,
+        "labels": a.labels,
+        "summary": a.annotations.get("summary", ""),
+        "starts_at": a.starts_at.isoformat(),
+        "ends_at": a.ends_at.isoformat() if a.ends_at else None,
+    }
+
+
+def _locked_group(db: Database, conn: Connection, note: Notification, now: datetime) -> Any:
+    stmt = sa.select(alert_groups).where(
+        alert_groups.c.source == note.source, alert_groups.c.group_key == note.group_key
+    )
+    row = conn.execute(db.lock_row(stmt)).first()
+    if row is None:
+        # a concurrent first delivery of the same group fails here with a unique violation;
+        # db.retrying runs the whole delivery again and it then finds this row
+        conn.execute(
+            alert_groups.insert().values(
+                source=note.source,
+                group_key=note.group_key,
+                incident_id=None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        row = conn.execute(db.lock_row(stmt)).one()
+    return row
+
+
+def _open_incident(conn: Connection, incident_id: int | None) -> Any:
+    if incident_id is None:
+        return None
+    row = conn.execute(
+        sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage).where(
+            incidents_t.c.id == incident_id
+        )
+    ).first()
+    if row is None or row.stage == incidents.Stage.CLOSED.value:
+        return None
+    return row
+
+
+def _incident_by_fingerprint(conn: Connection, fingerprints: list[str]) -> Any:
+    if not fingerprints:
+        return None
+    return conn.execute(
+        sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage)
+        .join(alert_states, alert_states.c.incident_id == incidents_t.c.id)
+        .where(
+            alert_states.c.fingerprint.in_(fingerprints),
+            alert_states.c.status == FIRING,
+            incidents_t.c.stage != incidents.Stage.CLOSED.value,
+        )
+        .order_by(incidents_t.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def receive(
+    db: Database,
+    note: Notification,
+    *,
+    digest: str,
+    routing: Routing,
+    actor: str,
+) -> IntakeResult:
+    """Record one normalised delivery: open or attach, record alert changes, once."""
+
+    def run() -> IntakeResult:
+        now = utcnow()
+        with db.transaction() as conn:
+            seen = conn.execute(
+                sa.select(alert_deliveries.c.incident_id).where(
+                    alert_deliveries.c.payload_hash == digest
+                )
+            ).first()
+            if seen is not None:
+                key = None
+                if seen.incident_id is not None:
+                    key = conn.execute(
+                        sa.select(incidents_t.c.key).where(incidents_t.c.id == seen.incident_id)
+                    ).scalar()
+                return IntakeResult("duplicate", key)
+            result = _apply(db, conn, note, now=now, routing=routing, actor=actor)
+            conn.execute(
+                alert_deliveries.insert().values(
+                    payload_hash=digest,
+                    source=note.source,
+                    group_key=note.group_key,
+                    status=note.status,
+                    alerts=len(note.alerts),
+                    outcome=result[0].outcome,
+                    incident_id=result[1],
+                    received_at=now,
+                )
+            )
+            return result[0]
+
+    out: IntakeResult = db.retrying(run)
+    return out
+
+
+def _apply(
+    db: Database,
+    conn: Connection,
+    note: Notification,
+    *,
+    now: datetime,
+    routing: Routing,
+    actor: str,
+) -> tuple[IntakeResult, int | None]:
+    group = _locked_group(db, conn, note, now)
+    inc = _open_incident(conn, group.incident_id)
+    if inc is None:
+        inc = _incident_by_fingerprint(
+            conn, [a.fingerprint for a in note.alerts if a.status == FIRING]
+        )
+    firing_in = [a for a in note.alerts if a.status == FIRING]
+    outcome = "attached"
+    if inc is None:
+        if not firing_in:
+            return IntakeResult("ignored", None), None
+        labels = {**firing_in[0].labels, **note.common_labels}
+        service, severity = routing.route(labels)
+        started = min(a.starts_at for a in firing_in)
+        declared = incidents.declare(
+            db,
+            title=_title(note, labels, service),
+            actor=actor,
+            description=_description(note, firing_in),
+            started_at=min(started, now + timedelta(minutes=4)),
+            severity=severity,
+            impact_scope=f"service {service}" if service else "",
+            reporter=actor,
+            in_transaction=conn,
+        )
+        inc_id, inc_key = declared.id, declared.key
+        outcome = "opened"
+    else:
+        inc_id, inc_key = int(inc.id), str(inc.key)
+    if group.incident_id != inc_id:
+        conn.execute(
+            alert_groups.update()
+            .where(alert_groups.c.id == group.id)
+            .values(incident_id=inc_id, updated_at=now)
+        )
+    fps = sorted({a.fingerprint for a in note.alerts})
+    known = {
+        (r.fingerprint, ensure_utc(r.starts_at)): r
+        for r in conn.execute(
+            sa.select(
+                alert_states.c.id,
+                alert_states.c.fingerprint,
+                alert_states.c.starts_at,
+                alert_states.c.status,
+            ).where(alert_states.c.incident_id == inc_id, alert_states.c.fingerprint.in_(fps))
+        )
+    }
+    newly_firing: list[AlertIn] = []
+    newly_resolved: list[AlertIn] = []
+    handled: set[tuple[str, datetime]] = set()
+    for a in note.alerts:
+        if (a.fingerprint, a.starts_at) in handled:  # a payload listing an alert twice
+            continue
+        handled.add((a.fingerprint, a.starts_at))
+        row = known.get((a.fingerprint, a.starts_at))
+        if row is None:
+            conn.execute(
+                alert_states.insert().values(
+                    incident_id=inc_id,
+                    fingerprint=a.fingerprint,
+                    starts_at=a.starts_at,
+                    ends_at=a.ends_at,
+                    status=a.status,
+                    name=a.name[:200],
+                    labels=a.labels,
+                    annotations=a.annotations,
+                    first_seen=now,
+                    updated_at=now,
+                )
+            )
+        elif row.status != a.status:
+            conn.execute(
+                alert_states.update()
+                .where(alert_states.c.id == row.id)
+                .values(status=a.status, ends_at=a.ends_at, updated_at=now)
+            )
+        else:
+            continue
+        (newly_firing if a.status == FIRING else newly_resolved).append(a)
+    if not newly_firing and not newly_resolved:
+        return IntakeResult("unchanged" if outcome == "attached" else outcome, inc_key), inc_id
+    incidents.lock(db, conn, inc_key)
+    if newly_firing:
+        names = sorted({a.name for a in newly_firing})
+        timeline.append(
+            conn,
+            inc_id,
+            actor=actor,
+            kind=KIND_FIRING,
+            data={
+                "summary": f"{len(newly_firing)} alert(s) firing: {', '.join(names)[:300]}",
+                "source": note.source,
+                "group_key": note.group_key,
+                "alerts": [_alert_brief(a) for a in newly_firing[:50]],
+            },
+        )
+    if newly_resolved:
+        still = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(alert_states)
+            .where(alert_states.c.incident_id == inc_id, alert_states.c.status == FIRING)
+        ).scalar_one()
+        names = sorted({a.name for a in newly_resolved})
+        summary = (
+            f"{VERIFY_PROMPT} ({', '.join(names)[:300]})"
+            if still == 0
+            else f"{len(newly_resolved)} alert(s) resolved ({', '.join(names)[:300]}); "
+            f"{still} still firing"
+        )
+        timeline.append(
+            conn,
+            inc_id,
+            actor=actor,
+            kind=KIND_RESOLVED,
+            data={
+                "summary": summary,
+                "source": note.source,
+                "group_key": note.group_key,
+                "still_firing": int(still),
+                "alerts": [_alert_brief(a) for a in newly_resolved[:50]],
+            },
+        )
+    return IntakeResult(outcome, inc_key, len(newly_firing), len(newly_resolved)), inc_id
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def list_alerts(db: Database, key: str) -> list[dict[str, Any]]:
+    """The alerts known on an incident, newest first."""
+    with db.read() as conn:
+        incident_id = incidents.get_id(conn, key)
+        rows = conn.execute(
+            sa.select(alert_states)
+            .where(alert_states.c.incident_id == incident_id)
+            .order_by(alert_states.c.starts_at.desc(), alert_states.c.id.desc())
+        ).all()
+    return [
+        {
+            "name": r.name,
+            "fingerprint": r.fingerprint,
+            "status": r.status,
+            "labels": r.labels,
+            "annotations": r.annotations,
+            "starts_at": ensure_utc(r.starts_at).isoformat(),
+            "ends_at": ensure_utc(r.ends_at).isoformat() if r.ends_at else None,
+            "first_seen": ensure_utc(r.first_seen).isoformat(),
+            "updated_at": ensure_utc(r.updated_at).isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def delivery_counts(db: Database) -> dict[str, int]:
+    """How many deliveries ended in each outcome."""
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(alert_deliveries.c.outcome, sa.func.count()).group_by(
+                alert_deliveries.c.outcome
+            )
+        ).all()
+    return {str(r[0]): int(r[1]) for r in rows}
