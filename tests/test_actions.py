@@ -1,0 +1,69 @@
+"""Action items: add, update, list open and overdue across incidents, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from warroom import actions, incidents, timeline
+from warroom.cli import app
+from warroom.errors import InvalidInput
+
+
+def test_overdue_items_list_first_and_export_for_import(db, db_url, clock):
+    incidents.declare(db, title="A", actor="ana", severity="P2")
+    incidents.declare(db, title="B", actor="ana", severity="P2")
+    now = clock.now
+    actions.add(
+        db,
+        "INC-1",
+        title="Alert on pool saturation",
+        type="detective",
+        owner="bo",
+        due_at=now + timedelta(days=3),
+        priority="P2",
+        actor="ana",
+    )
+    actions.add(
+        db,
+        "INC-2",
+        title="Retry budget",
+        type="preventive",
+        owner="cy",
+        due_at=now + timedelta(days=1),
+        priority="P1",
+        actor="ana",
+        ticket_url="https://github.com/acme/api/issues/7",
+    )
+    actions.add(db, "INC-2", title="Old idea", type="corrective", actor="ana")
+    actions.update(db, "AI-3", status="cancelled", actor="ana")
+    clock.advance(days=2)
+    items = actions.list_items(db, open_only=True)
+    assert [i.ref for i in items] == ["AI-2", "AI-1"]
+    assert items[0].is_overdue() and not items[1].is_overdue()
+    assert [i.ref for i in actions.list_items(db, overdue_only=True)] == ["AI-2"]
+    rows = list(csv.DictReader(io.StringIO(actions.export_csv(items))))
+    assert rows[0]["id"] == "AI-2" and rows[0]["overdue"] == "True"
+    assert rows[0]["ticket_url"] == "https://github.com/acme/api/issues/7"
+    result = CliRunner().invoke(app, ["actions", "--format", "json", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert [d["id"] for d in json.loads(result.output)] == ["AI-2", "AI-1"]
+    events = timeline.read(db, "INC-2", kinds=["action.added", "action.updated"])
+    assert events[-1].summary().endswith("Action item AI-3: status cancelled")
+
+
+def test_done_item_records_closed_time_and_bad_input_is_refused(db, clock):
+    incidents.declare(db, title="A", actor="ana", severity="P2")
+    actions.add(db, "INC-1", title="Fix", type="corrective", actor="ana")
+    clock.advance(hours=5)
+    item = actions.update(db, "ai-1", status="done", actor="ana")
+    assert item.closed_at == datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="detective"):
+        actions.add(db, "INC-1", title="x", type="nice", actor="ana")
+    with pytest.raises(InvalidInput, match="not a URL"):
+        actions.add(db, "INC-1", title="x", type="preventive", ticket_url="JIRA-1", actor="ana")
