@@ -66,7 +66,7 @@ class SLOReport:
     window_events: int
     window_bad: int
     coverage: timedelta  # how much of the SLO window the data covers
-    budget_spent: float | None  # fraction of the error budget used in the SLO window
+    budget_spent: float | None  # fraction of the SLO window's error budget used so far
     alerts: list[AlertStatus] = field(default_factory=list)
 
     @property
@@ -237,9 +237,13 @@ def evaluate(
     w = max(1, math.ceil(slo.window.total_seconds() / step_s))
     win_total = int(_rolling(cum_total, w)[-1])
     win_bad = int(_rolling(cum_bad, w)[-1])
-    spent = (win_bad / (win_total * budget)) if win_total else None
     covered_from = max(first, now - slo.window)
     coverage = max(timedelta(0), now - covered_from)
+    # The budget is for the whole SLO window: with less data than that, traffic seen so far is
+    # extrapolated to the window, so 8 hours at 2x burn spend 2 * 8h / 28d of the budget.
+    seen = max(coverage.total_seconds(), float(step_s))
+    expected_total = win_total * max(1.0, slo.window.total_seconds() / seen)
+    spent = (win_bad / (expected_total * budget)) if win_total else None
     return SLOReport(
         slo=slo,
         now=now,

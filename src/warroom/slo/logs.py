@@ -1,86 +1,27 @@
 """Access logs to SLI events: one (ts, good, total) row per request an SLO counts.
 
-frame = read_logs(["access.log"])          # warroom.triage.parse when present
+frame = read_logs(["access.log"])          # via warroom.triage.parse
 events = sli_events(frame, slo)            # ts, good (0/1), total (1)
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from warroom.errors import InvalidInput
 from warroom.slo.spec import SLO, SLOKind
+from warroom.triage.parse import read_access_logs
 
 
 def read_logs(paths: Sequence[str | Path], *, log_format: str | None = None) -> pl.DataFrame:
-    """Read access logs with the triage reader; a minimal combined-log reader until it exists."""
-    try:
-        from warroom.triage.parse import read_access_logs  # type: ignore[attr-defined]
-    except ImportError:
-        return read_combined_logs(paths)
+    """Read access logs with the triage reader (ts, method, route, status, latency_ms, ...)."""
     log = read_access_logs([str(p) for p in paths], log_format=log_format)
     frame: pl.DataFrame = log.frame
     return frame
-
-
-# Combined log format, optionally followed by the request time in seconds.
-_COMBINED = re.compile(
-    r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
-    r'(?P<status>\d{3}) \S+(?: "[^"]*" "[^"]*")?(?: (?P<rt>\d+(?:\.\d+)?))?'
-)
-
-
-def read_combined_logs(paths: Sequence[str | Path]) -> pl.DataFrame:
-    """A small reader of combined logs (with a trailing request time in seconds)."""
-    from warroom.triage.routes import normalise_route
-
-    rows: dict[str, list[Any]] = {
-        k: [] for k in ("ts", "client", "method", "path", "route", "status", "latency_ms")
-    }
-    for p in paths:
-        path = Path(p)
-        if not path.is_file():
-            raise InvalidInput(f"log file {path} does not exist", field="log")
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            for n, line in enumerate(fh, 1):
-                m = _COMBINED.match(line)
-                if not m:
-                    if line.strip():
-                        continue
-                    continue
-                try:
-                    ts = datetime.strptime(m.group("time"), "%d/%b/%Y:%H:%M:%S %z")
-                except ValueError:
-                    raise InvalidInput(
-                        f"{path}:{n}: bad time {m.group('time')!r}", field="log"
-                    ) from None
-                rows["ts"].append(ts.astimezone(UTC))
-                rows["client"].append(m.group("client"))
-                rows["method"].append(m.group("method"))
-                rows["path"].append(m.group("path"))
-                rows["route"].append(normalise_route(m.group("path")))
-                rows["status"].append(int(m.group("status")))
-                rt = m.group("rt")
-                rows["latency_ms"].append(float(rt) * 1000 if rt else None)
-    return pl.DataFrame(
-        rows,
-        schema={
-            "ts": pl.Datetime("us", "UTC"),
-            "client": pl.Utf8,
-            "method": pl.Utf8,
-            "path": pl.Utf8,
-            "route": pl.Utf8,
-            "status": pl.Int64,
-            "latency_ms": pl.Float64,
-        },
-    ).sort("ts")
 
 
 def _status_expr(codes: list[str]) -> pl.Expr:

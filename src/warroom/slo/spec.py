@@ -54,16 +54,17 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 def parse_duration(value: Any, *, where: str = "duration") -> timedelta:
     """`5m`, `1h`, `28d`, `2w`, `30s` -> timedelta (also `1h30m`)."""
+    fieldname = where.rsplit(", field ", 1)[-1]
     text = str(value).strip()
     parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", text)
     if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
         raise InvalidInput(
             f"{where}: {value!r} is not a duration: use a number and a unit, like 5m, 1h, 28d",
-            field=where,
+            field=fieldname,
         )
     seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
-        raise InvalidInput(f"{where}: a duration must be positive, got {value!r}", field=where)
+        raise InvalidInput(f"{where}: a duration must be positive, got {value!r}", field=fieldname)
     return timedelta(seconds=seconds)
 
 
