@@ -1,0 +1,178 @@
+"""Alert intake: open, attach, dedup, idempotent re-delivery, resolved prompts, routing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from alert_payloads import am_alert, am_payload
+from warroom import alerts, incidents, timeline
+from warroom.config import Settings
+from warroom.db import Database
+from warroom.errors import InvalidInput
+from warroom.web.app import create_app
+
+ROUTING = alerts.Routing.from_config(
+    {
+        "default_severity": "P3",
+        "routes": [
+            {
+                "match": {"slo": "checkout", "severity": "page"},
+                "service": "checkout",
+                "severity": "P1",
+            },
+            {"match": {"slo": "~search.*"}, "service": "search"},
+        ],
+    }
+)
+
+
+def _kinds(db: Database, key: str) -> list[str]:
+    return [e.kind for e in timeline.read(db, key)]
+
+
+def test_firing_group_opens_one_incident_and_redelivery_changes_nothing(db, clock) -> None:
+    payload = am_payload("checkout", [am_alert("aaa1", slo="checkout", severity="page")])
+    first = alerts.receive_alertmanager(db, payload, routing=ROUTING)
+    assert first.outcome == "opened" and first.incident == "INC-1" and first.firing == 1
+    inc = incidents.get(db, "INC-1")
+    assert inc.severity == "P1"
+    assert "checkout" in inc.impact_scope
+    events = timeline.read(db, "INC-1")
+    assert [e.kind for e in events] == ["incident.declared", "alert.firing"]
+    again = alerts.receive_alertmanager(db, payload, routing=ROUTING)
+    assert again.outcome == "duplicate" and again.incident == "INC-1"
+    assert len(timeline.read(db, "INC-1")) == 2
+    assert len(incidents.list_incidents(db)) == 1
+
+
+def test_new_alert_in_the_group_attaches_and_resolution_prompts_verification(db, clock) -> None:
+    a1 = am_alert("aaa1", slo="checkout", severity="page", burn_alert="page-fast")
+    a2 = am_alert("aaa2", slo="checkout", severity="page", burn_alert="page-slow")
+    alerts.receive_alertmanager(db, am_payload("checkout", [a1]), routing=ROUTING)
+    clock.advance(minutes=2)
+    res = alerts.receive_alertmanager(db, am_payload("checkout", [a1, a2]), routing=ROUTING)
+    assert (res.outcome, res.incident, res.firing) == ("attached", "INC-1", 1)
+    # same state in a new payload (e.g. the repeat interval with another order): no event
+    res = alerts.receive_alertmanager(db, am_payload("checkout", [a2, a1]), routing=ROUTING)
+    assert res.outcome == "unchanged"
+    clock.advance(minutes=5)
+    r1 = {**a1, "status": "resolved", "endsAt": "2026-11-24T12:06:00Z"}
+    res = alerts.receive_alertmanager(db, am_payload("checkout", [r1, a2]), routing=ROUTING)
+    assert res.resolved == 1
+    last = timeline.read(db, "INC-1")[-1]
+    assert last.kind == "alert.resolved" and last.data["still_firing"] == 1
+    r2 = {**a2, "status": "resolved", "endsAt": "2026-11-24T12:07:00Z"}
+    alerts.receive_alertmanager(db, am_payload("checkout", [r1, r2]), routing=ROUTING)
+    last = timeline.read(db, "INC-1")[-1]
+    assert last.kind == "alert.resolved"
+    assert "verify recovery before moving to verified" in last.summary()
+    assert incidents.get(db, "INC-1").stage == incidents.Stage.DETECTED  # never auto-closed
+    states = {a["fingerprint"]: a["status"] for a in alerts.list_alerts(db, "INC-1")}
+    assert states == {"aaa1": "resolved", "aaa2": "resolved"}
+    assert _kinds(db, "INC-1").count("alert.firing") == 2
+
+
+def test_same_fingerprint_in_another_group_attaches_to_the_open_incident(db, clock) -> None:
+    alerts.receive_alertmanager(db, am_payload("checkout", [am_alert("fp9", slo="checkout")]))
+    other = am_payload("regrouped", [am_alert("fp9", slo="checkout")])
+    res = alerts.receive_alertmanager(db, other)
+    assert (res.outcome, res.incident) == ("unchanged", "INC-1")
+    assert len(incidents.list_incidents(db)) == 1
+
+
+def test_resolved_only_delivery_for_unknown_group_is_ignored(db, clock) -> None:
+    a = am_alert("zz", status="resolved", ends="2026-11-24T11:59:00Z", slo="x")
+    res = alerts.receive_alertmanager(db, am_payload("x", [a]))
+    assert res.outcome == "ignored" and res.incident is None
+    assert incidents.list_incidents(db) == []
+    assert alerts.delivery_counts(db) == {"ignored": 1}
+
+
+def test_routing_maps_labels_to_service_and_severity() -> None:
+    assert ROUTING.route({"slo": "checkout", "severity": "page"}) == ("checkout", "P1")
+    assert ROUTING.route({"slo": "search-p95", "severity": "ticket"}) == ("search", "P3")
+    assert ROUTING.route({"job": "api"}) == ("api", "P3")
+    with pytest.raises(InvalidInput):
+        alerts.Routing.from_config({"routes": [{"match": {"a": "~("}}]})
+
+
+def test_concurrent_first_deliveries_open_exactly_one_incident(db, clock) -> None:
+    payloads = [
+        am_payload("burst", [am_alert(f"fp{i}", slo="burst") for i in range(n + 1)])
+        for n in range(6)
+    ]
+    results: list[alerts.IntakeResult] = []
+    errors: list[BaseException] = []
+
+    def post(p):
+        try:
+            results.append(alerts.receive_alertmanager(db, p))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(p,)) for p in payloads * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert len(incidents.list_incidents(db)) == 1
+    assert sorted(r.outcome for r in results).count("opened") == 1
+    assert sum(r.outcome == "duplicate" for r in results) == 6
+    assert len(alerts.list_alerts(db, "INC-1")) == 6
+
+
+def test_generic_webhook_with_field_mapping(db, clock) -> None:
+    section = {
+        "webhooks": {
+            "uptime": {
+                "group_key": "monitor.id",
+                "status": "state",
+                "firing": ["down"],
+                "fingerprint": "monitor.id",
+                "labels": {"alertname": "monitor.name", "service": "monitor.service"},
+                "annotations": {"summary": "message"},
+            }
+        }
+    }
+    mapping = alerts.FieldMapping.from_config("uptime", section)
+    down = {
+        "monitor": {"id": 7, "name": "Checkout probe", "service": "checkout"},
+        "state": "down",
+        "message": "checkout probe failing",
+    }
+    res = alerts.receive_generic(db, down, mapping=mapping)
+    assert res.outcome == "opened"
+    assert incidents.get(db, res.incident or "").title == "checkout probe failing"
+    assert alerts.receive_generic(db, down, mapping=mapping).outcome == "duplicate"
+    up = {**down, "state": "up", "message": "ok"}
+    res = alerts.receive_generic(db, up, mapping=mapping)
+    assert res.resolved == 1
+    with pytest.raises(Exception, match="no webhook mapping named 'nope'"):
+        alerts.FieldMapping.from_config("nope", section)
+
+
+def test_api_accepts_alertmanager_webhooks_and_lists_alerts(db_url, clock) -> None:
+    settings = Settings(database_url=db_url, raw={"detect": {"default_severity": "P2"}})
+    client = TestClient(create_app(settings))
+    payload = am_payload("api", [am_alert("f1", slo="api")])
+    r = client.post("/api/v1/alerts/alertmanager", json=payload)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"outcome": "opened", "incident": "INC-1", "firing": 1, "resolved": 0}
+    assert client.post("/api/v1/alerts/alertmanager", json=payload).json()["outcome"] == (
+        "duplicate"
+    )
+    listed = client.get("/api/v1/incidents/INC-1/alerts").json()
+    assert [a["fingerprint"] for a in listed] == ["f1"]
+    bad = client.post("/api/v1/alerts/alertmanager", json={"version": "4", "alerts": []})
+    assert bad.status_code == 422 and "groupKey" in bad.text
+    bad = client.post(
+        "/api/v1/alerts/alertmanager",
+        json={**payload, "alerts": [{**payload["alerts"][0], "status": "x"}]},
+    )
+    assert bad.status_code == 422
+    r = client.post("/api/v1/alerts/webhook/unknown", json={"a": 1})
+    assert r.status_code == 404
