@@ -63,9 +63,7 @@ class ActionStatus(StrEnum):
     @classmethod
     def parse(cls, value: str | ActionStatus) -> ActionStatus:
         text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        text = {"closed": "done", "wontfix": "cancelled", "started": "in_progress"}.get(
-            text, text
-        )
+        text = {"closed": "done", "wontfix": "cancelled", "started": "in_progress"}.get(text, text)
         try:
             return cls(text)
         except ValueError:
@@ -99,8 +97,7 @@ def _ticket(url: str | None) -> str:
     url = (url or "").strip()
     if url and not url.startswith(("http://", "https://")):
         raise InvalidInput(
-            f"ticket {url!r} is not a URL: give the http(s) address of the Jira or GitHub "
-            "issue",
+            f"ticket {url!r} is not a URL: give the http(s) address of the Jira or GitHub issue",
             field="ticket_url",
         )
     if len(url) > 500:
@@ -129,9 +126,7 @@ class ActionItem:
         return f"AI-{self.number}"
 
     def is_overdue(self, now: datetime | None = None) -> bool:
-        return (
-            self.status.is_open and self.due_at is not None and self.due_at < (now or utcnow())
-        )
+        return self.status.is_open and self.due_at is not None and self.due_at < (now or utcnow())
 
     def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
         return {
@@ -212,16 +207,34 @@ def add(
         now = utcnow()
         conn.execute(
             action_items.insert().values(
-                number=number, incident_id=row.id, title=title, type=kind.value, owner=owner,
-                due_at=due, priority=prio, status=ActionStatus.OPEN.value, ticket_url=url,
-                created_by=actor, created_at=now, updated_at=now, closed_at=None,
+                number=number,
+                incident_id=row.id,
+                title=title,
+                type=kind.value,
+                owner=owner,
+                due_at=due,
+                priority=prio,
+                status=ActionStatus.OPEN.value,
+                ticket_url=url,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+                closed_at=None,
             )
         )
         timeline.append(
-            conn, row.id, actor=actor, kind="action.added", at=now,
+            conn,
+            row.id,
+            actor=actor,
+            kind="action.added",
+            at=now,
             data={
-                "id": f"AI-{number}", "title": title, "type": kind.value, "owner": owner,
-                "due_at": due.isoformat() if due else None, "priority": prio,
+                "id": f"AI-{number}",
+                "title": title,
+                "type": kind.value,
+                "owner": owner,
+                "due_at": due.isoformat() if due else None,
+                "priority": prio,
                 "summary": f"Action item AI-{number} ({kind.value}, {prio}): {title}"
                 + (f" -> {owner}" if owner else ""),
             },
@@ -278,17 +291,21 @@ def update(
         values = dict(diff, updated_at=now)
         if "status" in diff:
             values["closed_at"] = None if ActionStatus(diff["status"]).is_open else now
-        conn.execute(
-            action_items.update().where(action_items.c.id == current.id).values(**values)
+        conn.execute(action_items.update().where(action_items.c.id == current.id).values(**values))
+        shown = ", ".join(
+            f"{k} {v.isoformat() if isinstance(v, datetime) else v}" for k, v in diff.items()
         )
-        shown = ", ".join(f"{k} {v.isoformat() if isinstance(v, datetime) else v}"
-                          for k, v in diff.items())
         timeline.append(
-            conn, row.id, actor=actor, kind="action.updated", at=now,
+            conn,
+            row.id,
+            actor=actor,
+            kind="action.updated",
+            at=now,
             data={
                 "id": f"AI-{number}",
-                "changes": {k: (v.isoformat() if isinstance(v, datetime) else v)
-                            for k, v in diff.items()},
+                "changes": {
+                    k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in diff.items()
+                },
                 "summary": f"Action item AI-{number}: {shown}",
             },
         )
@@ -334,15 +351,26 @@ def list_items(
     )
 
 
-CSV_FIELDS = ("id", "incident", "title", "type", "priority", "status", "owner", "due_at",
-              "overdue", "ticket_url", "created_at", "closed_at")
+CSV_FIELDS = (
+    "id",
+    "incident",
+    "title",
+    "type",
+    "priority",
+    "status",
+    "owner",
+    "due_at",
+    "overdue",
+    "ticket_url",
+    "created_at",
+    "closed_at",
+)
 
 
 def export_csv(items: list[ActionItem], now: datetime | None = None) -> str:
     """CSV with a header row, for Jira / GitHub issue import."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for i in items:
         writer.writerow(i.to_dict(now))
@@ -363,9 +391,14 @@ def escalate(
         item = _get(conn, number)
         row = incidents.lock(db, conn, item.incident_key)
         timeline.append(
-            conn, row.id, actor=actor, kind="action.escalated",
+            conn,
+            row.id,
+            actor=actor,
+            kind="action.escalated",
             data={
-                "id": item.ref, "owner": item.owner, "because_of": because_of,
+                "id": item.ref,
+                "owner": item.owner,
+                "because_of": because_of,
                 "reason": reason,
                 "summary": f"Action item {item.ref} escalated to {item.owner or 'its owner'}: "
                 f"{reason}",
@@ -419,9 +452,15 @@ def _close_gate(db: Database, conn: Connection, row: Row[Any], reason: str | Non
             "or give --reason saying why none is needed (it is recorded on the timeline)"
         )
     timeline.append(
-        conn, row.id, actor="warroom", kind="close.without_actions",
-        data={"reason": reason, "severity": row.severity,
-              "summary": f"Closed without action items: {reason}"},
+        conn,
+        row.id,
+        actor="warroom",
+        kind="close.without_actions",
+        data={
+            "reason": reason,
+            "severity": row.severity,
+            "summary": f"Closed without action items: {reason}",
+        },
     )
 
 

@@ -87,49 +87,98 @@ CATEGORY_LABELS = {
 
 # What the method teaches for each category: a lesson, and follow-ups to consider.
 LESSONS: dict[Category, tuple[str, list[tuple[str, str]]]] = {
-    Category.QUEUE_RACE: ("Consumers that share work need ordering or locking by key.", [
-        ("preventive", "Partition or lock queue consumers by entity key"),
-        ("detective", "Alert on duplicate or out-of-order processing")]),
-    Category.MISSING_IDEMPOTENCY: ("Every retried operation must be safe to run twice.", [
-        ("preventive", "Add idempotency keys to the write path"),
-        ("detective", "Alert on duplicate side effects")]),
-    Category.UNINDEXED_QUERY: ("New queries need a query plan check before data grows.", [
-        ("corrective", "Add the missing index"),
-        ("preventive", "Check query plans of new queries in review / CI"),
-        ("detective", "Alert on slow queries and p95 latency per route")]),
-    Category.MISCONFIGURED_TIMEOUT: ("Timeouts must be set on every call and fit the budget.", [
-        ("corrective", "Set timeouts that fit the caller's latency budget"),
-        ("preventive", "Lint configuration for missing or unbounded timeouts")]),
-    Category.RETRY_STORM: ("Retries need backoff, jitter and a budget.", [
-        ("preventive", "Add exponential backoff with jitter and a retry budget"),
-        ("mitigation", "Add a circuit breaker on the dependency")]),
-    Category.EXHAUSTION_CONNECTIONS: ("Pools must be sized and saturation alerted on.", [
-        ("detective", "Alert on connection pool saturation"),
-        ("preventive", "Size pools against the database limit")]),
-    Category.EXHAUSTION_CPU: ("Saturation should page before users notice.", [
-        ("detective", "Alert on CPU saturation"), ("preventive", "Autoscale on CPU")]),
-    Category.EXHAUSTION_MEMORY: ("Memory growth needs limits and alerts.", [
-        ("detective", "Alert on memory growth"), ("preventive", "Set memory limits")]),
-    Category.EXHAUSTION_DISK: ("Disks fill slowly, then suddenly: alert on the trend.", [
-        ("detective", "Alert on disk fill rate"), ("preventive", "Rotate and cap logs")]),
-    Category.BAD_DEPLOY: ("Changes need a fast, rehearsed rollback and a canary.", [
-        ("preventive", "Canary the release with automatic rollback"),
-        ("detective", "Annotate deploys on the error-rate dashboard")]),
-    Category.BAD_CONFIG: ("Configuration is code: review, validate and stage it.", [
-        ("preventive", "Validate configuration in CI and roll it out gradually")]),
-    Category.DEPENDENCY_FAILURE: ("Every dependency fails: degrade gracefully.", [
-        ("mitigation", "Add a fallback or cached response for the dependency"),
-        ("detective", "Alert on dependency error rate")]),
-    Category.CAPACITY: ("Plan capacity from measured peaks, with headroom.", [
-        ("preventive", "Load test to the next expected peak")]),
-    Category.SECURITY: ("Assume breach: least privilege and audit trails.", [
-        ("corrective", "Rotate exposed credentials"),
-        ("detective", "Alert on anomalous access")]),
-    Category.DATA_CORRUPTION: ("Validate writes and keep tested restores.", [
-        ("corrective", "Repair the affected records from backups"),
-        ("preventive", "Add integrity checks on the write path")]),
-    Category.OTHER: ("Write down what made this failure possible.", [
-        ("preventive", "Remove the condition that allowed it")]),
+    Category.QUEUE_RACE: (
+        "Consumers that share work need ordering or locking by key.",
+        [
+            ("preventive", "Partition or lock queue consumers by entity key"),
+            ("detective", "Alert on duplicate or out-of-order processing"),
+        ],
+    ),
+    Category.MISSING_IDEMPOTENCY: (
+        "Every retried operation must be safe to run twice.",
+        [
+            ("preventive", "Add idempotency keys to the write path"),
+            ("detective", "Alert on duplicate side effects"),
+        ],
+    ),
+    Category.UNINDEXED_QUERY: (
+        "New queries need a query plan check before data grows.",
+        [
+            ("corrective", "Add the missing index"),
+            ("preventive", "Check query plans of new queries in review / CI"),
+            ("detective", "Alert on slow queries and p95 latency per route"),
+        ],
+    ),
+    Category.MISCONFIGURED_TIMEOUT: (
+        "Timeouts must be set on every call and fit the budget.",
+        [
+            ("corrective", "Set timeouts that fit the caller's latency budget"),
+            ("preventive", "Lint configuration for missing or unbounded timeouts"),
+        ],
+    ),
+    Category.RETRY_STORM: (
+        "Retries need backoff, jitter and a budget.",
+        [
+            ("preventive", "Add exponential backoff with jitter and a retry budget"),
+            ("mitigation", "Add a circuit breaker on the dependency"),
+        ],
+    ),
+    Category.EXHAUSTION_CONNECTIONS: (
+        "Pools must be sized and saturation alerted on.",
+        [
+            ("detective", "Alert on connection pool saturation"),
+            ("preventive", "Size pools against the database limit"),
+        ],
+    ),
+    Category.EXHAUSTION_CPU: (
+        "Saturation should page before users notice.",
+        [("detective", "Alert on CPU saturation"), ("preventive", "Autoscale on CPU")],
+    ),
+    Category.EXHAUSTION_MEMORY: (
+        "Memory growth needs limits and alerts.",
+        [("detective", "Alert on memory growth"), ("preventive", "Set memory limits")],
+    ),
+    Category.EXHAUSTION_DISK: (
+        "Disks fill slowly, then suddenly: alert on the trend.",
+        [("detective", "Alert on disk fill rate"), ("preventive", "Rotate and cap logs")],
+    ),
+    Category.BAD_DEPLOY: (
+        "Changes need a fast, rehearsed rollback and a canary.",
+        [
+            ("preventive", "Canary the release with automatic rollback"),
+            ("detective", "Annotate deploys on the error-rate dashboard"),
+        ],
+    ),
+    Category.BAD_CONFIG: (
+        "Configuration is code: review, validate and stage it.",
+        [("preventive", "Validate configuration in CI and roll it out gradually")],
+    ),
+    Category.DEPENDENCY_FAILURE: (
+        "Every dependency fails: degrade gracefully.",
+        [
+            ("mitigation", "Add a fallback or cached response for the dependency"),
+            ("detective", "Alert on dependency error rate"),
+        ],
+    ),
+    Category.CAPACITY: (
+        "Plan capacity from measured peaks, with headroom.",
+        [("preventive", "Load test to the next expected peak")],
+    ),
+    Category.SECURITY: (
+        "Assume breach: least privilege and audit trails.",
+        [("corrective", "Rotate exposed credentials"), ("detective", "Alert on anomalous access")],
+    ),
+    Category.DATA_CORRUPTION: (
+        "Validate writes and keep tested restores.",
+        [
+            ("corrective", "Repair the affected records from backups"),
+            ("preventive", "Add integrity checks on the write path"),
+        ],
+    ),
+    Category.OTHER: (
+        "Write down what made this failure possible.",
+        [("preventive", "Remove the condition that allowed it")],
+    ),
 }
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -223,26 +272,39 @@ def record_root_cause(
     if not summary:
         raise InvalidInput("describe the root cause in a sentence (--summary)", field="summary")
     if len(summary) > 5000:
-        raise InvalidInput("the root-cause summary is longer than 5,000 characters",
-                           field="summary")
+        raise InvalidInput(
+            "the root-cause summary is longer than 5,000 characters", field="summary"
+        )
     facts = [f.strip() for f in (factors or []) if f and f.strip()]
     with db.transaction() as conn:
         row = incidents.lock(db, conn, key)
         now = utcnow()
-        values = {"category": cat.value, "summary": summary, "factors": facts,
-                  "recorded_by": actor, "recorded_at": now}
+        values = {
+            "category": cat.value,
+            "summary": summary,
+            "factors": facts,
+            "recorded_by": actor,
+            "recorded_at": now,
+        }
         exists = conn.execute(
             sa.select(root_causes.c.id).where(root_causes.c.incident_id == row.id)
         ).first()
         if exists:
-            conn.execute(root_causes.update().where(root_causes.c.id == exists.id)
-                         .values(**values))
+            conn.execute(root_causes.update().where(root_causes.c.id == exists.id).values(**values))
         else:
             conn.execute(root_causes.insert().values(incident_id=row.id, **values))
         timeline.append(
-            conn, row.id, actor=actor, kind="rootcause.recorded", at=now,
-            data={"category": cat.value, "summary_text": summary, "factors": facts,
-                  "summary": f"Root cause ({cat.label}): {summary}"},
+            conn,
+            row.id,
+            actor=actor,
+            kind="rootcause.recorded",
+            at=now,
+            data={
+                "category": cat.value,
+                "summary_text": summary,
+                "factors": facts,
+                "summary": f"Root cause ({cat.label}): {summary}",
+            },
         )
         stage = Stage(row.stage)
     if move_stage and stage.index < Stage.ROOT_CAUSED.index:
@@ -251,12 +313,12 @@ def record_root_cause(
 
 
 def _root_cause(conn: Connection, incident_id: int) -> RootCause | None:
-    r = conn.execute(sa.select(root_causes).where(root_causes.c.incident_id == incident_id)
-                     ).first()
+    r = conn.execute(sa.select(root_causes).where(root_causes.c.incident_id == incident_id)).first()
     if r is None:
         return None
-    return RootCause(Category(r.category), r.summary, list(r.factors or []), r.recorded_by,
-                     r.recorded_at)
+    return RootCause(
+        Category(r.category), r.summary, list(r.factors or []), r.recorded_by, r.recorded_at
+    )
 
 
 def get_root_cause(db: Database, key: str | int) -> RootCause | None:
@@ -268,8 +330,9 @@ def root_causes_by_incident(db: Database) -> dict[int, RootCause]:
     """Every recorded root cause by incident id (recurrence and reports)."""
     with db.read() as conn:
         return {
-            r.incident_id: RootCause(Category(r.category), r.summary, list(r.factors or []),
-                                     r.recorded_by, r.recorded_at)
+            r.incident_id: RootCause(
+                Category(r.category), r.summary, list(r.factors or []), r.recorded_by, r.recorded_at
+            )
             for r in conn.execute(sa.select(root_causes))
         }
 
@@ -332,8 +395,11 @@ class Postmortem:
         return self.incident.key
 
     def is_overdue(self, now: datetime | None = None) -> bool:
-        return (self.status is not Status.PUBLISHED and self.due_at is not None
-                and self.due_at < (now or utcnow()))
+        return (
+            self.status is not Status.PUBLISHED
+            and self.due_at is not None
+            and self.due_at < (now or utcnow())
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -342,11 +408,11 @@ class Postmortem:
             "status": self.status.value,
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "overdue": self.is_overdue(),
-            "sections": [{"name": n, "title": t, "text": self.sections.get(n, "")}
-                         for n, t in SECTIONS],
+            "sections": [
+                {"name": n, "title": t, "text": self.sections.get(n, "")} for n, t in SECTIONS
+            ],
             "root_cause": self.root_cause.to_dict() if self.root_cause else None,
-            "blameless_warnings": {k: [f.to_dict() for f in v]
-                                   for k, v in self.findings.items()},
+            "blameless_warnings": {k: [f.to_dict() for f in v] for k, v in self.findings.items()},
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
@@ -355,22 +421,29 @@ class Postmortem:
 
 
 def _people(inc: Incident) -> list[str]:
-    return sorted({*inc.roles.values(), *inc.participants, inc.created_by, inc.reporter}
-                  - {""})
+    return sorted({*inc.roles.values(), *inc.participants, inc.created_by, inc.reporter} - {""})
 
 
 def _load(db: Database, key: str | int) -> Postmortem | None:
     inc = incidents.get(db, key)
     with db.read() as conn:
-        r = conn.execute(sa.select(postmortems).where(postmortems.c.incident_id == inc.id)
-                         ).first()
+        r = conn.execute(sa.select(postmortems).where(postmortems.c.incident_id == inc.id)).first()
         rc = _root_cause(conn, inc.id)
     if r is None:
         return None
     sections = dict(r.sections or {})
-    return Postmortem(inc, Status(r.status), sections, due_at(inc), r.created_by, r.created_at,
-                      r.updated_at, r.published_at, rc,
-                      blameless.check_sections(sections, people=_people(inc)))
+    return Postmortem(
+        inc,
+        Status(r.status),
+        sections,
+        due_at(inc),
+        r.created_by,
+        r.created_at,
+        r.updated_at,
+        r.published_at,
+        rc,
+        blameless.check_sections(sections, people=_people(inc)),
+    )
 
 
 def get(db: Database, key: str | int) -> Postmortem:
@@ -399,19 +472,40 @@ def draft(db: Database, key: str | int, *, actor: str, redraft: bool = False) ->
         row = incidents.lock(db, conn, inc.key)
         now = utcnow()
         due = due_at(inc)
-        exists = conn.execute(sa.select(postmortems.c.id).where(
-            postmortems.c.incident_id == row.id)).first()
+        exists = conn.execute(
+            sa.select(postmortems.c.id).where(postmortems.c.incident_id == row.id)
+        ).first()
         if exists:
-            conn.execute(postmortems.update().where(postmortems.c.id == exists.id).values(
-                sections=sections, due_at=due, updated_at=now))
+            conn.execute(
+                postmortems.update()
+                .where(postmortems.c.id == exists.id)
+                .values(sections=sections, due_at=due, updated_at=now)
+            )
         else:
-            conn.execute(postmortems.insert().values(
-                incident_id=row.id, status=Status.DRAFT.value, sections=sections, due_at=due,
-                created_by=actor, created_at=now, updated_at=now, published_at=None))
-        timeline.append(conn, row.id, actor=actor, kind="postmortem.drafted", at=now,
-                        data={"redraft": exists is not None,
-                              "summary": ("Postmortem redrafted" if exists else
-                                          "Postmortem drafted") + " from the timeline"})
+            conn.execute(
+                postmortems.insert().values(
+                    incident_id=row.id,
+                    status=Status.DRAFT.value,
+                    sections=sections,
+                    due_at=due,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                    published_at=None,
+                )
+            )
+        timeline.append(
+            conn,
+            row.id,
+            actor=actor,
+            kind="postmortem.drafted",
+            at=now,
+            data={
+                "redraft": exists is not None,
+                "summary": ("Postmortem redrafted" if exists else "Postmortem drafted")
+                + " from the timeline",
+            },
+        )
     return get(db, key)
 
 
@@ -421,27 +515,42 @@ def update_section(
     """Replace one section's text (draft or in review); blame warnings come back with it."""
     name = section.strip().lower().replace("-", "_").replace(" ", "_")
     if name not in SECTION_NAMES:
-        raise InvalidInput(f"unknown section {section!r}: use one of {', '.join(SECTION_NAMES)}",
-                           field="section")
+        raise InvalidInput(
+            f"unknown section {section!r}: use one of {', '.join(SECTION_NAMES)}", field="section"
+        )
     if len(text) > 50_000:
         raise InvalidInput("a section is limited to 50,000 characters", field="text")
     pm = get(db, key)
     if pm.status is Status.PUBLISHED:
-        raise InvalidTransition(f"the postmortem of {pm.key} is published and can no longer be "
-                                "edited")
+        raise InvalidTransition(
+            f"the postmortem of {pm.key} is published and can no longer be edited"
+        )
     with db.transaction() as conn:
         row = incidents.lock(db, conn, pm.key)
-        current = conn.execute(sa.select(postmortems).where(
-            postmortems.c.incident_id == row.id)).one()
+        current = conn.execute(
+            sa.select(postmortems).where(postmortems.c.incident_id == row.id)
+        ).one()
         sections = dict(current.sections or {})
         sections[name] = text.strip()
         now = utcnow()
-        conn.execute(postmortems.update().where(postmortems.c.id == current.id).values(
-            sections=sections, updated_at=now))
+        conn.execute(
+            postmortems.update()
+            .where(postmortems.c.id == current.id)
+            .values(sections=sections, updated_at=now)
+        )
         found = blameless.check(text, people=_people(pm.incident))
-        timeline.append(conn, row.id, actor=actor, kind="postmortem.section_edited", at=now,
-                        data={"section": name, "blameless_warnings": len(found),
-                              "summary": f"Postmortem section {name} edited"})
+        timeline.append(
+            conn,
+            row.id,
+            actor=actor,
+            kind="postmortem.section_edited",
+            at=now,
+            data={
+                "section": name,
+                "blameless_warnings": len(found),
+                "summary": f"Postmortem section {name} edited",
+            },
+        )
     return get(db, key)
 
 
@@ -451,17 +560,34 @@ def set_status(db: Database, key: str | int, *, status: Status | str, actor: str
     pm = get(db, key)
     if target not in TRANSITIONS[pm.status]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[pm.status])) or "nothing"
-        raise InvalidTransition(f"the postmortem of {pm.key} is {pm.status.value}: it can move "
-                                f"to {allowed}, not {target.value}")
+        raise InvalidTransition(
+            f"the postmortem of {pm.key} is {pm.status.value}: it can move "
+            f"to {allowed}, not {target.value}"
+        )
     with db.transaction() as conn:
         row = incidents.lock(db, conn, pm.key)
         now = utcnow()
-        conn.execute(postmortems.update().where(postmortems.c.incident_id == row.id).values(
-            status=target.value, updated_at=now,
-            published_at=now if target is Status.PUBLISHED else None))
-        timeline.append(conn, row.id, actor=actor, kind="postmortem.status_changed", at=now,
-                        data={"from": pm.status.value, "to": target.value,
-                              "summary": f"Postmortem {pm.status.value} -> {target.value}"})
+        conn.execute(
+            postmortems.update()
+            .where(postmortems.c.incident_id == row.id)
+            .values(
+                status=target.value,
+                updated_at=now,
+                published_at=now if target is Status.PUBLISHED else None,
+            )
+        )
+        timeline.append(
+            conn,
+            row.id,
+            actor=actor,
+            kind="postmortem.status_changed",
+            at=now,
+            data={
+                "from": pm.status.value,
+                "to": target.value,
+                "summary": f"Postmortem {pm.status.value} -> {target.value}",
+            },
+        )
     return get(db, key)
 
 
@@ -477,21 +603,31 @@ class Due:
     overdue: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"incident": self.key, "title": self.title, "severity": self.severity,
-                "status": self.status, "due_at": self.due_at.isoformat(),
-                "overdue": self.overdue}
+        return {
+            "incident": self.key,
+            "title": self.title,
+            "severity": self.severity,
+            "status": self.status,
+            "due_at": self.due_at.isoformat(),
+            "overdue": self.overdue,
+        }
 
 
-def due_list(db: Database, *, now: datetime | None = None, overdue_only: bool = False
-             ) -> list[Due]:
+def due_list(db: Database, *, now: datetime | None = None, overdue_only: bool = False) -> list[Due]:
     """Resolved P0/P1 incidents whose postmortem is not published: soonest due first.
     `status` is "missing" when no draft exists yet."""
     now = now or utcnow()
     with db.read() as conn:
-        status_by_id = {r.incident_id: r.status for r in conn.execute(
-            sa.select(postmortems.c.incident_id, postmortems.c.status))}
-        ids = [r.id for r in conn.execute(sa.select(incidents_t.c.id).where(
-            incidents_t.c.fixed_at.is_not(None)))]
+        status_by_id = {
+            r.incident_id: r.status
+            for r in conn.execute(sa.select(postmortems.c.incident_id, postmortems.c.status))
+        }
+        ids = [
+            r.id
+            for r in conn.execute(
+                sa.select(incidents_t.c.id).where(incidents_t.c.fixed_at.is_not(None))
+            )
+        ]
     out: list[Due] = []
     for inc in incidents.list_incidents(db):
         if inc.id not in ids:
@@ -502,8 +638,16 @@ def due_list(db: Database, *, now: datetime | None = None, overdue_only: bool = 
             continue
         if overdue_only and due >= now:
             continue
-        out.append(Due(inc.key, inc.title, inc.severity.value if inc.severity else None,
-                       status, due, due < now))
+        out.append(
+            Due(
+                inc.key,
+                inc.title,
+                inc.severity.value if inc.severity else None,
+                status,
+                due,
+                due < now,
+            )
+        )
     return sorted(out, key=lambda d: d.due_at)
 
 
@@ -515,12 +659,26 @@ def action_items_for(db: Database, key: str) -> list[actions.ActionItem]:
 
 # Timeline kinds that are bookkeeping, not part of the incident's story.
 NOISE_KINDS = {
-    "incident.updated", "role.removed", "task.updated", "postmortem.drafted",
-    "postmortem.section_edited", "postmortem.status_changed", "action.updated",
-    "action.escalated", "stage.skipped",
+    "incident.updated",
+    "role.removed",
+    "task.updated",
+    "postmortem.drafted",
+    "postmortem.section_edited",
+    "postmortem.status_changed",
+    "action.updated",
+    "action.escalated",
+    "stage.skipped",
 }
-ACTION_PREFIXES = ("mitigation.", "containment.", "contain.", "runbook.", "rollback.", "flag.",
-                   "verification.", "rootcause.")
+ACTION_PREFIXES = (
+    "mitigation.",
+    "containment.",
+    "contain.",
+    "runbook.",
+    "rollback.",
+    "flag.",
+    "verification.",
+    "rootcause.",
+)
 NOTE_TAGS = {
     "went_well": ("went well:", "good:", "well:"),
     "went_badly": ("went badly:", "went wrong:", "didn't go well:", "bad:", "problem:"),
@@ -558,7 +716,7 @@ def _tagged(events: list[timeline.Event], tag: str) -> list[str]:
         text = str(e.data.get("text", "")).strip()
         for prefix in NOTE_TAGS[tag]:
             if text.lower().startswith(prefix):
-                out.append(text[len(prefix):].strip())
+                out.append(text[len(prefix) :].strip())
     return out
 
 
@@ -612,7 +770,8 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
     summary.append(
         f"Impact began {started:{stamp}}, detected {detected:{stamp}}"
         + (f", contained {contained:{stamp}}" if contained else "")
-        + (f", resolved {resolved:{stamp}}" if resolved else ", not yet resolved") + "."
+        + (f", resolved {resolved:{stamp}}" if resolved else ", not yet resolved")
+        + "."
     )
     if rc:
         summary.append(f"Root cause ({rc.category.label}): {rc.summary}")
@@ -631,14 +790,16 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
     routes = _routes(report)
     if routes:
         impact.append("")
-        impact.append("| route | requests | errors before | errors during | p95 before | "
-                      "p95 during |")
+        impact.append(
+            "| route | requests | errors before | errors during | p95 before | p95 during |"
+        )
         impact.append("|---|---|---|---|---|---|")
         for r in routes:
             impact.append(
                 f"| {r.get('route')} | {r.get('requests', '--')} | "
                 f"{_pct(r.get('error_rate_before'))} | {_pct(r.get('error_rate_during'))} | "
-                f"{r.get('p95_before_ms', '--')} ms | {r.get('p95_during_ms', '--')} ms |")
+                f"{r.get('p95_before_ms', '--')} ms | {r.get('p95_during_ms', '--')} ms |"
+            )
     if report:
         clients = _names(report.get("clients"), "client", "name", "ip", "user_agent")
         if clients:
@@ -648,8 +809,11 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
             impact.append(f"- Services: {', '.join(services[:10])}")
 
     # timeline
-    lines = [f"- {e.at:%Y-%m-%d %H:%M} UTC - {e.summary()} ({e.actor})"
-             for e in events if e.kind not in NOISE_KINDS]
+    lines = [
+        f"- {e.at:%Y-%m-%d %H:%M} UTC - {e.summary()} ({e.actor})"
+        for e in events
+        if e.kind not in NOISE_KINDS
+    ]
     if started < detected:
         lines.insert(0, f"- {started:%Y-%m-%d %H:%M} UTC - Impact began")
 
@@ -663,15 +827,19 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
             rc_lines.append("Contributing factors:")
             rc_lines.extend(f"- {f}" for f in factors)
     else:
-        rc_lines.append("_No root cause recorded yet (warroom rootcause "
-                        f"{inc.key} --category ... --summary ...)._")
+        rc_lines.append(
+            "_No root cause recorded yet (warroom rootcause "
+            f"{inc.key} --category ... --summary ...)._"
+        )
     if report and report.get("suspects"):
         rc_lines.append("")
         rc_lines.append("Suspects ranked by triage:")
         for s in (report.get("suspects") or [])[:3]:
             if isinstance(s, dict):
-                rc_lines.append(f"- {s.get('id')} ({s.get('kind')}, score {s.get('score')}): "
-                                f"{s.get('reason', '')}".rstrip(": "))
+                rc_lines.append(
+                    f"- {s.get('id')} ({s.get('kind')}, score {s.get('score')}): "
+                    f"{s.get('reason', '')}".rstrip(": ")
+                )
     if report and report.get("signatures"):
         sigs = _names(report.get("signatures"), "template", "signature", "pattern", "message")
         if sigs:
@@ -681,13 +849,17 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
     # actions taken
     done: list[str] = []
     for e in events:
-        if (e.kind == "stage.changed" or e.kind.startswith(ACTION_PREFIXES)
-                or e.kind == "role.commander_handoff"
-                or (e.kind == "task.updated"
-                    and (e.data.get("changes") or {}).get("status") == "done")):
+        if (
+            e.kind == "stage.changed"
+            or e.kind.startswith(ACTION_PREFIXES)
+            or e.kind == "role.commander_handoff"
+            or (e.kind == "task.updated" and (e.data.get("changes") or {}).get("status") == "done")
+        ):
             done.append(f"{e.at:%H:%M} {e.summary()} ({e.actor})")
-    done_text = "\n".join(f"{n}. {line}" for n, line in enumerate(done, 1)) or \
-        "_No actions recorded on the timeline._"
+    done_text = (
+        "\n".join(f"{n}. {line}" for n, line in enumerate(done, 1))
+        or "_No actions recorded on the timeline._"
+    )
 
     well, bad = _assess(inc, events, report)
     questions = _answers(inc, events, report, rc, routes)
@@ -700,10 +872,16 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
             f"- {i.ref} [{i.type.value}, {i.priority}, {i.status.value}] {i.title}"
             + (f" (owner {i.owner})" if i.owner else " (no owner)")
             + (f", due {i.due_at:%Y-%m-%d}" if i.due_at else "")
-            + (f", {i.ticket_url}" if i.ticket_url else "") for i in items)
+            + (f", {i.ticket_url}" if i.ticket_url else "")
+            for i in items
+        )
     elif rc:
-        ai_text = "_None yet. Suggested for " + rc.category.label + ":_\n" + "\n".join(
-            f"- ({kind}) {title}" for kind, title in LESSONS[rc.category][1])
+        ai_text = (
+            "_None yet. Suggested for "
+            + rc.category.label
+            + ":_\n"
+            + "\n".join(f"- ({kind}) {title}" for kind, title in LESSONS[rc.category][1])
+        )
     else:
         ai_text = f"_None yet: add them (warroom action add {inc.key} TITLE --type preventive)._"
 
@@ -721,8 +899,9 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
     }
 
 
-def _assess(inc: Incident, events: list[timeline.Event], report: dict[str, Any] | None
-            ) -> tuple[list[str], list[str]]:
+def _assess(
+    inc: Incident, events: list[timeline.Event], report: dict[str, Any] | None
+) -> tuple[list[str], list[str]]:
     """What went well and what didn't, from the numbers and the events."""
     well, bad = _tagged(events, "went_well"), _tagged(events, "went_badly")
     ttd = _span(inc.started_at, inc.detected_at)
@@ -734,8 +913,9 @@ def _assess(inc: Incident, events: list[timeline.Event], report: dict[str, Any] 
     if tta is not None and tta <= timedelta(minutes=10):
         well.append(f"A commander ({inc.commander}) took charge within {fmt_duration(tta)}.")
     elif tta is None or tta > timedelta(minutes=30):
-        bad.append("No commander for the first 30 minutes." if tta else
-                   "No commander was ever named.")
+        bad.append(
+            "No commander for the first 30 minutes." if tta else "No commander was ever named."
+        )
     ttc = _span(inc.detected_at, inc.stage_times.get("contained"))
     if ttc is not None and ttc <= timedelta(hours=1):
         well.append(f"Impact contained {fmt_duration(ttc)} after detection.")
@@ -750,10 +930,15 @@ def _assess(inc: Incident, events: list[timeline.Event], report: dict[str, Any] 
             bad.append(f"Recovery was not verified from the numbers: {e.data.get('reason')}")
         elif e.kind == "verification.recorded" and e.data.get("verdict") == "recovered":
             well.append("Recovery was verified from the numbers before closing.")
-        elif e.kind == "severity.changed" and e.data.get("from") and e.data.get("to") and \
-                str(e.data["to"]) < str(e.data["from"]):
-            bad.append(f"Severity was underestimated at first ({e.data['from']} -> "
-                       f"{e.data['to']}).")
+        elif (
+            e.kind == "severity.changed"
+            and e.data.get("from")
+            and e.data.get("to")
+            and str(e.data["to"]) < str(e.data["from"])
+        ):
+            bad.append(
+                f"Severity was underestimated at first ({e.data['from']} -> {e.data['to']})."
+            )
     punct = update_punctuality(events)
     if punct is not None:
         on_time, expected = punct
@@ -789,30 +974,43 @@ def update_punctuality(events: list[timeline.Event]) -> tuple[int, int] | None:
     return on_time, expected
 
 
-def _answers(inc: Incident, events: list[timeline.Event], report: dict[str, Any] | None,
-             rc: RootCause | None, routes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def _answers(
+    inc: Incident,
+    events: list[timeline.Event],
+    report: dict[str, Any] | None,
+    rc: RootCause | None,
+    routes: list[dict[str, Any]],
+) -> list[tuple[str, str]]:
     todo = "_To answer in review._"
     dark = _tagged(events, "dark") + (rc.factors if rc else [])
     process = [f"stage {s} skipped" for s in inc.skipped_stages]
-    process += [f"reopened ({e.data.get('reason')})" for e in events
-                if e.kind == "incident.reopened"]
+    process += [
+        f"reopened ({e.data.get('reason')})" for e in events if e.kind == "incident.reopened"
+    ]
     if not inc.commander:
         process.append("no commander named")
     suspects = [s for s in (report or {}).get("suspects") or [] if isinstance(s, dict)]
-    component = rc.summary if rc else (f"{suspects[0].get('id')} (top triage suspect)"
-                                       if suspects else "")
-    logs = (f"A triage report was built from the logs ({len((report or {}).get('routes') or [])}"
-            " routes)." if report else "No log-based triage report is attached: were the "
-            "logs needed available?")
+    component = (
+        rc.summary if rc else (f"{suspects[0].get('id')} (top triage suspect)" if suspects else "")
+    )
+    logs = (
+        f"A triage report was built from the logs ({len((report or {}).get('routes') or [])}"
+        " routes)."
+        if report
+        else "No log-based triage report is attached: were the logs needed available?"
+    )
     ttd = _span(inc.started_at, inc.detected_at)
-    alerts = (f"Detection took {fmt_duration(ttd)}; reported by {inc.reporter or 'unknown'}."
-              + (" An alert should have fired sooner." if ttd and ttd > timedelta(minutes=15)
-                 else ""))
-    ttr = _span(inc.detected_at, inc.stage_times.get("root_caused") or
-                (rc.recorded_at if rc else None))
-    isolated = (f"{len(routes)} route(s) showed errors: "
-                + ", ".join(str(r.get("route")) for r in routes) if routes else
-                inc.impact_scope or "")
+    alerts = f"Detection took {fmt_duration(ttd)}; reported by {inc.reporter or 'unknown'}." + (
+        " An alert should have fired sooner." if ttd and ttd > timedelta(minutes=15) else ""
+    )
+    ttr = _span(
+        inc.detected_at, inc.stage_times.get("root_caused") or (rc.recorded_at if rc else None)
+    )
+    isolated = (
+        f"{len(routes)} route(s) showed errors: " + ", ".join(str(r.get("route")) for r in routes)
+        if routes
+        else inc.impact_scope or ""
+    )
     where_else = _elsewhere(rc, routes)
     return [
         (QUESTIONS[0], "; ".join(dark) or todo),
@@ -821,8 +1019,10 @@ def _answers(inc: Incident, events: list[timeline.Event], report: dict[str, Any]
         (QUESTIONS[3], logs),
         (QUESTIONS[4], alerts),
         (QUESTIONS[5], f"{fmt_duration(ttd)} from the start of the impact to detection."),
-        (QUESTIONS[6], f"{fmt_duration(ttr)} from detection to the root cause."
-         if ttr is not None else todo),
+        (
+            QUESTIONS[6],
+            f"{fmt_duration(ttr)} from detection to the root cause." if ttr is not None else todo,
+        ),
         (QUESTIONS[7], isolated or todo),
         (QUESTIONS[8], where_else or todo),
     ]
@@ -848,11 +1048,16 @@ def render_markdown(pm: Postmortem) -> str:
     """The postmortem as a Markdown document."""
     inc = pm.incident
     sev = inc.severity.value if inc.severity else "no severity"
-    out = [f"# Postmortem {inc.key}: {inc.title}", "",
-           f"Severity {sev} · status {pm.status.value}"
-           + (f" · due {pm.due_at:%Y-%m-%d %H:%M} UTC" if pm.due_at else "")
-           + (" · **OVERDUE**" if pm.is_overdue() else ""), "",
-           "_Blameless: this document describes systems and decisions, not people._", ""]
+    out = [
+        f"# Postmortem {inc.key}: {inc.title}",
+        "",
+        f"Severity {sev} · status {pm.status.value}"
+        + (f" · due {pm.due_at:%Y-%m-%d %H:%M} UTC" if pm.due_at else "")
+        + (" · **OVERDUE**" if pm.is_overdue() else ""),
+        "",
+        "_Blameless: this document describes systems and decisions, not people._",
+        "",
+    ]
     for name, title in SECTIONS:
         out += [f"## {title}", "", pm.sections.get(name, "").strip() or "_Empty._", ""]
     return "\n".join(out)
@@ -868,14 +1073,22 @@ def render_html(db: Database, pm: Postmortem) -> str:
     body = markdown_to_html(render_markdown(pm))
     report = triage_report(db, pm.key)
     chart = reports.incident_chart(report, onset=pm.incident.started_at) if report else None
-    figure = (f'<figure><img alt="Error rate and p95 latency around the incident" '
-              f'src="{chart}"><figcaption>Error rate and p95 around the incident'
-              "</figcaption></figure>") if chart else ""
+    figure = (
+        (
+            f'<figure><img alt="Error rate and p95 latency around the incident" '
+            f'src="{chart}"><figcaption>Error rate and p95 around the incident'
+            "</figcaption></figure>"
+        )
+        if chart
+        else ""
+    )
     title = html.escape(f"Postmortem {pm.key}: {pm.incident.title}")
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{title}</title><style>{EXPORT_CSS}</style></head><body>"
-            f"{figure}{body}</body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{EXPORT_CSS}</style></head><body>"
+        f"{figure}{body}</body></html>"
+    )
 
 
 EXPORT_CSS = (
