@@ -19,6 +19,7 @@ from warroom.cli_common import (
     open_db,
 )
 from warroom.config import Settings, load_settings
+from warroom.errors import WarroomError
 
 ConfigOpt = Annotated[
     Path | None,
@@ -227,7 +228,194 @@ def flag_file(settings: Settings) -> Path:
     return p
 
 
+runbook_app = typer.Typer(help="Runbooks: list, show, run on an incident.", no_args_is_help=True)
+
+
+@runbook_app.command("list")
+@handle_errors
+def runbook_list(
+    incident: Annotated[
+        str | None, typer.Option("--incident", "-i", help="Only those that fit this incident.")
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The runbooks, or the ones suggested for an incident (by alert, service, route)."""
+    from warroom import runbooks
+
+    settings = _settings(config)
+    books = runbooks.load_all(settings)
+    if incident:
+        matches = runbooks.suggest(open_db(db), incident, runbooks=books, limit=len(books))
+        if json_:
+            emit_json([m.to_dict() for m in matches])
+            return
+        if not matches:
+            console.print(
+                f"No runbook matches {incident.upper()}; `warroom runbook list` shows them all."
+            )
+        for m in matches:
+            console.print(
+                f"{m.runbook.name}: {m.runbook.title} ({'; '.join(m.reasons)})", highlight=False
+            )
+        return
+    if json_:
+        emit_json(
+            [{"name": b.name, "title": b.title, "steps": len(b.steps)} for b in books.values()]
+        )
+        return
+    for b in books.values():
+        console.print(f"{b.name}: {b.title} ({len(b.steps)} steps)", highlight=False)
+
+
+@runbook_app.command("show")
+@handle_errors
+def runbook_show(
+    name: Annotated[str, typer.Argument(help="Runbook name.")],
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """A runbook's steps."""
+    from warroom import runbooks
+
+    rb = runbooks.get(name, settings=_settings(config))
+    if json_:
+        emit_json(rb.to_dict())
+        return
+    console.print(f"[bold]{rb.title}[/] ({rb.name})", highlight=False)
+    section = None
+    for s in rb.steps:
+        if s.section != section:
+            section = s.section
+            console.print(f"[bold]{section}[/]", highlight=False)
+        auto = f"  [{s.kind}: {s.target}]" if s.automated else ""
+        console.print(
+            f"  {s.number}. {s.text}{auto}", highlight=False, markup=False, soft_wrap=True
+        )
+
+
+@runbook_app.command("run")
+@handle_errors
+def runbook_run(
+    name: Annotated[str, typer.Argument(help="Runbook name.")],
+    incident: Annotated[str, typer.Option("--incident", "-i", help="Incident key.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Run automated steps without asking.")
+    ] = False,
+    config: ConfigOpt = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Walk a runbook in the terminal; each step's outcome and who did it go on the timeline.
+
+    Answer d (done), s (skip, optionally with a reason: `s not relevant`), f (failed), r (run
+    an automated step) or q (stop; run the command again to resume).
+    """
+    from warroom import runbooks
+    from warroom.db import utcnow
+
+    settings = _settings(config)
+    database = open_db(db)
+    who = actor(as_)
+    books = runbooks.load_all(settings)
+    rb = runbooks.get(name, runbooks=books)
+    run = runbooks.start(database, incident, name, actor=who, runbooks=books)
+    console.print(
+        f"[bold]{rb.title}[/] on {run.incident_key} ({run.id}, {len(rb.steps)} steps)",
+        highlight=False,
+    )
+    levers: dict[str, mitigations.Lever] | None = None
+    while run.status == "open" and run.next_step is not None:
+        pending = [s["step"] for s in run.steps if s["status"] in ("pending", "failed")]
+        number = pending[0]
+        step = rb.step(number)
+        begun = utcnow()
+        console.print(
+            f"\n[bold]{number}/{len(rb.steps)}[/] {step.section + ': ' if step.section else ''}"
+            f"{step.text}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        choices = "d/s/f/q"
+        if step.automated:
+            if levers is None:
+                levers = mitigations.load_levers(settings)
+            try:
+                for line in runbooks.describe_step(step, levers=levers):
+                    console.print(f"  will: {line}", highlight=False, markup=False, soft_wrap=True)
+                choices = "r/d/s/f/q"
+            except WarroomError as exc:
+                console.print(
+                    f"  cannot run automatically: {exc.message}; do it by hand",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+        if step.automated and yes and choices.startswith("r"):
+            answer = "r"
+        else:
+            try:
+                answer = str(typer.prompt(f"  [{choices}]", default="", show_default=False))
+            except (typer.Abort, EOFError):
+                answer = "q"
+        letter, _, rest = answer.strip().partition(" ")
+        letter = letter.lower()[:1]
+        if letter == "q" or not letter:
+            if not letter:
+                console.print("  (no answer: stopping)")
+            break
+        if letter == "r" and choices.startswith("r"):
+            run = runbooks.execute_step(
+                database,
+                incident,
+                run.number,
+                number,
+                actor=who,
+                settings=settings,
+                runbooks=books,
+                levers=levers,
+                started_at=begun,
+            )
+        elif letter in ("d", "s", "f"):
+            outcome = {"d": "done", "s": "skipped", "f": "failed"}[letter]
+            run = runbooks.record_step(
+                database,
+                incident,
+                run.number,
+                number,
+                actor=who,
+                outcome=outcome,
+                note=rest,
+                started_at=begun,
+            )
+        else:
+            console.print(f"  answer one of {choices}")
+            continue
+        state = run.steps[number - 1]
+        console.print(
+            f"  -> {state['status']}" + (f" ({state['note']})" if state.get("note") else ""),
+            highlight=False,
+            markup=False,
+        )
+        if state["status"] == "failed":
+            console.print("  The step failed; fix it and answer again, or skip it.")
+    if json_:
+        emit_json(run.to_dict())
+    elif run.status == "finished":
+        console.print(f"Runbook {rb.name} finished on {run.incident_key}.")
+    else:
+        left = sum(1 for s in run.steps if s["status"] in ("pending", "failed"))
+        console.print(
+            f"Stopped with {left} step(s) open; resume with `warroom runbook run "
+            f"{rb.name} --incident {run.incident_key}`.",
+            highlight=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(runbook_app, name="runbook")
     app.command("contain")(handle_errors(contain_cmd))
     app.command("undo")(handle_errors(undo_cmd))
     app.command("mitigations")(handle_errors(mitigations_cmd))

@@ -1007,6 +1007,13 @@ def suggestions(
         ref = _suspect_ref(hit)
         if lever.suspect_param and ref:
             params[lever.suspect_param] = ref
-        what = hit.get("summary") or hit.get("title") or hit.get("description") or ref or "?"
+        what = (
+            hit.get("summary")
+            or hit.get("reason")
+            or hit.get("title")
+            or hit.get("description")
+            or ref
+            or "?"
+        )
         first.append(Suggestion(lever, f"triage suspects {what}", params, True))
     return first + rest
