@@ -114,7 +114,7 @@ def test_latency_rules_read_the_histogram_bucket(tmp_path: Path) -> None:
     series = [
         {
             "series": 'http_request_duration_seconds_bucket{route="/search",le="0.8"}',
-            "values": "0+100x120 12000+50x30",
+            "values": "0+100x120 12000+0x30",
         },
         {
             "series": 'http_request_duration_seconds_bucket{route="/search",le="+Inf"}',
