@@ -1,0 +1,171 @@
+"""Post Alertmanager webhook payloads concurrently to a warroom server; print deliveries/s, p95.
+
+    .venv/bin/python bench/alerts_bench.py                       # SQLite, server started here
+    .venv/bin/python bench/alerts_bench.py --db postgresql+psycopg://postgres@127.0.0.1/test
+    .venv/bin/python bench/alerts_bench.py --url http://127.0.0.1:8000   # a running server
+
+The mix is what Alertmanager sends: each group's first firing notification (opens an
+incident), group updates as alerts join (attach), repeat notifications of the same state and
+re-deliveries of the same payload (dedup). Traffic goes to loopback only and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from alert_payloads import am_alert, am_payload  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _payloads(n: int, groups: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    out: list[dict] = []
+    sizes = [1] * groups
+    while len(out) < n:
+        g = rng.randrange(groups)
+        r = rng.random()
+        if r < 0.2 and sizes[g] < 20:
+            sizes[g] += 1  # an alert joins the group
+        alerts = [am_alert(f"g{g}a{i}", slo=f"slo{g}", severity="page") for i in range(sizes[g])]
+        payload = am_payload(f"slo{g}", alerts)
+        out.append(payload)
+        if r > 0.6:
+            out.append(payload)  # re-delivery of the same payload
+    return out[:n]
+
+
+def _start_server(db_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    from warroom import migrate
+    from warroom.db import Database
+
+    database = Database(db_url)
+    migrate.upgrade(database)
+    database.dispose()
+    env = {**os.environ, "WARROOM_DATABASE_URL": db_url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "warroom.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("the server did not start within 30 s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", help="a running server (default: start one here)")
+    ap.add_argument("--db", help="database URL for the started server (default: temp SQLite)")
+    ap.add_argument("-n", type=int, default=4000, help="deliveries to send")
+    ap.add_argument("--groups", type=int, default=200)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="stop after this many s")
+    args = ap.parse_args()
+
+    proc = None
+    tmp = tempfile.TemporaryDirectory()
+    url = args.url
+    if url is None:
+        db_url = args.db or f"sqlite:///{tmp.name}/bench.db"
+        port = _free_port()
+        proc = _start_server(db_url, port, args.workers)
+        url = f"http://127.0.0.1:{port}"
+    payloads = _payloads(args.n, args.groups)
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+    it = iter(payloads)
+    deadline = time.monotonic() + args.time_limit
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    p = next(it, None)
+                if p is None:
+                    return
+                t0 = time.perf_counter()
+                r = client.post("/api/v1/alerts/alertmanager", json=p)
+                dt = time.perf_counter() - t0
+                with lock:
+                    latencies.append(dt)
+                    if r.status_code == 200:
+                        o = r.json()["outcome"]
+                        outcomes[o] = outcomes.get(o, 0) + 1
+                    else:
+                        errors.append(f"{r.status_code} {r.text[:200]}")
+
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        tmp.cleanup()
+    done = len(latencies)
+    p95 = statistics.quantiles(latencies, n=100)[94] * 1000 if done > 20 else float("nan")
+    backend = (
+        "PostgreSQL"
+        if (args.db or "").startswith("postgresql")
+        else ("SQLite" if args.url is None else "server")
+    )
+    print(
+        f"alerts bench: {done} deliveries to {backend} in {elapsed:.2f} s, "
+        f"concurrency {args.concurrency}, {args.workers} worker(s)"
+    )
+    print(f"deliveries/s: {done / elapsed:.0f}")
+    print(f"p95 latency: {p95:.1f} ms (median {statistics.median(latencies) * 1000:.1f} ms)")
+    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    if errors:
+        print(f"errors: {len(errors)}, first: {errors[0]}")
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
