@@ -28,8 +28,30 @@ CLOCK_SKEW = timedelta(minutes=2)  # a change logged just after the onset may st
 TIME_SCALE_MIN = 45.0
 MIN_SCORE = 0.15
 _GENERIC_TOKENS = frozenset(
-    {"src", "api", "v1", "v2", "services", "service", "app", "lib", "py", "js", "ts", "go",
-     "java", "sql", "db", "migrations", "id", "main", "index", "www", "static", "internal"}
+    {
+        "src",
+        "api",
+        "v1",
+        "v2",
+        "services",
+        "service",
+        "app",
+        "lib",
+        "py",
+        "js",
+        "ts",
+        "go",
+        "java",
+        "sql",
+        "db",
+        "migrations",
+        "id",
+        "main",
+        "index",
+        "www",
+        "static",
+        "internal",
+    }
 )
 
 
@@ -126,8 +148,15 @@ def git_changes(repo: str | Path, since: datetime, until: datetime) -> list[Chan
     if not (path / ".git").exists() and not path.joinpath("HEAD").exists():
         raise InvalidInput(f"{repo} is not a git repository: pass the repository root to --git")
     cmd = [
-        "git", "-C", str(path), "log", "--no-merges", f"--since={since.isoformat()}",
-        f"--until={until.isoformat()}", "--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only",
+        "git",
+        "-C",
+        str(path),
+        "log",
+        "--no-merges",
+        f"--since={since.isoformat()}",
+        f"--until={until.isoformat()}",
+        "--format=%x1e%H%x1f%cI%x1f%an%x1f%s",
+        "--name-only",
     ]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60)

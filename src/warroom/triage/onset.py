@@ -11,7 +11,7 @@ with the spread of the baseline. A healthy log with ordinary noise passes neithe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -102,10 +102,45 @@ def fit_change(
     )
 
 
-def best_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]) -> Fit | None:
+def best_fit(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
+) -> Fit | None:
     """The model (step or ramp) that explains the series best: the largest F statistic."""
     fits = [f for f in (fit_change(x, y, w, model=m) for m in models) if f is not None]
     return max(fits, key=lambda f: f.f_stat) if fits else None
+
+
+def find_rise(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
+) -> Fit | None:
+    """The significant rise in y, if any: binary segmentation on the part before a fall.
+
+    When the best split is a fall (the incident ended inside the data, or the data starts
+    mid-incident), the rise is looked for before it; the level "after" is then averaged only
+    until the series came back down.
+    """
+    end = len(y)
+    for _ in range(4):
+        fit = best_fit(x[:end], y[:end], None if w is None else w[:end], models)
+        if fit is None or fit.p_value > ALPHA:
+            return None
+        if fit.after >= fit.before:
+            break
+        end = fit.index
+    else:
+        return None
+    k = fit.index
+    tail_w = None if w is None else w[k:]
+    fall = fit_change(x[k:], y[k:], tail_w, model="step")
+    if fall is not None and fall.p_value <= ALPHA and fall.after < fall.before:
+        seg = slice(k, k + fall.index)
+        ys = y[seg]
+        ws = np.ones_like(ys) if w is None else w[seg]
+        ok = np.isfinite(ys) & (ws > 0)
+        if ok.any():
+            level = float(np.average(ys[ok], weights=ws[ok]))
+            fit = replace(fit, after=level, end=level)
+    return fit
 
 
 @dataclass(frozen=True)
@@ -139,16 +174,24 @@ def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal
     x = np.arange(len(requests), dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(requests > 0, errors / np.maximum(requests, 1), np.nan)
-    fit = best_fit(x, rate, requests, ("step", "ramp"))
-    if fit is None or fit.p_value > ALPHA:
+    fit = find_rise(x, rate, requests, ("step", "ramp"))
+    if fit is None:
         return None
     after = max(fit.after, min(fit.end, 1.0))
     excess = (after - fit.before) * requests[fit.index :].sum()
     floor = max(0.02, 3 * fit.baseline_sd, fit.before)  # at least doubled, two points up
     if after - fit.before < floor or excess < 10:
         return None
-    return Signal("error_rate", scope, fit.index, fit.p_value, fit.f_stat, fit.before, after,
-                  after / fit.before if fit.before > 0 else math.inf)
+    return Signal(
+        "error_rate",
+        scope,
+        fit.index,
+        fit.p_value,
+        fit.f_stat,
+        fit.before,
+        after,
+        after / fit.before if fit.before > 0 else math.inf,
+    )
 
 
 def latency_signal(
@@ -169,7 +212,7 @@ def latency_signal(
         return None
     y = np.where(ok, series / scale, np.nan)
     x = np.arange(len(y), dtype=float)
-    fit = best_fit(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp"))
+    fit = find_rise(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp"))
     if fit is None or fit.p_value > ALPHA or fit.before <= 0:
         return None
     level = max(fit.after, fit.end)
@@ -182,8 +225,16 @@ def latency_signal(
     before_p95 = float(np.nanmedian(np.where(ok[:k], p95[:k], np.nan)))
     tail = p95[k:][ok[k:]]
     after_p95 = float(np.nanmedian(tail[-max(3, len(tail) // 3) :])) if len(tail) else before_p95
-    return Signal("p95_ms", scope, k, fit.p_value, fit.f_stat, before_p95, after_p95,
-                  after_p95 / before_p95 if before_p95 > 0 else math.inf)
+    return Signal(
+        "p95_ms",
+        scope,
+        k,
+        fit.p_value,
+        fit.f_stat,
+        before_p95,
+        after_p95,
+        after_p95 / before_p95 if before_p95 > 0 else math.inf,
+    )
 
 
 def traffic_signal(scope: str, requests: np.ndarray) -> Signal | None:
@@ -205,8 +256,16 @@ def traffic_signal(scope: str, requests: np.ndarray) -> Signal | None:
     if abs(shift) < 4 * fit.baseline_sd:
         return None
     before, after = math.expm1(fit.before), math.expm1(fit.after)
-    return Signal("requests", scope, k, fit.p_value, fit.f_stat, before, after,
-                  after / before if before > 0 else math.inf)
+    return Signal(
+        "requests",
+        scope,
+        k,
+        fit.p_value,
+        fit.f_stat,
+        before,
+        after,
+        after / before if before > 0 else math.inf,
+    )
 
 
 def impact_end(values: np.ndarray, start: int, before: float, after: float) -> int:

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import polars as pl
 
@@ -163,7 +163,11 @@ def read_access_logs(
     stats = LineStats()
     formats: dict[str, str] = {}
     for spec, frame, block_stats in iter_parsed_blocks(
-        paths, log_format=log_format, time_unit=time_unit, progress=progress, json_fields=json_fields
+        paths,
+        log_format=log_format,
+        time_unit=time_unit,
+        progress=progress,
+        json_fields=json_fields,
     ):
         formats[spec.label] = spec.log_format
         frames.append(frame)
@@ -265,9 +269,9 @@ def _open(path: str) -> tuple[IO[bytes], IO[bytes]]:
         if p.is_dir():
             raise InvalidInput(f"access log {path} is a directory: pass the log files in it")
         raw = p.open("rb")
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
     if buffered.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered, mode="rb"), raw
+        return cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb")), raw
     return buffered, raw
 
 
@@ -351,9 +355,7 @@ def _detect(
     fields: dict[str, tuple[str, ...]],
 ) -> FileSpec | None:
     label = "<stdin>" if path == "-" else path
-    sample = [
-        s for s in block[: 1 << 20].decode("utf-8", "replace").split("\n")[:200] if s.strip()
-    ]
+    sample = [s for s in block[: 1 << 20].decode("utf-8", "replace").split("\n")[:200] if s.strip()]
     if not sample:
         return None  # only blank lines so far: decide on the next block
     counts = {"combined": 0, "common": 0, "json": 0}
@@ -429,7 +431,6 @@ def parse_block(
         stats.parsed += slow_stats.parsed
         stats.skipped += slow_stats.skipped
         stats.samples = slow_stats.samples
-        stats.read -= bad.height - slow_stats.read
         if slow.height:
             good = pl.concat([good, slow])
     return good, stats
@@ -443,9 +444,7 @@ def _parse_text_fast(lines: pl.Series, time_unit: str | None) -> pl.DataFrame:
     tail = parts.struct.field("field_2").str.strip_chars().str.splitn(" ", 3)
     is_combined = parts.struct.field("field_3").is_not_null()
     # the request time is the last token after the user agent's closing quote
-    rt_combined = (
-        pl.col("line").str.slice(-32).str.extract(r'"[^"]*\s([0-9]+(?:\.[0-9]+)?)\s*$', 1)
-    )
+    rt_combined = pl.col("line").str.slice(-32).str.extract(r'"[^"]*\s([0-9]+(?:\.[0-9]+)?)\s*$', 1)
     rt_common = tail.struct.field("field_2").str.extract(r"^([0-9]+(?:\.[0-9]+)?)", 1)
     factor = TIME_UNITS[time_unit or "s"]
     user = prefix.str.extract(r"^\S+ \S+ (\S+)", 1)
@@ -476,6 +475,7 @@ def _parse_text_fast(lines: pl.Series, time_unit: str | None) -> pl.DataFrame:
             & pl.col("method").str.contains(r"^[A-Z]+$")
             & pl.col("client").is_not_null()
         )
+        .with_columns(pl.col("ok").fill_null(False))
         .with_columns(request_id=pl.lit(None, pl.String))
         .collect()
     )
@@ -619,7 +619,7 @@ def parse_timestamp(value: Any) -> datetime:
         ts = datetime.fromisoformat(text.replace("Z", "+00:00").replace(",", "."))
     except ValueError:
         try:
-            ts = datetime.strptime(text.strip("[]"), CLF_TIME)
+            ts = datetime.strptime(text.strip("[]"), CLF_TIME).astimezone(UTC)
         except ValueError:
             raise ValueError(f"unreadable time {text[:40]!r}") from None
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)

@@ -1,8 +1,8 @@
 """`triage()`: from raw access logs, app logs and changes to a typed `TriageReport`.
 
-    report = triage(["access.log.gz"], app_logs=["app.log"], changes="changes.jsonl")
-    print(report.headline())
-    json.dumps(report.to_dict())
+report = triage(["access.log.gz"], app_logs=["app.log"], changes="changes.jsonl")
+print(report.headline())
+json.dumps(report.to_dict())
 """
 
 from __future__ import annotations
@@ -218,9 +218,7 @@ def triage(
         progress=progress,
         json_fields=json_fields,
     )
-    return triage_aggregates(
-        agg, app_logs=app_logs, changes=known_changes, git_repo=git_repo
-    )
+    return triage_aggregates(agg, app_logs=app_logs, changes=known_changes, git_repo=git_repo)
 
 
 def triage_aggregates(
@@ -235,8 +233,15 @@ def triage_aggregates(
     base = {"lines": agg.lines, "formats": agg.formats, "latency_available": agg.latency_available}
     if grid is None:
         return TriageReport(
-            incident=False, onset=None, window={}, severity=None, routes=[], signatures=[],
-            suspects=[], containment=[], summary="No incident detected: no requests could be read",
+            incident=False,
+            onset=None,
+            window={},
+            severity=None,
+            routes=[],
+            signatures=[],
+            suspects=[],
+            containment=[],
+            summary="No incident detected: no requests could be read",
             **base,  # type: ignore[arg-type]
         )
     window: dict[str, Any] = {
@@ -251,8 +256,15 @@ def triage_aggregates(
     if not signals:
         n = overall_all.requests if overall_all else 0
         return TriageReport(
-            incident=False, onset=None, window=window, severity=None, routes=[], signatures=[],
-            suspects=[], containment=[], series=ser["*"],
+            incident=False,
+            onset=None,
+            window=window,
+            severity=None,
+            routes=[],
+            signatures=[],
+            suspects=[],
+            containment=[],
+            series=ser["*"],
             overall={"all": overall_all.to_dict() if overall_all else None},
             summary=(
                 f"No incident detected in {n} requests from {grid.start:%Y-%m-%d %H:%M} to "
@@ -264,12 +276,17 @@ def triage_aggregates(
     primary = _primary(signals)
     onset = grid.time(primary.index)
     values = _metric(ser[primary.scope], primary.metric)
-    end_i = impact_end(np.nan_to_num(values, nan=primary.before), primary.index,
-                       primary.before, primary.after)
+    end_i = impact_end(
+        np.nan_to_num(values, nan=primary.before), primary.index, primary.before, primary.after
+    )
     ongoing = end_i >= grid.size - 2
     end = grid.end if ongoing else grid.time(end_i + 1)
-    window.update(start=onset.isoformat(), end=end.isoformat(), ongoing=ongoing,
-                  minutes=round((end - onset).total_seconds() / 60, 1))
+    window.update(
+        start=onset.isoformat(),
+        end=end.isoformat(),
+        ongoing=ongoing,
+        minutes=round((end - onset).total_seconds() / 60, 1),
+    )
 
     before = phase_stats(agg, grid.start, onset, by_route=True)
     during = phase_stats(agg, onset, end, by_route=True)
@@ -290,7 +307,9 @@ def triage_aggregates(
     if git_repo is not None:
         all_changes += git_changes(git_repo, onset - LOOKBACK, onset + CLOCK_SKEW)
     suspects = rank_suspects(
-        all_changes, onset=onset, affected_routes=[r.route for r in affected],
+        all_changes,
+        onset=onset,
+        affected_routes=[r.route for r in affected],
         symptom=primary.metric,
     )
     severity = _severity(primary.metric, affected, o_during, share)
@@ -310,9 +329,12 @@ def triage_aggregates(
             "during": o_during.to_dict() if o_during else None,
             "status_5xx_during": five,
         },
-        clients={"affected": n_hit, "active_since_onset": n_active, "share": round(share, 4),
-                 "basis": "got a 5xx" if primary.metric == "error_rate"
-                 else "used an affected route"},
+        clients={
+            "affected": n_hit,
+            "active_since_onset": n_active,
+            "share": round(share, 4),
+            "basis": "got a 5xx" if primary.metric == "error_rate" else "used an affected route",
+        },
         signals=sorted(signals, key=lambda s: (s.p_value, -s.f_stat)),
         series=ser["*"],
         latency_available=agg.latency_available,
@@ -355,6 +377,7 @@ def _signals(ser: dict[str, Series], *, latency: bool) -> list[Signal]:
 def _primary(signals: list[Signal]) -> Signal:
     """The signal that names the incident: a big traffic step on one route (retry storm,
     flood), else 5xx, else latency, else traffic; the most significant within a kind."""
+
     def best(kind: str) -> Signal | None:
         pool = [s for s in signals if s.metric == kind]
         return min(pool, key=lambda s: (s.p_value, -s.f_stat)) if pool else None
@@ -387,9 +410,14 @@ def _rank_routes(
     end: datetime,
 ) -> list[RouteImpact]:
     flagged = {s.scope for s in signals}
-    ids = agg.request_ids.filter(
-        (pl.col("minute") >= pl.lit(onset).cast(MINUTE)) & (pl.col("minute") < pl.lit(end).cast(MINUTE))
-    ).group_by("route").agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
+    ids = (
+        agg.request_ids.filter(
+            (pl.col("minute") >= pl.lit(onset).cast(MINUTE))
+            & (pl.col("minute") < pl.lit(end).cast(MINUTE))
+        )
+        .group_by("route")
+        .agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
+    )
     repeated = dict(zip(ids["route"].to_list(), ids["rep"].to_list(), strict=True))
     slow_excess = _slow_excess(agg, before, onset, end)
     out: list[RouteImpact] = []
@@ -399,18 +427,27 @@ def _rank_routes(
         excess_err = d.errors - rate_b * d.requests
         slow = max(slow_excess.get(route, 0.0), 0.0)
         surplus = d.requests - (b.per_minute * d.minutes if b else 0.0)
-        weights = {"error_rate": (1.0, 0.5, 0.1), "p95_ms": (0.5, 1.0, 0.1),
-                   "requests": (0.5, 0.3, 1.0)}[metric]
+        weights = {
+            "error_rate": (1.0, 0.5, 0.1),
+            "p95_ms": (0.5, 1.0, 0.1),
+            "requests": (0.5, 0.3, 1.0),
+        }[metric]
         impact = weights[0] * excess_err + weights[1] * slow + weights[2] * max(surplus, 0.0)
         noise = 3 * math.sqrt(max(rate_b * d.requests, 1.0))
         affected = route in flagged or (
-            metric == "error_rate" and excess_err > max(noise, 5) and d.error_rate >= 2 * rate_b
+            metric == "error_rate"
+            and excess_err > max(noise, 5)
+            and d.error_rate >= 2 * rate_b
             and d.error_rate >= 0.02
         )
         rep = repeated.get(route)
         out.append(
             RouteImpact(
-                route=route, before=b, during=d, impact=impact, affected=affected,
+                route=route,
+                before=b,
+                during=d,
+                impact=impact,
+                affected=affected,
                 key_flow=is_key_flow(route),
                 repeated_request_ids=(rep / d.requests) if rep is not None and d.requests else None,
             )
@@ -513,54 +550,69 @@ def containment_steps(report: TriageReport, five: dict[str, int]) -> list[Step]:
     r0 = affected[0] if affected else None
     if r0 is not None and report.symptom == "requests":
         rep = r0.repeated_request_ids or 0.0
-        extra = f"; {rep:.0%} of its requests reuse a request id (retry storm)" if rep >= 0.2 else ""
+        extra = (
+            f"; {rep:.0%} of its requests reuse a request id (retry storm)" if rep >= 0.2 else ""
+        )
         before = r0.before.per_minute if r0.before else 0.0
-        steps.append(Step(
-            f"Rate-limit {r0.route} and shed duplicate retries at the edge",
-            f"traffic {before:.0f} -> {r0.during.per_minute:.0f} requests/min{extra}",
-            r0.route,
-        ))
+        steps.append(
+            Step(
+                f"Rate-limit {r0.route} and shed duplicate retries at the edge",
+                f"traffic {before:.0f} -> {r0.during.per_minute:.0f} requests/min{extra}",
+                r0.route,
+            )
+        )
     elif r0 is not None and report.symptom == "error_rate":
         gateway = sum(v for k, v in five.items() if k in ("502", "503", "504"))
         total5 = sum(five.values()) or 1
         if len(affected) >= 3 and gateway / total5 >= 0.6:
             codes = ", ".join(k for k in five if k in ("502", "503", "504"))
-            steps.append(Step(
-                "Fail over or trip the circuit breaker of the upstream these routes share; "
-                "serve cached or degraded responses",
-                f"{gateway / total5:.0%} of 5xx are gateway errors ({codes}) across "
-                f"{len(affected)} routes: " + ", ".join(r.route for r in affected[:4]),
-                None,
-            ))
+            steps.append(
+                Step(
+                    "Fail over or trip the circuit breaker of the upstream these routes share; "
+                    "serve cached or degraded responses",
+                    f"{gateway / total5:.0%} of 5xx are gateway errors ({codes}) across "
+                    f"{len(affected)} routes: " + ", ".join(r.route for r in affected[:4]),
+                    None,
+                )
+            )
         for r in affected[:3]:
-            steps.append(Step(
-                f"Flag off or rate-limit {r.route}",
-                f"5xx {r.error_rate_before:.1%} -> {r.error_rate_during:.1%} "
-                f"({r.during.errors} errors since the onset)",
-                r.route,
-            ))
+            steps.append(
+                Step(
+                    f"Flag off or rate-limit {r.route}",
+                    f"5xx {r.error_rate_before:.1%} -> {r.error_rate_during:.1%} "
+                    f"({r.during.errors} errors since the onset)",
+                    r.route,
+                )
+            )
     elif r0 is not None and report.symptom == "p95_ms":
         b = r0.before.p95_ms if r0.before else None
-        steps.append(Step(
-            f"Shed load or scale out {r0.route}; lower its timeouts so slowness does not spread",
-            f"p95 {_ms(b)} -> {_ms(r0.during.p95_ms)}",
-            r0.route,
-        ))
+        steps.append(
+            Step(
+                f"Shed load or scale out {r0.route}; "
+                "lower its timeouts so slowness does not spread",
+                f"p95 {_ms(b)} -> {_ms(r0.during.p95_ms)}",
+                r0.route,
+            )
+        )
     for sig in report.signatures[:3]:
         text = sig.template.lower()
         if any(w in text for w in ("queue", "consumer", "backlog", "kafka", "job")):
-            steps.append(Step(
-                "Pause the queue consumer until the cause is fixed",
-                f"{sig.status} since the onset: {sig.template[:100]}",
-                None,
-            ))
+            steps.append(
+                Step(
+                    "Pause the queue consumer until the cause is fixed",
+                    f"{sig.status} since the onset: {sig.template[:100]}",
+                    None,
+                )
+            )
             break
     if report.window.get("ongoing"):
-        steps.append(Step(
-            "After each step, re-run warroom triage on fresh logs to confirm recovery",
-            "the impact is still ongoing at the end of the data",
-            None,
-        ))
+        steps.append(
+            Step(
+                "After each step, re-run warroom triage on fresh logs to confirm recovery",
+                "the impact is still ongoing at the end of the data",
+                None,
+            )
+        )
     return steps
 
 
@@ -580,7 +632,7 @@ def window_bounds(report: TriageReport) -> tuple[datetime, datetime] | None:
     """(start, end) of the impact window of a report, for recovery checks."""
     if not report.incident or not report.window.get("start"):
         return None
-    return (datetime.fromisoformat(report.window["start"]),
-            datetime.fromisoformat(report.window["end"]))
-
-
+    return (
+        datetime.fromisoformat(report.window["start"]),
+        datetime.fromisoformat(report.window["end"]),
+    )

@@ -1,7 +1,7 @@
 """Route normalisation: fold ids out of URL paths so requests group by endpoint.
 
-    >>> normalise_route("/product/123?ref=home")
-    '/product/{id}'
+>>> normalise_route("/product/123?ref=home")
+'/product/{id}'
 """
 
 from __future__ import annotations

@@ -90,8 +90,14 @@ def generate(
     t_after = rows["t"] >= onset_minute * 60.0
     route = rows["route"]
     changes: list[dict[str, Any]] = [
-        _change("C-31", onset - timedelta(minutes=150), "config", "search",
-                ["/search"], "raise search cache TTL to 10 minutes"),
+        _change(
+            "C-31",
+            onset - timedelta(minutes=150),
+            "config",
+            "search",
+            ["/search"],
+            "raise search cache TTL to 10 minutes",
+        ),
     ]
     app_events: list[tuple[float, str]] = []
     truth: dict[str, Any] = {"incident": True, "onset": onset, "top_suspect": None}
@@ -101,35 +107,74 @@ def generate(
         hit = t_after & (route == "/checkout") & (rng.random(len(route)) < 0.4)
         rows["status"][hit] = rng.choice([500, 502], hit.sum(), p=[0.8, 0.2])
         changes += [
-            _change("D-104", onset - timedelta(minutes=4), "deploy", "checkout",
-                    ["/checkout", "services/checkout/coupons.py"], "checkout v2.14.0: coupon rules"),
-            _change("F-7", onset + timedelta(minutes=25), "flag", "login",
-                    ["/login"], "enable passkeys for 5% of users"),
+            _change(
+                "D-104",
+                onset - timedelta(minutes=4),
+                "deploy",
+                "checkout",
+                ["/checkout", "services/checkout/coupons.py"],
+                "checkout v2.14.0: coupon rules",
+            ),
+            _change(
+                "F-7",
+                onset + timedelta(minutes=25),
+                "flag",
+                "login",
+                ["/login"],
+                "enable passkeys for 5% of users",
+            ),
         ]
         for t in rows["t"][hit]:
-            app_events.append((t, "ERROR [checkout] NullPointerException: coupon is null "
-                                  f"(order={rng.integers(10_000, 99_999)}, "
-                                  f"user=u-{rng.integers(100, 999)})"))
+            app_events.append(
+                (
+                    t,
+                    "ERROR [checkout] NullPointerException: coupon is null "
+                    f"(order={rng.integers(10_000, 99_999)}, "
+                    f"user=u-{rng.integers(100, 999)})",
+                )
+            )
         truth.update(top_route="/checkout", top_suspect="D-104")
     elif name == "migration_latency":
         hit = t_after & (route == "/api/orders/{id}")
         rows["latency"][hit] *= 3.2
         changes += [
-            _change("M-12", onset - timedelta(minutes=6), "migration", "orders",
-                    ["db/migrations/0042_orders_drop_index.sql", "/api/orders"],
-                    "drop unused index on orders.customer_id"),
-            _change("D-88", onset - timedelta(minutes=80), "deploy", "search",
-                    ["services/search/ranker.py"], "search ranker tweak"),
+            _change(
+                "M-12",
+                onset - timedelta(minutes=6),
+                "migration",
+                "orders",
+                ["db/migrations/0042_orders_drop_index.sql", "/api/orders"],
+                "drop unused index on orders.customer_id",
+            ),
+            _change(
+                "D-88",
+                onset - timedelta(minutes=80),
+                "deploy",
+                "search",
+                ["services/search/ranker.py"],
+                "search ranker tweak",
+            ),
         ]
         for t in rows["t"][hit][::3]:
-            app_events.append((t, f"WARN [orders] slow query {rng.integers(300, 900)} ms: "
-                                  "SELECT * FROM orders WHERE customer_id = "
-                                  f"{rng.integers(1, 9999)}"))
+            app_events.append(
+                (
+                    t,
+                    f"WARN [orders] slow query {rng.integers(300, 900)} ms: "
+                    "SELECT * FROM orders WHERE customer_id = "
+                    f"{rng.integers(1, 9999)}",
+                )
+            )
         truth.update(top_route="/api/orders/{id}", top_suspect="M-12")
     elif name == "healthy":
         changes += [
-            _change("D-95", START + timedelta(minutes=60), "deploy", "search",
-                    ["services/search/ranker.py"], "search ranker tweak"),
+            _change(
+                "D-95",
+                START + timedelta(minutes=60),
+                "deploy",
+                "search",
+                ["services/search/ranker.py"],
+                "search ranker tweak",
+            ),
         ]
         truth.update(incident=False, onset=None, top_route=None)
     elif name == "retry_storm":
@@ -138,28 +183,56 @@ def generate(
         rows["status"][hit & (rng.random(len(route)) < 0.15)] = 503
         rows = _add_retries(rng, rows, hit, copies=4)
         changes += [
-            _change("F-9", onset - timedelta(minutes=3), "flag", "inventory",
-                    ["/api/inventory"], "mobile client: retry without backoff"),
+            _change(
+                "F-9",
+                onset - timedelta(minutes=3),
+                "flag",
+                "inventory",
+                ["/api/inventory"],
+                "mobile client: retry without backoff",
+            ),
         ]
         for t in rows["t"][rows["retry"]][::4]:
-            app_events.append((t, f"WARN [inventory] duplicate request {_hex(rng)} "
-                                  f"attempt {rng.integers(2, 5)} from client"))
+            app_events.append(
+                (
+                    t,
+                    f"WARN [inventory] duplicate request {_hex(rng)} "
+                    f"attempt {rng.integers(2, 5)} from client",
+                )
+            )
         truth.update(top_route="/api/inventory", top_suspect="F-9")
     elif name == "upstream_timeout":
-        shares = {"/search": 0.8, "/product/{id}": 0.2, "/api/recommendations": 0.35,
-                  "/checkout": 0.25, "/": 0.2}
+        shares = {
+            "/search": 0.8,
+            "/product/{id}": 0.2,
+            "/api/recommendations": 0.35,
+            "/checkout": 0.25,
+            "/": 0.2,
+        }
         for r, share in shares.items():
             hit = t_after & (route == r) & (rng.random(len(route)) < share)
             rows["status"][hit] = 504
             rows["latency"][hit] = 30_000.0 + rng.random(hit.sum()) * 50
             for t in rows["t"][hit][::4]:
-                app_events.append((t, "ERROR [gateway] upstream catalog.internal:8080 timed out "
-                                      f"after 30000 ms (attempt {rng.integers(1, 3)})"))
+                app_events.append(
+                    (
+                        t,
+                        "ERROR [gateway] upstream catalog.internal:8080 timed out "
+                        f"after 30000 ms (attempt {rng.integers(1, 3)})",
+                    )
+                )
         changes += [
-            _change("D-90", onset - timedelta(hours=4), "deploy", "search",
-                    ["/search"], "search v3.1"),
-            _change("I-5", onset + timedelta(minutes=20), "infra", "catalog",
-                    [], "failover catalog database (response to the incident)"),
+            _change(
+                "D-90", onset - timedelta(hours=4), "deploy", "search", ["/search"], "search v3.1"
+            ),
+            _change(
+                "I-5",
+                onset + timedelta(minutes=20),
+                "infra",
+                "catalog",
+                [],
+                "failover catalog database (response to the incident)",
+            ),
         ]
         truth.update(top_route="/search", top_suspect=None)
     elif name == "latency_creep":
@@ -296,7 +369,13 @@ def _write_access(path: Path, rows: dict[str, np.ndarray], log_format: str) -> i
     )
     line = pl.format(
         '{} - - [{}] "GET {} HTTP/1.1" {} {} "-" "{}" {}',
-        "client", "ts", "path", "status", "bytes", "agent", pl.col("rt").cast(pl.String),
+        "client",
+        "ts",
+        "path",
+        "status",
+        "bytes",
+        "agent",
+        pl.col("rt").cast(pl.String),
     )
     frame.select(line.alias("line")).write_csv(path, include_header=False, quote_style="never")
     return frame.height

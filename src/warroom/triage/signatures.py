@@ -27,8 +27,11 @@ from warroom.errors import InvalidInput
 _B = r"(?<![A-Za-z0-9_.-])"  # token start
 _E = r"(?![A-Za-z0-9_-])"  # token end
 MASKS: list[tuple[str, str]] = [
-    (rf"{_B}[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-"
-     rf"[0-9a-fA-F]{{12}}{_E}", "UUID"),
+    (
+        rf"{_B}[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-"
+        rf"[0-9a-fA-F]{{12}}{_E}",
+        "UUID",
+    ),
     (rf"{_B}\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}(?::\d+)?{_E}", "IP"),
     (rf"{_B}(?:[0-9a-fA-F]{{2}}:){{5}}[0-9a-fA-F]{{2}}{_E}", "MAC"),
     (rf"{_B}0x[0-9a-fA-F]+{_E}", "HEX"),
@@ -38,11 +41,21 @@ MASKS: list[tuple[str, str]] = [
     (rf"{_B}[-+]?\d+(?:\.\d+)?(?:ms|s|us|ns|kb|mb|gb|b|%)?{_E}", "NUM"),
 ]
 
-_MONTHS = {m: i for i, m in enumerate(
-    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        start=1,
+    )
+}
 _TIME_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^\[?(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?"
-                r"\s*(Z|[+-]\d{2}:?\d{2})?\]?\s*"), "iso"),
+    (
+        re.compile(
+            r"^\[?(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?"
+            r"\s*(Z|[+-]\d{2}:?\d{2})?\]?\s*"
+        ),
+        "iso",
+    ),
     (re.compile(r"^\[?(\d{2}/\w{3}/\d{4}):(\d{2}:\d{2}:\d{2}) ([+-]\d{4})\]?\s*"), "clf"),
     (re.compile(r"^(\w{3}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})\s+"), "syslog"),
     (re.compile(r"^(\d{6}) (\d{6})\s+"), "hdfs"),
@@ -60,7 +73,7 @@ def split_timestamp(line: str, *, year: int | None = None) -> tuple[datetime | N
             ts = _to_time(kind, m, year)
         except (ValueError, KeyError):
             continue
-        return ts, line[m.end():]
+        return ts, line[m.end() :]
     return None, line
 
 
@@ -73,8 +86,9 @@ def _to_time(kind: str, m: re.Match[str], year: int | None) -> datetime:
             ts = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}.{frac}{tz}")
         return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     if kind == "clf":
-        return datetime.strptime(f"{m.group(1)}:{m.group(2)} {m.group(3)}",
-                                 "%d/%b/%Y:%H:%M:%S %z").astimezone(UTC)
+        return datetime.strptime(
+            f"{m.group(1)}:{m.group(2)} {m.group(3)}", "%d/%b/%Y:%H:%M:%S %z"
+        ).astimezone(UTC)
     if kind == "syslog":
         month = _MONTHS[m.group(1).lower()]
         h, mi, s = (int(x) for x in m.group(3).split(":"))
@@ -82,8 +96,15 @@ def _to_time(kind: str, m: re.Match[str], year: int | None) -> datetime:
         return datetime(y, month, int(m.group(2)), h, mi, s, tzinfo=UTC)
     if kind == "hdfs":
         d, t = m.group(1), m.group(2)
-        return datetime(2000 + int(d[:2]), int(d[2:4]), int(d[4:]), int(t[:2]), int(t[2:4]),
-                        int(t[4:]), tzinfo=UTC)
+        return datetime(
+            2000 + int(d[:2]),
+            int(d[2:4]),
+            int(d[4:]),
+            int(t[:2]),
+            int(t[2:4]),
+            int(t[4:]),
+            tzinfo=UTC,
+        )
     return datetime.fromtimestamp(int(m.group(1)), UTC)
 
 
@@ -189,8 +210,11 @@ def mine_templates(
     return Mined(templates, ids if assign else [], len(kept))
 
 
-_ERRORISH = re.compile(r"error|exception|fail|fatal|panic|timed? ?out|refused|critical|"
-                       r"traceback|denied|unavailable|warn", re.IGNORECASE)
+_ERRORISH = re.compile(
+    r"error|exception|fail|fatal|panic|timed? ?out|refused|critical|"
+    r"traceback|denied|unavailable|warn",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -275,7 +299,10 @@ def signatures_since(
             if ratio < surge:
                 continue
             status = "surging"
-        out.append(Signature(templates[cid], before, during, status, ratio, examples[cid],
-                             first_during.get(cid)))
+        out.append(
+            Signature(
+                templates[cid], before, during, status, ratio, examples[cid], first_during.get(cid)
+            )
+        )
     out.sort(key=lambda s: (not _ERRORISH.search(s.template), -s.during))
     return out

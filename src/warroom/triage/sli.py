@@ -222,18 +222,18 @@ def series(agg: Aggregates, grid: Grid, routes: list[str] | None) -> dict[str, S
     scopes += [(r, pl.col("route") == r) for r in routes or []]
     times = [grid.time(i) for i in range(grid.size)]
     for scope, cond in scopes:
-        s = st.filter(cond).group_by("i").agg(
-            req=pl.col("n").sum(), err=pl.col("n").filter(pl.col("err")).sum()
+        s = (
+            st.filter(cond)
+            .group_by("i")
+            .agg(req=pl.col("n").sum(), err=pl.col("n").filter(pl.col("err")).sum())
         )
         q = quantiles(lat.filter(cond), ["i"], {"p95": 0.95})
-        mean = lat.filter(cond).group_by("i").agg(
-            mean=(pl.col("n") * bucket_ms(pl.col("bucket"))).sum() / pl.col("n").sum()
-        )
-        d = (
-            ids.filter(cond)
+        mean = (
+            lat.filter(cond)
             .group_by("i")
-            .agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
+            .agg(mean=(pl.col("n") * bucket_ms(pl.col("bucket"))).sum() / pl.col("n").sum())
         )
+        d = ids.filter(cond).group_by("i").agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
         out[scope] = Series(
             scope=scope,
             times=times,
