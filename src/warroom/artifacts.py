@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from warroom import incidents, timeline
+from warroom import incidents, scrub, timeline
 from warroom.db import Database, utcnow
 from warroom.errors import InvalidInput, NotFound
 from warroom.tables import artifacts, blobs
@@ -72,6 +72,10 @@ def attach(
             f"{MAX_ARTIFACT_BYTES:,}: attach an excerpt",
             field="content",
         )
+    redacted: int | None = None
+    if scrub.is_text_media(media_type):
+        # Secrets never reach the store: the hash is of the scrubbed bytes.
+        content, redacted = scrub.scrub_bytes(content)
     digest = hashlib.sha256(content).hexdigest()
     with db.transaction() as conn:
         row = incidents.lock(db, conn, key)
@@ -104,6 +108,7 @@ def attach(
                 "sha256": digest,
                 "size": len(content),
                 "summary": summary[:500],
+                **({"redacted": redacted} if redacted is not None else {}),
             },
         )
         art = Artifact(

@@ -587,6 +587,7 @@ AREA_MODULES = (
     "warroom.cli_learn",
     "warroom.cli_detect",
     "warroom.cli_contain",
+    "warroom.cli_trust",
 )
 
 
