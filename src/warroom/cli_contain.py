@@ -19,7 +19,7 @@ from warroom.cli_common import (
     open_db,
 )
 from warroom.config import Settings, load_settings
-from warroom.errors import WarroomError
+from warroom.errors import InvalidInput, WarroomError
 
 ConfigOpt = Annotated[
     Path | None,
@@ -414,7 +414,80 @@ def runbook_run(
         )
 
 
+def verify_cmd(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    log: Annotated[list[str], typer.Option("--log", "-l", help="Access log(s), repeatable.")],
+    baseline: Annotated[
+        str | None, typer.Option(help="Baseline window START..END (default: hour before onset).")
+    ] = None,
+    after: Annotated[
+        str | None,
+        typer.Option(help="When the fix took effect (default: last mitigation/contain/fix)."),
+    ] = None,
+    soak: Annotated[str, typer.Option(help="Wait this long after the fix: 30s, 10m, 1h.")] = "10m",
+    route: Annotated[
+        list[str] | None, typer.Option("--route", help="Only these routes, repeatable.")
+    ] = None,
+    min_requests: Annotated[
+        int, typer.Option(help="Fewer requests in a window is inconclusive.")
+    ] = 200,
+    log_format: Annotated[
+        str | None, typer.Option("--format", help="combined, common or json (default: detect).")
+    ] = None,
+    move: Annotated[
+        bool, typer.Option("--move", help="Move the incident to verified when recovered.")
+    ] = False,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Judge recovery from access logs: after the fix vs the baseline and the incident window.
+
+    Records the verdict (recovered / not_recovered / inconclusive) with its numbers on the
+    timeline; `warroom stage INC verified` needs a recovered one (or --reason).
+    """
+    from warroom import incidents, verify
+    from warroom.cli_common import parse_time
+
+    for path in log:
+        if path != "-" and not Path(path).is_file():
+            raise InvalidInput(f"access log {path} does not exist", field="log")
+    database = open_db(db)
+    who = actor(as_)
+    v = verify.verify(
+        database,
+        key,
+        log,
+        actor=who,
+        baseline=verify.parse_range(baseline) if baseline else None,
+        after=parse_time(after, field="after"),
+        soak=verify.parse_duration(soak),
+        routes=route or None,
+        min_requests=min_requests,
+        log_format=log_format,
+    )
+    moved = None
+    if move and v.verdict == verify.RECOVERED:
+        moved = incidents.move(database, key, to="verified", actor=who)
+    if json_:
+        emit_json({**v.to_dict(), "stage": moved.stage.value if moved else None})
+        return
+    style = {"recovered": "bold green", "not_recovered": "bold red"}.get(v.verdict, "bold yellow")
+    console.print(f"[{style}]{v.verdict.replace('_', ' ')}[/]: {v.summary}", highlight=False)
+    for r in v.reasons:
+        console.print(f"  - {r}", highlight=False, markup=False, soft_wrap=True)
+    for name, w in v.windows.items():
+        console.print(
+            f"  {name:9} {w.start:%Y-%m-%d %H:%M:%S} .. {w.end:%H:%M:%S} UTC", highlight=False
+        )
+    if moved is not None:
+        console.print(f"{moved.key} is now verified.")
+    elif v.verdict == verify.RECOVERED:
+        console.print(f"Move it on: warroom stage {key.upper()} verified")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("verify")(handle_errors(verify_cmd))
     app.add_typer(runbook_app, name="runbook")
     app.command("contain")(handle_errors(contain_cmd))
     app.command("undo")(handle_errors(undo_cmd))
