@@ -486,7 +486,119 @@ def verify_cmd(
         console.print(f"Move it on: warroom stage {key.upper()} verified")
 
 
+def drill_cmd(
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="Scenario: deploy_5xx, migration_latency, retry_storm, "
+            "upstream_timeout, latency_creep, healthy."
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory for the generated evidence.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (same seed, same logs).")] = None,
+    severity: Annotated[str | None, typer.Option(help="Severity of the drill incident.")] = None,
+    commander: Annotated[str | None, typer.Option(help="Commander for the drill.")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Start a drill: generate a realistic incident's logs and declare it, marked as a drill."""
+    from warroom import drills
+    from warroom.db import utcnow
+
+    directory = out or Path(f"drill-{scenario}-{utcnow():%Y%m%d-%H%M%S}")
+    d = drills.start(
+        open_db(db),
+        scenario,
+        actor=actor(as_),
+        out_dir=directory,
+        seed=seed,
+        severity=severity,
+        commander=commander,
+    )
+    if json_:
+        emit_json(d.to_dict())
+        return
+    console.print(
+        f"[bold]Drill {d.incident_key}[/] ({scenario}, seed {d.seed}) declared. "
+        "The clock is running.",
+        highlight=False,
+    )
+    for name, path in d.files.items():
+        console.print(f"  {name.replace('_', ' ')}: {path}", highlight=False, markup=False)
+    log = d.files.get("access_log", "ACCESS_LOG")
+    console.print(
+        f"Start with: warroom triage {log} --app-log {d.files.get('app_log', '')} "
+        f"--changes {d.files.get('changes', '')} --incident {d.incident_key}\n"
+        f"End and score it with: warroom drills {d.incident_key} --end",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def drills_cmd(
+    key: Annotated[str | None, typer.Argument(help="A drill incident (omit to list).")] = None,
+    end: Annotated[bool, typer.Option("--end", help="End the drill and score it.")] = False,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List drills, show a drill's timings, or end it (--end) for the scorecard and truth."""
+    from warroom import drills
+
+    database = open_db(db)
+    if key is None:
+        items = drills.list_drills(database)
+        if json_:
+            emit_json([d.to_dict() for d in items])
+            return
+        if not items:
+            console.print("No drills yet (warroom drill deploy_5xx).")
+        for d in items:
+            state = "ended" if d.ended_at else "running"
+            console.print(
+                f"{d.incident_key} {d.scenario} {state} started "
+                f"{d.started_at:%Y-%m-%d %H:%M} by {d.started_by}",
+                highlight=False,
+            )
+        return
+    if end:
+        d = drills.end(database, key, actor=actor(as_))
+        card = d.score or {}
+    else:
+        d = drills.get(database, key)
+        card = d.score or drills.timings(database, key)
+    if json_:
+        emit_json({**d.to_dict(), "timings": card})
+        return
+    console.print(
+        f"[bold]Drill {d.incident_key}[/] {d.scenario}: {card.get('elapsed_minutes')} min",
+        highlight=False,
+    )
+    for stage in ("contained", "root_caused", "fixed", "verified", "closed"):
+        t = card.get(stage)
+        console.print(f"  {stage:12} " + ("-" if t is None else f"+{t} min"), highlight=False)
+    for k in ("triage_report", "suspect_found", "route_found"):
+        if k in card:
+            console.print(
+                f"  {k.replace('_', ' '):12} {'yes' if card[k] else 'no'}", highlight=False
+            )
+    if d.ended_at:
+        t = d.truth
+        console.print(
+            f"Truth: onset {t.get('onset')}, route {t.get('top_route')}, "
+            f"suspect {t.get('top_suspect')}",
+            highlight=False,
+            markup=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
+    app.command("drill")(handle_errors(drill_cmd))
+    app.command("drills")(handle_errors(drills_cmd))
     app.command("verify")(handle_errors(verify_cmd))
     app.add_typer(runbook_app, name="runbook")
     app.command("contain")(handle_errors(contain_cmd))

@@ -1,0 +1,87 @@
+"""Drills: generated evidence, a marked drill incident, timings and the revealed truth."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from warroom import artifacts, drills, incidents, timeline
+from warroom.cli import app
+from warroom.db import Database
+from warroom.errors import InvalidInput, InvalidTransition
+
+
+def test_drill_declares_a_marked_incident_with_evidence_and_scores_it(db, clock, tmp_path):
+    d = drills.start(db, "deploy_5xx", actor="ana", out_dir=tmp_path / "d1", seed=3)
+    inc = incidents.get(db, d.incident_key)
+    assert inc.drill and inc.title.startswith("[DRILL]") and inc.severity.value == "P1"
+    assert "coupon" not in inc.title.lower() and "D-104" not in inc.description
+    assert set(d.files) == {"access_log", "app_log", "changes"}
+    assert "truth" not in d.to_dict()
+    assert [i.key for i in incidents.list_incidents(db, include_drills=False)] == []
+    clock.advance(minutes=7)
+    incidents.move(db, d.incident_key, to="contained", actor="ana")
+    report = {"suspects": [{"id": "D-104"}], "routes": [{"route": "/checkout", "affected": True}]}
+    artifacts.attach(
+        db,
+        d.incident_key,
+        actor="ana",
+        kind="triage-report",
+        name="t.json",
+        content=json.dumps(report).encode(),
+    )
+    assert drills.timings(db, d.incident_key)["contained"] == 7.0
+    clock.advance(minutes=13)
+    done = drills.end(db, d.incident_key, actor="ana")
+    assert done.score is not None
+    assert done.score["contained"] == 7.0 and done.score["elapsed_minutes"] == 20.0
+    assert done.score["suspect_found"] and done.score["route_found"]
+    assert done.truth["top_suspect"] == "D-104"
+    kinds = [e.kind for e in timeline.read(db, d.incident_key)]
+    assert kinds[1] == "drill.started" and kinds[-1] == "drill.ended"
+    with pytest.raises(InvalidTransition):
+        drills.end(db, d.incident_key, actor="ana")
+
+
+def test_drill_refuses_unknown_scenario_and_used_directory(db, tmp_path):
+    with pytest.raises(InvalidInput, match="unknown scenario"):
+        drills.start(db, "meteor", actor="ana", out_dir=tmp_path / "x")
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "f").write_text("x")
+    with pytest.raises(InvalidInput, match="not empty"):
+        drills.start(db, "healthy", actor="ana", out_dir=tmp_path / "used")
+
+
+def test_drill_cli(db_url, clock, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "drill",
+            "migration_latency",
+            "--out",
+            str(tmp_path / "d"),
+            "--seed",
+            "5",
+            "--db",
+            db_url,
+            "--as",
+            "ana",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    key = json.loads(res.output)["incident"]
+    clock.advance(minutes=4)
+    res = runner.invoke(app, ["drills", key, "--end", "--db", db_url, "--as", "ana"])
+    assert res.exit_code == 0, res.output
+    assert "Truth:" in res.output and "M-12" in res.output
+    res = runner.invoke(app, ["drills", "--db", db_url, "--json"])
+    assert [d["scenario"] for d in json.loads(res.output)] == ["migration_latency"]
+    database = Database(db_url)
+    try:
+        assert incidents.get(database, key).drill
+    finally:
+        database.dispose()
