@@ -70,6 +70,8 @@ def _past_incident(db, clock):
     )
     actions.add(db, "INC-1", title="Plan check in CI", type="preventive", owner="cy", actor="ana")
     actions.update(db, "AI-2", status="done", actor="ana")
+    incidents.move(db, "INC-1", to="fixed", actor="ana")
+    incidents.move(db, "INC-1", to="closed", actor="ana")
     clock.advance(days=20)
 
 
@@ -132,6 +134,15 @@ def test_unrelated_incident_is_not_a_recurrence(db, clock):
     assert recurrence.find_similar(db, inc.key) == []
     assert timeline.read(db, inc.key, kinds=["recurrence.detected"]) == []
     assert timeline.read(db, "INC-1", kinds=["action.escalated"]) == []
+
+
+def test_an_open_incident_is_not_a_past_incident(db, clock):
+    incidents.declare(db, title="Orders API times out", actor="ana", severity="P1")
+    incidents.move(db, "INC-1", to="fixed", actor="ana")
+    incidents.declare(db, title="Orders API times out", actor="ana", severity="P1")
+    assert recurrence.find_similar(db, "INC-2") == []
+    incidents.move(db, "INC-1", to="closed", actor="ana", reason="duplicate of INC-2")
+    assert [m.key for m in recurrence.find_similar(db, "INC-2")] == ["INC-1"]
 
 
 def test_similarity_uses_only_parts_both_incidents_have():

@@ -234,7 +234,8 @@ class Match:
 def find_similar(
     db: Database, key: str | int, *, threshold: float = THRESHOLD, limit: int = 3
 ) -> list[Match]:
-    """Past incidents (started earlier, not drills) that look like this one, best first."""
+    """Closed past incidents (started earlier, not drills) that look like this one, best
+    first."""
     inc = incidents.get(db, key)
     if inc.drill:
         return []
@@ -242,11 +243,9 @@ def find_similar(
     mine = fingerprint(db, inc, causes=causes)
     found: list[Match] = []
     for other in incidents.list_incidents(db, include_drills=False):
-        if (
-            other.id == inc.id
-            or other.started_at > inc.started_at
-            or (other.started_at == inc.started_at and other.id > inc.id)
-        ):
+        # Only handed-over incidents: one still open that comes back is a reopen
+        # (warroom stage KEY --reopen), not a recurrence.
+        if other.id == inc.id or other.is_open or other.started_at > inc.started_at:
             continue
         score, reasons = similarity(mine, fingerprint(db, other, causes=causes))
         if score >= threshold:
