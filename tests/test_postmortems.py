@@ -227,3 +227,60 @@ def test_closing_p1_without_action_items_needs_a_recorded_reason(db, db_url, clo
     actions.add(db, "INC-2", title="Alert on queue age", type="detective", actor="ana")
     incidents.move(db, "INC-2", to="fixed", actor="ana")
     assert incidents.move(db, "INC-2", to="closed", actor="ana").stage.value == "closed"
+
+
+def test_report_in_the_triage_engine_shape_feeds_impact_suspects_and_chart(db, clock):
+    incidents.declare(db, title="Checkout errors", actor="ana", severity="P2")
+    report = {
+        "incident": "INC-1",
+        "onset": "2026-11-24T11:40:00+00:00",
+        "clients": {"affected": 40, "active_since_onset": 200, "share": 0.2, "basis": "got a 5xx"},
+        "routes": [
+            {
+                "route": "/checkout",
+                "affected": True,
+                "requests_during": 900,
+                "error_rate_before": 0.001,
+                "error_rate_during": 0.12,
+                "p95_before_ms": 80,
+                "p95_during_ms": 95,
+            }
+        ],
+        "signatures": [{"id": "s1", "template": "PaymentGatewayTimeout <*>", "count": 9}],
+        "suspects": [
+            {
+                "id": "cfg-7",
+                "score": 0.7,
+                "reason": "changed 2 minutes before",
+                "change": {"id": "cfg-7", "kind": "config", "service": "payments"},
+            }
+        ],
+        "series": {
+            "interval_seconds": 60,
+            "start": "2026-11-24T11:30:00+00:00",
+            "requests": [10] * 20,
+            "error_rate": [0.0] * 10 + [0.12] * 10,
+            "p95_ms": [80.0] * 10 + [None] * 10,
+        },
+    }
+    artifacts.attach(
+        db,
+        "INC-1",
+        actor="ana",
+        kind="triage",
+        name="triage.json",
+        content=json.dumps(report).encode(),
+        media_type="application/json",
+    )
+    pm = postmortems.draft(db, "INC-1", actor="ana")
+    assert "Clients affected: 40 of 200 active (20.0%), got a 5xx" in pm.sections["impact"]
+    assert "| /checkout | 900 | 0.1% | 12.0% |" in pm.sections["impact"]
+    assert "cfg-7 (config, score 0.7)" in pm.sections["root_cause"]
+    assert "`PaymentGatewayTimeout <*>`" in pm.sections["root_cause"]
+    from warroom import recurrence, reports
+
+    assert len(reports.triage_series(report)) == 20
+    assert "data:image/svg+xml;base64," in postmortems.render_html(db, pm)
+    fp = recurrence.fingerprint(db, incidents.get(db, "INC-1"))
+    assert fp.routes == {"/checkout"} and fp.suspects == {"config"}
+    assert fp.services == {"checkout", "payments"}

@@ -340,16 +340,27 @@ def root_causes_by_incident(db: Database) -> dict[int, RootCause]:
 # --- triage report ------------------------------------------------------------------------------
 
 
+TRIAGE_KINDS = ("triage-report", "triage")
+
+
 def triage_report(db: Database, key: str | int) -> dict[str, Any] | None:
-    """The newest attached triage report as a dict, or None (unreadable ones are ignored)."""
-    found = artifacts.latest(db, key, kind="triage-report")
-    if found is None:
+    """The newest attached triage report (artifact kind `triage-report` or `triage`) as a
+    dict, or None (unreadable ones are ignored)."""
+    found = [a for a in artifacts.list_for(db, key) if a.kind in TRIAGE_KINDS]
+    if not found:
         return None
     try:
-        data = json.loads(found[1].decode("utf-8"))
+        data = json.loads(artifacts.content(db, found[-1].sha256).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def suspect_kind(suspect: dict[str, Any]) -> str | None:
+    """The kind of a triage suspect (deploy, config, ...), top-level or in its change."""
+    change = suspect.get("change")
+    kind = suspect.get("kind") or (change.get("kind") if isinstance(change, dict) else None)
+    return str(kind) if kind else None
 
 
 # --- due dates ----------------------------------------------------------------------------------
@@ -733,6 +744,11 @@ def _routes(report: dict[str, Any] | None, limit: int = 5) -> list[dict[str, Any
 
 def _names(values: Any, *keys: str) -> list[str]:
     out: list[str] = []
+    if isinstance(values, dict):  # e.g. {"top": [...], ...}: names from its lists
+        for v in values.values():
+            if isinstance(v, list):
+                out.extend(_names(v, *keys))
+        return out
     for v in values or []:
         if isinstance(v, dict):
             for k in keys:
@@ -796,12 +812,24 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
         impact.append("|---|---|---|---|---|---|")
         for r in routes:
             impact.append(
-                f"| {r.get('route')} | {r.get('requests', '--')} | "
+                f"| {r.get('route')} | {r.get('requests', r.get('requests_during', '--'))} | "
                 f"{_pct(r.get('error_rate_before'))} | {_pct(r.get('error_rate_during'))} | "
                 f"{r.get('p95_before_ms', '--')} ms | {r.get('p95_during_ms', '--')} ms |"
             )
     if report:
-        clients = _names(report.get("clients"), "client", "name", "ip", "user_agent")
+        counts = report.get("clients")
+        if isinstance(counts, dict) and counts.get("affected") is not None:
+            impact.append(
+                f"- Clients affected: {counts['affected']}"
+                + (
+                    f" of {counts['active_since_onset']} active"
+                    if counts.get("active_since_onset")
+                    else ""
+                )
+                + (f" ({_pct(counts['share'])})" if counts.get("share") is not None else "")
+                + (f", {counts['basis']}" if counts.get("basis") else "")
+            )
+        clients = _names(counts, "client", "name", "ip", "user_agent", "key")
         if clients:
             impact.append(f"- Clients most affected: {', '.join(clients[:5])}")
         services = _names(report.get("services"), "service", "name")
@@ -837,7 +865,7 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
         for s in (report.get("suspects") or [])[:3]:
             if isinstance(s, dict):
                 rc_lines.append(
-                    f"- {s.get('id')} ({s.get('kind')}, score {s.get('score')}): "
+                    f"- {s.get('id')} ({suspect_kind(s)}, score {s.get('score')}): "
                     f"{s.get('reason', '')}".rstrip(": ")
                 )
     if report and report.get("signatures"):

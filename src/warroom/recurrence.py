@@ -123,6 +123,8 @@ class Fingerprint:
 
 def _elevated(routes: list[dict[str, Any]]) -> list[str]:
     """Routes whose error rate or p95 rose during the incident (all when none says so)."""
+    if any("affected" in r for r in routes):  # the triage engine says which
+        return [str(r.get("route")) for r in routes if r.get("affected") and r.get("route")]
     out = []
     for r in routes:
         try:
@@ -155,10 +157,12 @@ def fingerprint(
                 report.get("signatures"), "template", "signature", "pattern", "message"
             )
         }
-        fp.suspects = {
-            str(s.get("kind"))
-            for s in (report.get("suspects") or [])[:3]
-            if isinstance(s, dict) and s.get("kind")
+        suspects = [x for x in (report.get("suspects") or [])[:3] if isinstance(x, dict)]
+        fp.suspects = {k for k in (postmortems.suspect_kind(x) for x in suspects) if k}
+        fp.services |= {
+            str(x["change"]["service"]).lower()
+            for x in suspects
+            if isinstance(x.get("change"), dict) and x["change"].get("service")
         }
     rc = causes.get(inc.id) if causes is not None else postmortems.get_root_cause(db, inc.key)
     if rc is not None:

@@ -345,7 +345,7 @@ def triage_series(report: dict[str, Any]) -> list[tuple[datetime, float | None, 
         if report.get(key):
             raw = report[key]
             break
-    if isinstance(raw, dict) and not any(k in raw for k in ("times", "t", "time")):
+    if isinstance(raw, dict) and not any(k in raw for k in ("times", "t", "time", "start")):
         raw = raw.get("*") or raw.get("all") or next(iter(raw.values()), None)
     points: list[tuple[datetime, float | None, float | None]] = []
 
@@ -364,6 +364,10 @@ def triage_series(report: dict[str, Any]) -> list[tuple[datetime, float | None, 
 
     if isinstance(raw, dict):
         times = raw.get("times") or raw.get("t") or raw.get("time") or []
+        start, step = when(raw.get("start")), num(raw.get("interval_seconds"))
+        if not times and start is not None and step:
+            n = max(len(raw.get("error_rate") or []), len(raw.get("p95_ms") or []))
+            times = [(start + timedelta(seconds=step * i)).isoformat() for i in range(n)]
         err = raw.get("error_rate") or []
         p95 = raw.get("p95_ms") or raw.get("p95") or []
         for n, t in enumerate(times):
