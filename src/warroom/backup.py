@@ -20,7 +20,6 @@ Restore with `until` (see docs/trust.md for the full list):
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -93,13 +92,17 @@ def backup(db: Database, dest: str | Path) -> BackupResult:
                 # commit meanwhile make it restart, never produce a torn copy.
                 raw.driver_connection.backup(target)  # type: ignore[union-attr]
                 target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                present = {r[0] for r in target.execute("SELECT name FROM sqlite_master")}
+                counts = {
+                    t.name: int(target.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0])
+                    for t in transfer.load_all_tables()
+                    if t.name in present
+                }
             finally:
                 target.close()
         finally:
             raw.close()
         tmp.replace(path)
-        with Database(f"sqlite:///{path}").engine.connect() as conn:
-            counts = transfer.table_counts(conn)
         kind = "sqlite"
     else:
         head = transfer.export(db, path)
@@ -115,7 +118,7 @@ def opened(path: str | Path) -> Iterator[Database]:
     with tempfile.TemporaryDirectory(prefix="warroom-restore-") as tmp:
         target = Path(tmp) / "restore.db"
         if kind == "sqlite":
-            shutil.copyfile(path, target)
+            _copy_sqlite(path, target)
         temp_db = Database(f"sqlite:///{target}")
         try:
             if kind == "sqlite":
@@ -126,6 +129,19 @@ def opened(path: str | Path) -> Iterator[Database]:
             yield temp_db
         finally:
             temp_db.dispose()
+
+
+def _copy_sqlite(path: str | Path, target: Path) -> None:
+    """Copy through SQLite (not the file system) so a -wal file next to it is included."""
+    src = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    except sqlite3.DatabaseError as exc:
+        raise UnknownFormat(f"{path} is a damaged SQLite file: {exc}") from None
+    finally:
+        dst.close()
+        src.close()
 
 
 def _integrity(db: Database, path: str | Path) -> str:
@@ -215,8 +231,9 @@ def restore(db: Database, path: str | Path, *, until: datetime | None = None) ->
             rows = _as_of(sconn, rows, until, dropped)
         if migrate.pending(db):
             migrate.upgrade(db)
+        have, want = migrate.current(db), migrate.current(source)
         with db.transaction() as conn:
-            transfer.check_target(db, conn, migrate.current(source))
+            transfer.check_target(conn, want, have)
             counts = transfer.write_rows(db, conn, rows)
     return RestoreResult(str(path), until, counts, dropped)
 

@@ -264,16 +264,18 @@ def read_rows(path: str | Path) -> Iterator[tuple[sa.Table, Row]]:
             yield table, row
 
 
-def check_target(db: Database, conn: Connection, revisions: list[str] | None) -> None:
-    """Refuse a target that is not empty or not at the export's schema revisions."""
-    if revisions is not None:
-        have = migrate.current(db)
-        if sorted(revisions) != sorted(have):
-            raise InvalidInput(
-                f"the file was made at schema revisions {', '.join(sorted(revisions))}, the "
-                f"target database is at {', '.join(have) or 'none'}: upgrade both to the same "
-                "warroom version (warroom db upgrade)"
-            )
+def check_target(conn: Connection, revisions: list[str], have: list[str]) -> None:
+    """Refuse a target that is not empty or not at the export's schema revisions.
+
+    `have` is the target's revisions, read before the write transaction (on SQLite a second
+    connection inside it would wait for the write lock the transaction holds).
+    """
+    if sorted(revisions) != sorted(have):
+        raise InvalidInput(
+            f"the file was made at schema revisions {', '.join(sorted(revisions))}, the "
+            f"target database is at {', '.join(have) or 'none'}: upgrade both to the same "
+            "warroom version (warroom db upgrade)"
+        )
     counts = {k: v for k, v in table_counts(conn).items() if v}
     if counts:
         listed = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -298,8 +300,9 @@ def import_(
     if transform is not None:
         rows = transform(read_rows(src))
     expected = {k: v for k, v in (head.get("tables") or {}).items() if v}
+    have = migrate.current(db)
     with db.transaction() as conn:
-        check_target(db, conn, list(head.get("revisions") or []))
+        check_target(conn, list(head.get("revisions") or []), have)
         counts = write_rows(db, conn, rows)
         if transform is None and counts != expected:
             # Raised inside the transaction: nothing of a cut file is kept.
