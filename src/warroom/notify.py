@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -240,16 +241,27 @@ def with_idempotency_key(url: str, key: str) -> str:
     return f"{url}{sep}+X-Idempotency-Key={k}&:idempotency_key={k}"
 
 
+def _apprise() -> Any:
+    # apprise imports the deprecated `imghdr` module on Python 3.11/3.12; that warning is
+    # theirs, and must not turn into an error where warnings are errors (the test suite).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+    return apprise
+
+
 def apprise_send(url: str, title: str, body: str, key: str) -> tuple[bool, str]:
     """Send one message through apprise; (ok, error text)."""
-    import apprise
-
-    target = apprise.Apprise()
-    if not target.add(with_idempotency_key(url, key)):
-        return False, "not a valid apprise URL"
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        ok = bool(target.notify(body=body, title=title))
-        detail = captured.getvalue().strip() if not ok else ""
+    apprise = _apprise()
+    # Plugins load lazily on first use and some import deprecated modules (see `_apprise`).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        target = apprise.Apprise()
+        if not target.add(with_idempotency_key(url, key)):
+            return False, "not a valid apprise URL"
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+            ok = bool(target.notify(body=body, title=title))
+            detail = captured.getvalue().strip() if not ok else ""
     return ok, (detail.splitlines()[-1] if detail else ("" if ok else "delivery failed"))
 
 

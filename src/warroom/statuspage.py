@@ -76,6 +76,7 @@ class Maintenance:
     starts_at: datetime
     ends_at: datetime
     in_progress: bool
+    created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,7 +169,9 @@ def add_maintenance(
             .returning(maintenances.c.id)
         ).scalar_one()
     now = utcnow()
-    return Maintenance(new_id, title, description.strip(), names, start, end, start <= now < end)
+    return Maintenance(
+        new_id, title, description.strip(), names, start, end, start <= now < end, now
+    )
 
 
 def _maintenance(db: Database, now: datetime) -> list[Maintenance]:
@@ -187,6 +190,7 @@ def _maintenance(db: Database, now: datetime) -> list[Maintenance]:
             r.starts_at,
             r.ends_at,
             r.starts_at <= now < r.ends_at,
+            r.created_at,
         )
         for r in rows
     ]
@@ -211,7 +215,9 @@ def build(db: Database, *, title: str = "Service status") -> StatusPage:
                 ).where(incidents_t.c.id.in_(list(public) or [0]))
             )
         }
-    components = [s for s in catalog.list_services(db) if s.public]
+    all_services = catalog.list_services(db)
+    components = [s for s in all_services if s.public]
+    display = {s.name: s.display_name for s in all_services}
     worst: dict[str, ComponentState] = {}
 
     def worsen(name: str, state: ComponentState) -> None:
@@ -227,7 +233,10 @@ def build(db: Database, *, title: str = "Service status") -> StatusPage:
         last = ups[-1]
         resolved = last.kind in ("resolution", "followup") or m.stage == "closed"
         headline = next((u.headline for u in reversed(ups) if u.headline), "Service disruption")
-        names = [s.name for s in affected.get(incident_id, []) if s.public]
+        # Public components hit directly, or downstream of an affected (internal) service.
+        hit = affected.get(incident_id, [])
+        reach = hit + catalog.downstream(all_services, [s.name for s in hit])
+        names = sorted({s.name for s in reach if s.public})
         resolved_at = next(
             (u.posted_at for u in ups if u.kind == "resolution"),
             last.posted_at if resolved else None,
@@ -239,7 +248,7 @@ def build(db: Database, *, title: str = "Service status") -> StatusPage:
             resolved=resolved,
             started_at=ups[0].posted_at,
             resolved_at=resolved_at,
-            components=names,
+            components=[display[n] for n in names],
             updates=list(reversed(ups)),
         )
         if resolved:
@@ -296,11 +305,11 @@ def atom(page: StatusPage, *, base_url: str) -> str:
     for w in page.maintenance:
         entries.append(
             (
-                w.starts_at,
+                w.created_at,
                 "<entry>"
                 f"<id>{escape(base)}/status#maintenance-{w.id}</id>"
                 f"<title>Scheduled maintenance: {escape(w.title)}</title>"
-                f"<updated>{w.starts_at.isoformat()}</updated>"
+                f"<updated>{w.created_at.isoformat()}</updated>"
                 f'<link href="{escape(base)}/status#maintenance-{w.id}"/>'
                 f'<content type="text">{escape(w.description)} '
                 f"({w.starts_at:%Y-%m-%d %H:%M} to {w.ends_at:%Y-%m-%d %H:%M} UTC)</content>"

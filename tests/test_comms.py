@@ -1,0 +1,284 @@
+"""Status updates, cadence rules, reminders and escalation, with a controllable clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from warroom import comms, incidents, timeline
+from warroom.cli import app as cli_app
+from warroom.comms import CommsConfig
+from warroom.comms_heartbeat import (
+    Beat,
+    ReminderKind,
+    due_reminders,
+    heartbeat,
+    punctuality,
+    send_reminders,
+)
+from warroom.config import load_settings
+from warroom.db import Database
+from warroom.errors import InvalidInput
+from warroom.notify import Channel, NotifyConfig
+from warroom.tables_comms import outbox, reminders_sent
+from warroom.web.app import create_app
+
+OPS = Channel("ops", "json://127.0.0.1:9/ops", audiences=("internal",))
+ESC = Channel("managers", "json://127.0.0.1:9/esc", audiences=("escalation",))
+CFG = CommsConfig(
+    notify=NotifyConfig(
+        channels=(OPS, ESC),
+        contacts={"ana": "json://127.0.0.1:9/ana", "carl": "json://127.0.0.1:9/carl"},
+    )
+)
+
+
+def declare(db: Database, severity: str | None = "P0", commander: str | None = "ana") -> str:
+    inc = incidents.declare(
+        db, title="Payments down", actor="ana", severity=severity, commander=commander,
+        business_impact="No orders are taken",
+    )
+    return inc.key
+
+
+def kinds(reminders: list) -> list[str]:  # type: ignore[type-arg]
+    return sorted(r.kind.value for r in reminders)
+
+
+@pytest.mark.parametrize(("severity", "minutes"), [("P0", 15), ("P1", 30), ("P2", 60)])
+def test_heartbeat_overdue_after_cadence_of_severity(
+    db: Database, clock, severity: str, minutes: int
+) -> None:
+    key = declare(db, severity)
+    assert heartbeat(db, key, config=CFG).state is Beat.OK
+    clock.advance(minutes=minutes - 5)
+    beat = heartbeat(db, key, config=CFG)
+    assert beat.state is Beat.DUE and "due in 5 min" in beat.text
+    clock.advance(minutes=5)
+    beat = heartbeat(db, key, config=CFG)
+    assert beat.state is Beat.OVERDUE and "OVERDUE" in beat.text
+    clock.advance(minutes=10)
+    assert heartbeat(db, key, config=CFG).state is Beat.ESCALATED
+
+
+@pytest.mark.parametrize("severity", ["P3", "P4"])
+def test_no_cadence_below_p2(db: Database, clock, severity: str) -> None:
+    key = declare(db, severity)
+    clock.advance(hours=5)
+    beat = heartbeat(db, key, config=CFG)
+    assert beat.state is Beat.NONE and beat.due_at is None
+    assert not [r for r in due_reminders(db, config=CFG) if r.kind.value.startswith("update")]
+
+
+def test_cadence_is_configurable(db: Database, clock) -> None:
+    settings = load_settings()
+    cfg = CommsConfig.from_settings(
+        type(settings)(raw={"comms": {"cadence": {"P0": 5, "P2": 0, "P3": 120}}})
+    )
+    assert cfg.cadence == {"P0": 5, "P1": 30, "P3": 120}
+    key = declare(db, "P0")
+    clock.advance(minutes=5)
+    assert heartbeat(db, key, config=cfg).state is Beat.OVERDUE
+
+
+def test_update_resets_heartbeat_and_is_a_timeline_event(db: Database, clock) -> None:
+    key = declare(db, "P1")
+    clock.advance(minutes=25)
+    u = comms.post_update(
+        db, key, audience="stakeholder", kind="initial", actor="ana",
+        conditions="Card payments fail for all users", actions="Failing over to the backup PSP",
+        needs="Approval to pause the marketing email", config=CFG,
+    )
+    assert u.next_update_at == u.posted_at + timedelta(minutes=30)
+    assert u.text.splitlines()[0] == "We are investigating: Payments down."
+    assert "Business impact: No orders are taken" in u.text
+    assert "What we need: Approval to pause the marketing email" in u.text
+    assert f"Next update by {u.next_update_at:%H:%M} UTC" in u.text
+    beat = heartbeat(db, key, config=CFG)
+    assert beat.state is Beat.OK and beat.due_at == u.next_update_at
+    events = timeline.read(db, key, kinds=[comms.UPDATE_POSTED])
+    assert len(events) == 1
+    assert events[0].data["audience"] == "stakeholder"
+    assert "Initial assessment to stakeholder" in events[0].summary()
+
+
+def test_internal_updates_do_not_reset_heartbeat(db: Database, clock) -> None:
+    key = declare(db, "P0")
+    clock.advance(minutes=10)
+    comms.post_update(db, key, audience="internal", actor="ana", conditions="db cpu 100%",
+                      config=CFG)
+    clock.advance(minutes=5)
+    assert heartbeat(db, key, config=CFG).state is Beat.OVERDUE
+
+
+def test_each_template_renders_its_moment(db: Database, clock) -> None:
+    key = declare(db, "P1")
+    eta = clock.now + timedelta(hours=1)
+    u = comms.post_update(db, key, audience="stakeholder", kind="eta", actor="ana",
+                          conditions="Backlog draining", eta=eta, config=CFG)
+    assert u.text.startswith("Revised estimate for Payments down.")
+    assert f"Expected resolution: {eta:%Y-%m-%d %H:%M} UTC." in u.text
+    r = comms.post_update(db, key, audience="stakeholder", kind="resolution", actor="ana",
+                          conditions="Payments failed 40 min", actions="Rolled back", config=CFG)
+    assert r.text.startswith("Resolved: Payments down.")
+    assert "What we did: Rolled back" in r.text and r.next_update_at is None
+    clock.advance(hours=3)
+    assert heartbeat(db, key, config=CFG).state is Beat.NONE  # resolution stops the cadence
+    f = comms.post_update(db, key, audience="stakeholder", kind="followup", actor="ana",
+                          conditions="Expired certificate", prevention="Alert 30 days before expiry",
+                          config=CFG)
+    assert "Preventing a recurrence: Alert 30 days before expiry" in f.text
+    with pytest.raises(InvalidInput, match="--prevention"):
+        comms.post_update(db, key, audience="stakeholder", kind="followup", actor="ana",
+                          conditions="x", config=CFG)
+    with pytest.raises(InvalidInput, match="--eta"):
+        comms.post_update(db, key, audience="stakeholder", kind="eta", actor="ana",
+                          conditions="x", config=CFG)
+
+
+def test_promise_later_than_cadence_is_refused(db: Database, clock) -> None:
+    key = declare(db, "P0")
+    with pytest.raises(InvalidInput, match="every 15 min"):
+        comms.post_update(db, key, audience="stakeholder", actor="ana", conditions="x",
+                          next_update_minutes=45, config=CFG)
+    u = comms.post_update(db, key, audience="stakeholder", actor="ana", conditions="x",
+                          next_update_minutes=10, config=CFG)
+    assert u.next_update_at == clock.now + timedelta(minutes=10)
+    clock.advance(minutes=10)
+    assert heartbeat(db, key, config=CFG).state is Beat.OVERDUE
+
+
+def test_overdue_reminds_commander_once_then_escalates_after_grace(db: Database, clock) -> None:
+    key = declare(db, "P0", commander="ana")
+    incidents.assign_role(db, key, role="comms_lead", person="carl", actor="ana")
+    clock.advance(minutes=12)
+    listed = due_reminders(db, config=CFG)
+    assert kinds(listed) == ["update_due"] and not send_reminders(db, config=CFG)
+    clock.advance(minutes=3)  # due now: overdue
+    sent = send_reminders(db, config=CFG, worker="w1")
+    assert kinds(sent) == ["update_overdue"]
+    assert sent[0].to_people == ["ana"]
+    assert send_reminders(db, config=CFG) == []  # once per due slot
+    clock.advance(minutes=9)
+    assert send_reminders(db, config=CFG) == []  # still inside the grace period
+    clock.advance(minutes=1)
+    sent = send_reminders(db, config=CFG)
+    assert kinds(sent) == ["update_escalation"]
+    assert sent[0].to_people == ["carl"] and "Comms lead" in sent[0].message
+    with db.read() as conn:
+        rows = conn.execute(sa.select(outbox.c.channel, outbox.c.key).order_by(outbox.c.id)).all()
+    assert [r.channel for r in rows] == ["@ana", "ops", "@carl", "managers"]
+    # An update stops the nagging; the next slot starts from it.
+    comms.post_update(db, key, audience="stakeholder", actor="carl", conditions="Still down",
+                      config=CFG)
+    assert [r for r in due_reminders(db, config=CFG) if r.kind.value.startswith("update")] == []
+    p = punctuality(db, key, config=CFG)
+    assert p.updates == 1 and p.overdue_count == 1 and p.reminders_sent == 2
+    assert p.longest_silence_minutes == pytest.approx(25)
+
+
+def test_no_commander_reminded_every_five_minutes(db: Database, clock) -> None:
+    key = declare(db, "P1", commander=None)
+    assert send_reminders(db, config=CFG) == []
+    clock.advance(minutes=5)
+    first = send_reminders(db, config=CFG)
+    assert kinds(first) == ["no_commander"] and "NO COMMANDER" in first[0].message
+    clock.advance(minutes=3)
+    assert send_reminders(db, config=CFG) == []
+    clock.advance(minutes=2)
+    assert kinds(send_reminders(db, config=CFG)) == ["no_commander"]
+    incidents.assign_role(db, key, role="commander", person="ana", actor="ana")
+    clock.advance(minutes=5)
+    assert ReminderKind.NO_COMMANDER not in {r.kind for r in due_reminders(db, config=CFG)}
+
+
+def test_no_severity_and_stale_task_are_reminded(db: Database, clock) -> None:
+    key = declare(db, None, commander="ana")
+    incidents.add_task(db, key, title="inspect DB logs", assignee="bo", actor="ana")
+    clock.advance(minutes=15)
+    assert kinds(send_reminders(db, config=CFG)) == ["no_severity"]
+    clock.advance(minutes=15)
+    sent = send_reminders(db, config=CFG)
+    assert kinds(sent) == ["no_severity", "stale_task"]
+    stale = next(r for r in sent if r.kind is ReminderKind.STALE_TASK)
+    assert stale.to_people == ["bo"] and "T1" in stale.message
+    incidents.update_task(db, key, 1, status="done", actor="bo")
+    clock.advance(minutes=40)
+    assert ReminderKind.STALE_TASK not in {r.kind for r in due_reminders(db, config=CFG)}
+
+
+def test_closed_incident_has_no_reminders(db: Database, clock) -> None:
+    key = declare(db, "P0", commander=None)
+    incidents.move(db, key, to="contained", actor="ana")
+    incidents.move(db, key, to="fixed", actor="ana")
+    incidents.move(db, key, to="closed", actor="ana", reason="test: nothing to learn")
+    clock.advance(hours=2)
+    assert due_reminders(db, config=CFG) == []
+
+
+def test_cli_update_heartbeat_and_reminders_json(db_url: str, clock) -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli_app, ["declare", "Search slow", "-s", "P2", "--commander", "ana",
+                                "--db", db_url, "--as", "ana", "--json"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli_app, ["update", "INC-1", "--audience", "stakeholder", "--kind",
+                                "initial", "-c", "Search takes 8 s", "--actions", "Adding nodes",
+                                "--db", db_url, "--as", "ana", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["audience"] == "stakeholder"
+    r = runner.invoke(cli_app, ["update", "INC-1", "--audience", "everyone", "-c", "x",
+                                "--db", db_url])
+    assert r.exit_code == 2 and "internal, stakeholder or public" in r.output
+    clock.advance(minutes=61)
+    r = runner.invoke(cli_app, ["reminders", "--json", "--db", db_url])
+    assert r.exit_code == 0, r.output
+    items = json.loads(r.output)
+    assert [(i["incident"], i["kind"], i["sent"]) for i in items] == [
+        ("INC-1", "update_overdue", False)
+    ]
+    r = runner.invoke(cli_app, ["heartbeat", "INC-1", "--json", "--db", db_url])
+    data = json.loads(r.output)
+    assert data["heartbeat"]["state"] == "overdue" and data["punctuality"]["updates"] == 1
+    r = runner.invoke(cli_app, ["updates", "INC-1", "--db", db_url])
+    assert "Initial assessment" in r.output
+
+
+def test_api_posts_update_and_reports_heartbeat(db_url: str, clock) -> None:
+    client = TestClient(create_app(load_settings(database_url=db_url)))
+    db = Database(db_url)
+    key = declare(db, "P0")
+    db.dispose()
+    r = client.post(f"/api/v1/incidents/{key}/updates",
+                    json={"audience": "public", "conditions": "Checkout errors",
+                          "headline": "Checkout problems", "component_state": "major_outage"},
+                    headers={"X-Warroom-User": "ana"})
+    assert r.status_code == 201, r.text
+    assert r.json()["headline"] == "Checkout problems"
+    r = client.post(f"/api/v1/incidents/{key}/updates",
+                    json={"audience": "internal", "conditions": "x", "component_state": "ok"})
+    assert r.status_code == 422 and "public" in r.json()["detail"]
+    hb = client.get(f"/api/v1/incidents/{key}/heartbeat").json()
+    assert hb["heartbeat"]["state"] == "ok" and hb["heartbeat"]["seconds_left"] == 15 * 60
+    assert client.get("/api/v1/reminders").json() == []
+    assert len(client.get(f"/api/v1/incidents/{key}/updates").json()) == 1
+
+
+def test_reminders_sent_table_rejects_a_second_record_of_the_same_slot(
+    db: Database, clock
+) -> None:
+    key = declare(db, "P0", commander=None)
+    clock.advance(minutes=5)
+    send_reminders(db, config=CFG)
+    with db.read() as conn:
+        row = conn.execute(sa.select(reminders_sent)).one()
+    assert row.kind == "no_commander"
+    with pytest.raises(sa.exc.IntegrityError), db.transaction() as conn:
+        conn.execute(reminders_sent.insert().values(
+            incident_id=row.incident_id, kind=row.kind, slot=row.slot, message="dup",
+            recipients=[], sent_at=clock.now, worker="other"))
+    assert key == "INC-1"
