@@ -282,3 +282,41 @@ def test_levers_suggested_by_triage_report_come_first(db, tmp_path):
     out = mitigations.suggestions(db, key, levers=levers)
     assert out[0].lever.name == "rollback" and out[0].suggested
     assert out[0].params == {"version": "v42"} and "deploy v42" in out[0].reason
+
+
+def test_containment_steps_of_the_triage_report_suggest_levers(db, tmp_path):
+    levers = levers_for(
+        {
+            "limit": {
+                "kind": "http",
+                "suggest_on": ["rate-limit"],
+                "suspect_param": "route",
+                "params": {"route": {"required": True, "pattern": r"/[\w/{}.-]*"}},
+                "request": {"url": "http://admin/limits"},
+                "undo": {},
+            }
+        },
+        tmp_path,
+    )
+    key = declare(db)
+    report = {
+        "suspects": [{"id": "D-1", "score": 0.1, "change": {"kind": "deploy"}}],
+        "containment": [
+            {
+                "action": "Rate-limit /api/inventory and shed duplicate retries",
+                "evidence": "traffic 40 -> 400 requests/min",
+                "target": "/api/inventory",
+            }
+        ],
+    }
+    artifacts.attach(
+        db,
+        key,
+        actor="ana",
+        kind="triage-report",
+        name="t.json",
+        content=json.dumps(report).encode(),
+    )
+    (s,) = mitigations.suggestions(db, key, levers=levers)
+    assert s.suggested and s.params == {"route": "/api/inventory"}
+    assert s.reason.startswith("triage suggests Rate-limit /api/inventory")

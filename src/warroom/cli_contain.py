@@ -473,7 +473,9 @@ def verify_cmd(
         emit_json({**v.to_dict(), "stage": moved.stage.value if moved else None})
         return
     style = {"recovered": "bold green", "not_recovered": "bold red"}.get(v.verdict, "bold yellow")
-    console.print(f"[{style}]{v.verdict.replace('_', ' ')}[/]: {v.summary}", highlight=False)
+    console.print(
+        f"[{style}]{v.verdict.replace('_', ' ')}[/]: {v.summary}", highlight=False, soft_wrap=True
+    )
     for r in v.reasons:
         console.print(f"  - {r}", highlight=False, markup=False, soft_wrap=True)
     for name, w in v.windows.items():

@@ -66,7 +66,7 @@ from warroom.tables_contain import mitigations
 KINDS = ("flag", "command", "http")
 DEFAULT_TIMEOUT = 60.0
 OUTPUT_TAIL = 4000
-DEFAULT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._:/@+=,~-]*"
+DEFAULT_PATTERN = r"[A-Za-z0-9_/][A-Za-z0-9._:/@+=,~-]*"
 _PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 APPLIED = "mitigation.applied"
@@ -968,14 +968,25 @@ def _suspects(db: Database, key: str) -> list[dict[str, Any]]:
         report = json.loads(found[1].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return []
-    suspects = report.get("suspects") or []
-    return [s for s in suspects if isinstance(s, dict)]
+    # Suspect changes first (weak ones, score under 0.3, are not worth a lever), then the
+    # report's containment steps ("Rate-limit /search ...", target "/search").
+    items = [
+        s
+        for s in report.get("suspects") or []
+        if isinstance(s, dict) and float(s.get("score", 1.0) or 0.0) >= 0.3
+    ]
+    items += [
+        {**c, "summary": c.get("action")}
+        for c in report.get("containment") or []
+        if isinstance(c, dict) and c.get("action")
+    ]
+    return items
 
 
 def _suspect_ref(s: dict[str, Any]) -> str | None:
     nested = s.get("change")
     change: dict[str, Any] = nested if isinstance(nested, dict) else s
-    for k in ("ref", "version", "sha", "commit", "id", "name"):
+    for k in ("ref", "version", "sha", "commit", "id", "name", "target"):
         if change.get(k):
             return str(change[k])
     return None
@@ -1015,5 +1026,6 @@ def suggestions(
             or ref
             or "?"
         )
-        first.append(Suggestion(lever, f"triage suspects {what}", params, True))
+        verb = "triage suggests" if "action" in hit else "triage suspects"
+        first.append(Suggestion(lever, f"{verb} {what}", params, True))
     return first + rest

@@ -203,9 +203,10 @@ def compare(
     p95_tolerance: float = P95_TOLERANCE,
 ) -> Verdict:
     """The verdict for three windows of one access-log frame (pure, no database)."""
-    windows = {"baseline": baseline, "after": after}
+    windows = {"baseline": baseline}
     if incident is not None:
         windows["incident"] = incident
+    windows["after"] = after
     b = window_stats(frame, baseline)
     a = window_stats(frame, after)
     i = window_stats(frame, incident) if incident is not None else None
