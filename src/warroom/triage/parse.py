@@ -82,6 +82,7 @@ _CLF_RE = re.compile(
 )
 _NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
 CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
+CLF_TIME_LOCAL = "%d/%b/%Y:%H:%M:%S"
 
 
 @dataclass
@@ -447,7 +448,19 @@ def _parse_text_fast(lines: pl.Series, time_unit: str | None) -> pl.DataFrame:
     rt_combined = pl.col("line").str.slice(-32).str.extract(r'"[^"]*\s([0-9]+(?:\.[0-9]+)?)\s*$', 1)
     rt_common = tail.struct.field("field_2").str.extract(r"^([0-9]+(?:\.[0-9]+)?)", 1)
     factor = TIME_UNITS[time_unit or "s"]
-    user = prefix.str.extract(r"^\S+ \S+ (\S+)", 1)
+    # "IP ident user [17/May/2015:10:05:03 +0000] ": one split instead of three regexes
+    words = prefix.str.split_exact(" ", 5)
+    user = words.struct.field("field_2")
+    tz = words.struct.field("field_4")
+    offset_min = (
+        tz.str.slice(1, 2).cast(pl.Int32, strict=False) * 60
+        + tz.str.slice(3, 2).cast(pl.Int32, strict=False)
+    ) * pl.when(tz.str.starts_with("-")).then(-1).otherwise(1)
+    local = (
+        words.struct.field("field_3")
+        .str.slice(1)
+        .str.to_datetime(CLF_TIME_LOCAL, strict=False, time_unit="us")
+    )
     df = (
         pl.DataFrame([lines])
         .with_row_index("idx")
@@ -455,10 +468,8 @@ def _parse_text_fast(lines: pl.Series, time_unit: str | None) -> pl.DataFrame:
         .select(
             "idx",
             "line",
-            ts=prefix.str.extract(r"\[([^\]]+)\]", 1).str.to_datetime(
-                CLF_TIME, strict=False, time_unit="us"
-            ),
-            client=prefix.str.extract(r"^(\S+)", 1),
+            ts=(local - pl.duration(minutes=offset_min)).dt.replace_time_zone("UTC"),
+            client=words.struct.field("field_0"),
             user=pl.when(user == "-").then(None).otherwise(user),
             method=request.struct.field("field_0"),
             path=request.struct.field("field_1"),
@@ -474,6 +485,7 @@ def _parse_text_fast(lines: pl.Series, time_unit: str | None) -> pl.DataFrame:
             & pl.col("path").is_not_null()
             & pl.col("method").str.contains(r"^[A-Z]+$")
             & pl.col("client").is_not_null()
+            & (pl.col("client") != "")
         )
         .with_columns(pl.col("ok").fill_null(False))
         .with_columns(request_id=pl.lit(None, pl.String))

@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from warroom.triage.parse import LineStats, iter_parsed_blocks
+from warroom.triage.parse import LineStats, empty_frame, iter_parsed_blocks
 
 LATENCY_BASE = 1.1
 MIN_LATENCY_MS = 0.01
-MERGE_EVERY = 12  # blocks between re-aggregations, to keep the partial frames small
 
 MINUTE = pl.Datetime("us", "UTC")
 
@@ -41,7 +40,7 @@ class Aggregates:
 
     status: pl.DataFrame  # minute, route, status, n
     latency: pl.DataFrame  # minute, route, bucket, n
-    clients: pl.DataFrame  # client, route, last_seen, last_error
+    clients: pl.DataFrame  # client (hash), route (hash), last_seen, last_error (epoch minutes)
     request_ids: pl.DataFrame  # minute, route, n_ids, n_unique
     lines: LineStats = field(default_factory=LineStats)
     formats: dict[str, str] = field(default_factory=dict)
@@ -68,9 +67,14 @@ def aggregate_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
         .group_by("minute", "route", bucket=latency_bucket(pl.col("latency_ms")))
         .agg(n=pl.len())
     )
-    clients = df.group_by(pl.col("client_key").alias("client"), "route").agg(
-        last_seen=pl.col("minute").max(),
-        last_error=pl.col("minute").filter(error).max(),
+    # clients and routes as 64-bit hashes and minutes as int32: a log with millions of
+    # distinct clients must not hold millions of strings
+    epoch_min = (pl.col("minute").dt.epoch("s") // 60).cast(pl.Int32)
+    clients = df.group_by(
+        pl.col("client_key").hash().alias("client"), pl.col("route").hash().alias("route")
+    ).agg(
+        last_seen=epoch_min.max(),
+        last_error=epoch_min.filter(error).max(),
     )
     ids = (
         df.filter(pl.col("request_id").is_not_null())
@@ -80,16 +84,40 @@ def aggregate_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     return status, latency, clients, ids
 
 
-def _merge(parts: list[tuple[pl.DataFrame, ...]]) -> tuple[pl.DataFrame, ...]:
-    status = pl.concat([p[0] for p in parts]).group_by("minute", "route", "status").sum()
-    latency = pl.concat([p[1] for p in parts]).group_by("minute", "route", "bucket").sum()
-    clients = (
-        pl.concat([p[2] for p in parts])
-        .group_by("client", "route")
-        .agg(pl.col("last_seen").max(), pl.col("last_error").max())
-    )
-    ids = pl.concat([p[3] for p in parts]).group_by("minute", "route").sum()
-    return status, latency, clients, ids
+def _merge_one(kind: int, frames: list[pl.DataFrame]) -> pl.DataFrame:
+    f = pl.concat(frames)
+    if kind == 0:
+        return f.group_by("minute", "route", "status").sum()
+    if kind == 1:
+        return f.group_by("minute", "route", "bucket").sum()
+    if kind == 2:
+        return f.group_by("client", "route").agg(
+            pl.col("last_seen").max(), pl.col("last_error").max()
+        )
+    return f.group_by("minute", "route").sum()
+
+
+class _Accumulator:
+    """Partial aggregates, merged when the unmerged rows outgrow the merged ones (so each row
+    is re-aggregated only a logarithmic number of times and memory stays near the result)."""
+
+    def __init__(self, kind: int) -> None:
+        self.kind = kind
+        self.merged: pl.DataFrame | None = None
+        self.pending: list[pl.DataFrame] = []
+        self.pending_rows = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        self.pending.append(frame)
+        self.pending_rows += frame.height
+        base = self.merged.height if self.merged is not None else 0
+        if self.pending_rows > max(base, 200_000) or len(self.pending) >= 64:
+            self.merged = self.result()
+            self.pending, self.pending_rows = [], 0
+
+    def result(self) -> pl.DataFrame:
+        frames = ([self.merged] if self.merged is not None else []) + self.pending
+        return _merge_one(self.kind, frames)
 
 
 def aggregate_access_logs(
@@ -101,7 +129,7 @@ def aggregate_access_logs(
     json_fields: dict[str, str] | None = None,
 ) -> Aggregates:
     """Read access logs block by block into `Aggregates`, never holding all rows."""
-    parts: list[tuple[pl.DataFrame, ...]] = []
+    accs = [_Accumulator(k) for k in range(4)]
     lines = LineStats()
     formats: dict[str, str] = {}
     for spec, part, stats in iter_parsed_blocks(
@@ -114,14 +142,12 @@ def aggregate_access_logs(
     ):
         formats[spec.label] = spec.log_format
         lines.add(stats)
-        parts.append(part)
-        if len(parts) >= MERGE_EVERY:
-            parts = [_merge(parts)]
-    if not parts:
-        from warroom.triage.parse import empty_frame
-
-        parts = [aggregate_frame(empty_frame())]
-    status, latency, clients, ids = _merge(parts)
+        for acc, frame in zip(accs, part, strict=True):
+            acc.add(frame)
+    if all(acc.merged is None and not acc.pending for acc in accs):
+        for acc, frame in zip(accs, aggregate_frame(empty_frame()), strict=True):
+            acc.add(frame)
+    status, latency, clients, ids = (acc.result() for acc in accs)
     return Aggregates(status, latency, clients, ids, lines=lines, formats=formats)
 
 
@@ -336,11 +362,12 @@ def clients_affected(
     Active: seen at or after the onset. Affected: got a 5xx at or after the onset
     (`by_error`), or else used one of the affected `routes` at or after the onset.
     """
-    since = pl.lit(onset).cast(MINUTE)
+    since = int(onset.timestamp() // 60)
     c = agg.clients
     active = c.filter(pl.col("last_seen") >= since)["client"].n_unique()
     if by_error:
         hit = c.filter(pl.col("last_error") >= since)
     else:
-        hit = c.filter((pl.col("last_seen") >= since) & pl.col("route").is_in(routes or []))
+        hashed = pl.Series(routes or [], dtype=pl.String).hash()
+        hit = c.filter((pl.col("last_seen") >= since) & pl.col("route").is_in(hashed.implode()))
     return int(hit["client"].n_unique()), int(active)
