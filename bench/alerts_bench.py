@@ -12,6 +12,8 @@ re-deliveries of the same payload (dedup). Traffic goes to loopback only and sto
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import random
 import socket
@@ -19,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from alert_payloads import am_alert, am_payload  # noqa: E402
+
+
+EXTRA: list[str] = os.environ.get("BENCH_UVICORN_ARGS", "").split()
 
 
 def _free_port() -> int:
@@ -50,6 +54,21 @@ def _payloads(n: int, groups: int, seed: int = 7) -> list[dict]:
         if r > 0.6:
             out.append(payload)  # re-delivery of the same payload
     return out[:n]
+
+
+def _cpu_seconds(root: int) -> float:
+    """User+system CPU of a process and its children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _start_server(db_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -76,6 +95,7 @@ def _start_server(db_url: str, port: int, workers: int) -> subprocess.Popen[byte
             "--log-level",
             "warning",
             "--no-access-log",
+            *EXTRA,
         ],
         env=env,
     )
@@ -90,13 +110,60 @@ def _start_server(db_url: str, port: int, workers: int) -> subprocess.Popen[byte
     raise SystemExit("the server did not start within 30 s")
 
 
+async def _drive(
+    host: str, port: int, bodies: list[bytes], concurrency: int, time_limit: float
+) -> tuple[list[float], dict[str, int], list[str], float]:
+    """Keep-alive HTTP/1.1 connections on asyncio streams: a light client leaves the CPU to
+    the server under test (httpx in threads spent as much CPU as the server)."""
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    errors: list[str] = []
+    queue = list(reversed(bodies))
+    deadline = time.monotonic() + time_limit
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while queue and time.monotonic() < deadline:
+                body = queue.pop()
+                head = (
+                    f"POST /api/v1/alerts/alertmanager HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                t0 = time.perf_counter()
+                writer.write(head + body)
+                await writer.drain()
+                status_line = await reader.readline()
+                length = 0
+                while True:
+                    line = await reader.readline()
+                    if line in (b"\r\n", b""):
+                        break
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                reply = await reader.readexactly(length)
+                latencies.append(time.perf_counter() - t0)
+                if b" 200 " in status_line:
+                    o = json.loads(reply)["outcome"]
+                    outcomes[o] = outcomes.get(o, 0) + 1
+                else:
+                    errors.append(f"{status_line.decode().strip()} {reply[:200]!r}")
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return latencies, outcomes, errors, time.perf_counter() - start
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", help="a running server (default: start one here)")
     ap.add_argument("--db", help="database URL for the started server (default: temp SQLite)")
     ap.add_argument("-n", type=int, default=4000, help="deliveries to send")
     ap.add_argument("--groups", type=int, default=200)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--concurrency", type=int, default=32, help="connections")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn workers")
     ap.add_argument("--time-limit", type=float, default=120.0, help="stop after this many s")
     args = ap.parse_args()
@@ -109,40 +176,14 @@ def main() -> None:
         port = _free_port()
         proc = _start_server(db_url, port, args.workers)
         url = f"http://127.0.0.1:{port}"
-    payloads = _payloads(args.n, args.groups)
-    latencies: list[float] = []
-    outcomes: dict[str, int] = {}
-    errors: list[str] = []
-    lock = threading.Lock()
-    it = iter(payloads)
-    deadline = time.monotonic() + args.time_limit
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            while time.monotonic() < deadline:
-                with lock:
-                    p = next(it, None)
-                if p is None:
-                    return
-                t0 = time.perf_counter()
-                r = client.post("/api/v1/alerts/alertmanager", json=p)
-                dt = time.perf_counter() - t0
-                with lock:
-                    latencies.append(dt)
-                    if r.status_code == 200:
-                        o = r.json()["outcome"]
-                        outcomes[o] = outcomes.get(o, 0) + 1
-                    else:
-                        errors.append(f"{r.status_code} {r.text[:200]}")
-
+    bodies = [json.dumps(p).encode() for p in _payloads(args.n, args.groups)]
+    host, port_text = url.split("://", 1)[1].rstrip("/").split(":")
+    cpu0 = _cpu_seconds(proc.pid) if proc is not None else 0.0
     try:
-        threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
+        latencies, outcomes, errors, elapsed = asyncio.run(
+            _drive(host, int(port_text), bodies, args.concurrency, args.time_limit)
+        )
+        cpu = _cpu_seconds(proc.pid) - cpu0 if proc is not None else 0.0
     finally:
         if proc is not None:
             proc.terminate()
@@ -161,6 +202,11 @@ def main() -> None:
     )
     print(f"deliveries/s: {done / elapsed:.0f}")
     print(f"p95 latency: {p95:.1f} ms (median {statistics.median(latencies) * 1000:.1f} ms)")
+    if cpu:
+        print(
+            f"server CPU: {cpu * 1000 / max(done, 1):.2f} ms per delivery "
+            f"({os.getloadavg()[0]:.1f} load average on {os.cpu_count()} cores during the run)"
+        )
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     if errors:
         print(f"errors: {len(errors)}, first: {errors[0]}")

@@ -408,6 +408,26 @@ class IntakeResult:
         }
 
 
+_SEEN = (
+    sa.select(alert_deliveries.c.id, incidents_t.c.key)
+    .select_from(
+        alert_deliveries.outerjoin(incidents_t, incidents_t.c.id == alert_deliveries.c.incident_id)
+    )
+    .where(alert_deliveries.c.payload_hash == sa.bindparam("digest"))
+)
+
+
+def _seen(conn: Connection, digest: str) -> IntakeResult | None:
+    row = conn.execute(_SEEN, {"digest": digest}).first()
+    return None if row is None else IntakeResult("duplicate", row.key)
+
+
+def already_received(db: Database, digest: str) -> IntakeResult | None:
+    """The duplicate result when this payload was taken before (a read: takes no write lock)."""
+    with db.read() as conn:
+        return _seen(conn, digest)
+
+
 def receive_alertmanager(
     db: Database,
     payload: dict[str, Any],
@@ -416,14 +436,14 @@ def receive_alertmanager(
     actor: str = DEFAULT_ACTOR,
 ) -> IntakeResult:
     """Take one Alertmanager webhook delivery."""
+    digest = payload_hash("alertmanager", payload)
+    # Re-deliveries and repeat notifications are most of the traffic: answer them from a read
+    # before parsing; `receive` checks again under the write lock.
+    seen = already_received(db, digest)
+    if seen is not None:
+        return seen
     note = parse_alertmanager(payload)
-    return receive(
-        db,
-        note,
-        digest=payload_hash(note.source, payload),
-        routing=routing or Routing(),
-        actor=actor,
-    )
+    return receive(db, note, digest=digest, routing=routing or Routing(), actor=actor)
 
 
 def receive_generic(
@@ -435,13 +455,13 @@ def receive_generic(
     actor: str | None = None,
 ) -> IntakeResult:
     """Take one delivery of a generic JSON monitor through its field mapping."""
+    digest = payload_hash(mapping.source[:40], payload)
+    seen = already_received(db, digest)
+    if seen is not None:
+        return seen
     note = parse_generic(payload, mapping)
     return receive(
-        db,
-        note,
-        digest=payload_hash(note.source, payload),
-        routing=routing or Routing(),
-        actor=actor or mapping.source,
+        db, note, digest=digest, routing=routing or Routing(), actor=actor or mapping.source
     )
 
 
@@ -480,35 +500,75 @@ def _alert_brief(a: AlertIn) -> dict[str, Any]:
     }
 
 
-def _locked_group(db: Database, conn: Connection, note: Notification, now: datetime) -> Any:
-    stmt = sa.select(alert_groups).where(
-        alert_groups.c.source == note.source, alert_groups.c.group_key == note.group_key
+# Statements built once: the intake hot path should not pay for building SQL each time.
+_GROUP = sa.select(alert_groups).where(
+    alert_groups.c.source == sa.bindparam("source"),
+    alert_groups.c.group_key == sa.bindparam("group_key"),
+)
+_GROUP_LOCKED = _GROUP.with_for_update()
+_GROUP_INSERT = alert_groups.insert()
+_GROUP_POINT = (
+    alert_groups.update()
+    .where(alert_groups.c.id == sa.bindparam("gid"))
+    .values(incident_id=sa.bindparam("iid"), updated_at=sa.bindparam("now"))
+)
+_INCIDENT = sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage).where(
+    incidents_t.c.id == sa.bindparam("iid")
+)
+_BY_FINGERPRINT = (
+    sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage)
+    .join(alert_states, alert_states.c.incident_id == incidents_t.c.id)
+    .where(
+        alert_states.c.fingerprint.in_(sa.bindparam("fps", expanding=True)),
+        alert_states.c.status == FIRING,
+        incidents_t.c.stage != incidents.Stage.CLOSED.value,
     )
-    row = conn.execute(db.lock_row(stmt)).first()
+    .order_by(incidents_t.c.id.desc())
+    .limit(1)
+)
+_STATES = sa.select(
+    alert_states.c.id, alert_states.c.fingerprint, alert_states.c.starts_at, alert_states.c.status
+).where(
+    alert_states.c.incident_id == sa.bindparam("iid"),
+    alert_states.c.fingerprint.in_(sa.bindparam("fps", expanding=True)),
+)
+_STATE_INSERT = alert_states.insert()
+_STATE_UPDATE = (
+    alert_states.update()
+    .where(alert_states.c.id == sa.bindparam("sid"))
+    .values(
+        status=sa.bindparam("new_status"),
+        ends_at=sa.bindparam("new_ends_at"),
+        updated_at=sa.bindparam("now"),
+    )
+)
+_STILL_FIRING = (
+    sa.select(sa.func.count())
+    .select_from(alert_states)
+    .where(alert_states.c.incident_id == sa.bindparam("iid"), alert_states.c.status == FIRING)
+)
+_DELIVERY_INSERT = alert_deliveries.insert()
+
+
+def _locked_group(db: Database, conn: Connection, note: Notification, now: datetime) -> Any:
+    stmt = _GROUP if db.is_sqlite else _GROUP_LOCKED  # SQLite holds the database lock
+    params = {"source": note.source, "group_key": note.group_key}
+    row = conn.execute(stmt, params).first()
     if row is None:
         # a concurrent first delivery of the same group fails here with a unique violation;
         # db.retrying runs the whole delivery again and it then finds this row
         conn.execute(
-            alert_groups.insert().values(
-                source=note.source,
-                group_key=note.group_key,
-                incident_id=None,
-                created_at=now,
-                updated_at=now,
-            )
+            _GROUP_INSERT,
+            {**params, "incident_id": None, "created_at": now, "updated_at": now},
         )
-        row = conn.execute(db.lock_row(stmt)).one()
+        row = conn.execute(stmt, params).one()
     return row
 
 
 def _open_incident(conn: Connection, incident_id: int | None) -> Any:
     if incident_id is None:
         return None
-    row = conn.execute(
-        sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage).where(
-            incidents_t.c.id == incident_id
-        )
-    ).first()
+    row = conn.execute(_INCIDENT, {"iid": incident_id}).first()
     if row is None or row.stage == incidents.Stage.CLOSED.value:
         return None
     return row
@@ -517,17 +577,7 @@ def _open_incident(conn: Connection, incident_id: int | None) -> Any:
 def _incident_by_fingerprint(conn: Connection, fingerprints: list[str]) -> Any:
     if not fingerprints:
         return None
-    return conn.execute(
-        sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage)
-        .join(alert_states, alert_states.c.incident_id == incidents_t.c.id)
-        .where(
-            alert_states.c.fingerprint.in_(fingerprints),
-            alert_states.c.status == FIRING,
-            incidents_t.c.stage != incidents.Stage.CLOSED.value,
-        )
-        .order_by(incidents_t.c.id.desc())
-        .limit(1)
-    ).first()
+    return conn.execute(_BY_FINGERPRINT, {"fps": fingerprints}).first()
 
 
 def receive(
@@ -543,30 +593,22 @@ def receive(
     def run() -> IntakeResult:
         now = utcnow()
         with db.transaction() as conn:
-            seen = conn.execute(
-                sa.select(alert_deliveries.c.incident_id).where(
-                    alert_deliveries.c.payload_hash == digest
-                )
-            ).first()
+            seen = _seen(conn, digest)
             if seen is not None:
-                key = None
-                if seen.incident_id is not None:
-                    key = conn.execute(
-                        sa.select(incidents_t.c.key).where(incidents_t.c.id == seen.incident_id)
-                    ).scalar()
-                return IntakeResult("duplicate", key)
+                return seen
             result = _apply(db, conn, note, now=now, routing=routing, actor=actor)
             conn.execute(
-                alert_deliveries.insert().values(
-                    payload_hash=digest,
-                    source=note.source,
-                    group_key=note.group_key,
-                    status=note.status,
-                    alerts=len(note.alerts),
-                    outcome=result[0].outcome,
-                    incident_id=result[1],
-                    received_at=now,
-                )
+                _DELIVERY_INSERT,
+                {
+                    "payload_hash": digest,
+                    "source": note.source,
+                    "group_key": note.group_key,
+                    "status": note.status,
+                    "alerts": len(note.alerts),
+                    "outcome": result[0].outcome,
+                    "incident_id": result[1],
+                    "received_at": now,
+                },
             )
             return result[0]
 
@@ -613,23 +655,14 @@ def _apply(
     else:
         inc_id, inc_key = int(inc.id), str(inc.key)
     if group.incident_id != inc_id:
-        conn.execute(
-            alert_groups.update()
-            .where(alert_groups.c.id == group.id)
-            .values(incident_id=inc_id, updated_at=now)
-        )
+        conn.execute(_GROUP_POINT, {"gid": group.id, "iid": inc_id, "now": now})
     fps = sorted({a.fingerprint for a in note.alerts})
     known = {
         (r.fingerprint, ensure_utc(r.starts_at)): r
-        for r in conn.execute(
-            sa.select(
-                alert_states.c.id,
-                alert_states.c.fingerprint,
-                alert_states.c.starts_at,
-                alert_states.c.status,
-            ).where(alert_states.c.incident_id == inc_id, alert_states.c.fingerprint.in_(fps))
-        )
+        for r in conn.execute(_STATES, {"iid": inc_id, "fps": fps})
     }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     newly_firing: list[AlertIn] = []
     newly_resolved: list[AlertIn] = []
     handled: set[tuple[str, datetime]] = set()
@@ -639,29 +672,31 @@ def _apply(
         handled.add((a.fingerprint, a.starts_at))
         row = known.get((a.fingerprint, a.starts_at))
         if row is None:
-            conn.execute(
-                alert_states.insert().values(
-                    incident_id=inc_id,
-                    fingerprint=a.fingerprint,
-                    starts_at=a.starts_at,
-                    ends_at=a.ends_at,
-                    status=a.status,
-                    name=a.name[:200],
-                    labels=a.labels,
-                    annotations=a.annotations,
-                    first_seen=now,
-                    updated_at=now,
-                )
+            inserts.append(
+                {
+                    "incident_id": inc_id,
+                    "fingerprint": a.fingerprint,
+                    "starts_at": a.starts_at,
+                    "ends_at": a.ends_at,
+                    "status": a.status,
+                    "name": a.name[:200],
+                    "labels": a.labels,
+                    "annotations": a.annotations,
+                    "first_seen": now,
+                    "updated_at": now,
+                }
             )
         elif row.status != a.status:
-            conn.execute(
-                alert_states.update()
-                .where(alert_states.c.id == row.id)
-                .values(status=a.status, ends_at=a.ends_at, updated_at=now)
+            updates.append(
+                {"sid": row.id, "new_status": a.status, "new_ends_at": a.ends_at, "now": now}
             )
         else:
             continue
         (newly_firing if a.status == FIRING else newly_resolved).append(a)
+    if inserts:
+        conn.execute(_STATE_INSERT, inserts)
+    if updates:
+        conn.execute(_STATE_UPDATE, updates)
     if not newly_firing and not newly_resolved:
         return IntakeResult("unchanged" if outcome == "attached" else outcome, inc_key), inc_id
     incidents.lock(db, conn, inc_key)
@@ -680,11 +715,7 @@ def _apply(
             },
         )
     if newly_resolved:
-        still = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(alert_states)
-            .where(alert_states.c.incident_id == inc_id, alert_states.c.status == FIRING)
-        ).scalar_one()
+        still = conn.execute(_STILL_FIRING, {"iid": inc_id}).scalar_one()
         names = sorted({a.name for a in newly_resolved})
         summary = (
             f"{VERIFY_PROMPT} ({', '.join(names)[:300]})"
