@@ -40,7 +40,11 @@ CFG = CommsConfig(
 
 def declare(db: Database, severity: str | None = "P0", commander: str | None = "ana") -> str:
     inc = incidents.declare(
-        db, title="Payments down", actor="ana", severity=severity, commander=commander,
+        db,
+        title="Payments down",
+        actor="ana",
+        severity=severity,
+        commander=commander,
         business_impact="No orders are taken",
     )
     return inc.key
@@ -90,9 +94,15 @@ def test_update_resets_heartbeat_and_is_a_timeline_event(db: Database, clock) ->
     key = declare(db, "P1")
     clock.advance(minutes=25)
     u = comms.post_update(
-        db, key, audience="stakeholder", kind="initial", actor="ana",
-        conditions="Card payments fail for all users", actions="Failing over to the backup PSP",
-        needs="Approval to pause the marketing email", config=CFG,
+        db,
+        key,
+        audience="stakeholder",
+        kind="initial",
+        actor="ana",
+        conditions="Card payments fail for all users",
+        actions="Failing over to the backup PSP",
+        needs="Approval to pause the marketing email",
+        config=CFG,
     )
     assert u.next_update_at == u.posted_at + timedelta(minutes=30)
     assert u.text.splitlines()[0] == "We are investigating: Payments down."
@@ -110,8 +120,9 @@ def test_update_resets_heartbeat_and_is_a_timeline_event(db: Database, clock) ->
 def test_internal_updates_do_not_reset_heartbeat(db: Database, clock) -> None:
     key = declare(db, "P0")
     clock.advance(minutes=10)
-    comms.post_update(db, key, audience="internal", actor="ana", conditions="db cpu 100%",
-                      config=CFG)
+    comms.post_update(
+        db, key, audience="internal", actor="ana", conditions="db cpu 100%", config=CFG
+    )
     clock.advance(minutes=5)
     assert heartbeat(db, key, config=CFG).state is Beat.OVERDUE
 
@@ -119,35 +130,80 @@ def test_internal_updates_do_not_reset_heartbeat(db: Database, clock) -> None:
 def test_each_template_renders_its_moment(db: Database, clock) -> None:
     key = declare(db, "P1")
     eta = clock.now + timedelta(hours=1)
-    u = comms.post_update(db, key, audience="stakeholder", kind="eta", actor="ana",
-                          conditions="Backlog draining", eta=eta, config=CFG)
+    u = comms.post_update(
+        db,
+        key,
+        audience="stakeholder",
+        kind="eta",
+        actor="ana",
+        conditions="Backlog draining",
+        eta=eta,
+        config=CFG,
+    )
     assert u.text.startswith("Revised estimate for Payments down.")
     assert f"Expected resolution: {eta:%Y-%m-%d %H:%M} UTC." in u.text
-    r = comms.post_update(db, key, audience="stakeholder", kind="resolution", actor="ana",
-                          conditions="Payments failed 40 min", actions="Rolled back", config=CFG)
+    r = comms.post_update(
+        db,
+        key,
+        audience="stakeholder",
+        kind="resolution",
+        actor="ana",
+        conditions="Payments failed 40 min",
+        actions="Rolled back",
+        config=CFG,
+    )
     assert r.text.startswith("Resolved: Payments down.")
     assert "What we did: Rolled back" in r.text and r.next_update_at is None
     clock.advance(hours=3)
     assert heartbeat(db, key, config=CFG).state is Beat.NONE  # resolution stops the cadence
-    f = comms.post_update(db, key, audience="stakeholder", kind="followup", actor="ana",
-                          conditions="Expired certificate", prevention="Alert 30 days before expiry",
-                          config=CFG)
+    f = comms.post_update(
+        db,
+        key,
+        audience="stakeholder",
+        kind="followup",
+        actor="ana",
+        conditions="Expired certificate",
+        prevention="Alert 30 days before expiry",
+        config=CFG,
+    )
     assert "Preventing a recurrence: Alert 30 days before expiry" in f.text
     with pytest.raises(InvalidInput, match="--prevention"):
-        comms.post_update(db, key, audience="stakeholder", kind="followup", actor="ana",
-                          conditions="x", config=CFG)
+        comms.post_update(
+            db,
+            key,
+            audience="stakeholder",
+            kind="followup",
+            actor="ana",
+            conditions="x",
+            config=CFG,
+        )
     with pytest.raises(InvalidInput, match="--eta"):
-        comms.post_update(db, key, audience="stakeholder", kind="eta", actor="ana",
-                          conditions="x", config=CFG)
+        comms.post_update(
+            db, key, audience="stakeholder", kind="eta", actor="ana", conditions="x", config=CFG
+        )
 
 
 def test_promise_later_than_cadence_is_refused(db: Database, clock) -> None:
     key = declare(db, "P0")
     with pytest.raises(InvalidInput, match="every 15 min"):
-        comms.post_update(db, key, audience="stakeholder", actor="ana", conditions="x",
-                          next_update_minutes=45, config=CFG)
-    u = comms.post_update(db, key, audience="stakeholder", actor="ana", conditions="x",
-                          next_update_minutes=10, config=CFG)
+        comms.post_update(
+            db,
+            key,
+            audience="stakeholder",
+            actor="ana",
+            conditions="x",
+            next_update_minutes=45,
+            config=CFG,
+        )
+    u = comms.post_update(
+        db,
+        key,
+        audience="stakeholder",
+        actor="ana",
+        conditions="x",
+        next_update_minutes=10,
+        config=CFG,
+    )
     assert u.next_update_at == clock.now + timedelta(minutes=10)
     clock.advance(minutes=10)
     assert heartbeat(db, key, config=CFG).state is Beat.OVERDUE
@@ -174,8 +230,9 @@ def test_overdue_reminds_commander_once_then_escalates_after_grace(db: Database,
         rows = conn.execute(sa.select(outbox.c.channel, outbox.c.key).order_by(outbox.c.id)).all()
     assert [r.channel for r in rows] == ["@ana", "ops", "@carl", "managers"]
     # An update stops the nagging; the next slot starts from it.
-    comms.post_update(db, key, audience="stakeholder", actor="carl", conditions="Still down",
-                      config=CFG)
+    comms.post_update(
+        db, key, audience="stakeholder", actor="carl", conditions="Still down", config=CFG
+    )
     assert [r for r in due_reminders(db, config=CFG) if r.kind.value.startswith("update")] == []
     p = punctuality(db, key, config=CFG)
     assert p.updates == 1 and p.overdue_count == 1 and p.reminders_sent == 2
@@ -223,16 +280,48 @@ def test_closed_incident_has_no_reminders(db: Database, clock) -> None:
 
 def test_cli_update_heartbeat_and_reminders_json(db_url: str, clock) -> None:
     runner = CliRunner()
-    r = runner.invoke(cli_app, ["declare", "Search slow", "-s", "P2", "--commander", "ana",
-                                "--db", db_url, "--as", "ana", "--json"])
+    r = runner.invoke(
+        cli_app,
+        [
+            "declare",
+            "Search slow",
+            "-s",
+            "P2",
+            "--commander",
+            "ana",
+            "--db",
+            db_url,
+            "--as",
+            "ana",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(cli_app, ["update", "INC-1", "--audience", "stakeholder", "--kind",
-                                "initial", "-c", "Search takes 8 s", "--actions", "Adding nodes",
-                                "--db", db_url, "--as", "ana", "--json"])
+    r = runner.invoke(
+        cli_app,
+        [
+            "update",
+            "INC-1",
+            "--audience",
+            "stakeholder",
+            "--kind",
+            "initial",
+            "-c",
+            "Search takes 8 s",
+            "--actions",
+            "Adding nodes",
+            "--db",
+            db_url,
+            "--as",
+            "ana",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["audience"] == "stakeholder"
-    r = runner.invoke(cli_app, ["update", "INC-1", "--audience", "everyone", "-c", "x",
-                                "--db", db_url])
+    r = runner.invoke(
+        cli_app, ["update", "INC-1", "--audience", "everyone", "-c", "x", "--db", db_url]
+    )
     assert r.exit_code == 2 and "internal, stakeholder or public" in r.output
     clock.advance(minutes=61)
     r = runner.invoke(cli_app, ["reminders", "--json", "--db", db_url])
@@ -253,14 +342,22 @@ def test_api_posts_update_and_reports_heartbeat(db_url: str, clock) -> None:
     db = Database(db_url)
     key = declare(db, "P0")
     db.dispose()
-    r = client.post(f"/api/v1/incidents/{key}/updates",
-                    json={"audience": "public", "conditions": "Checkout errors",
-                          "headline": "Checkout problems", "component_state": "major_outage"},
-                    headers={"X-Warroom-User": "ana"})
+    r = client.post(
+        f"/api/v1/incidents/{key}/updates",
+        json={
+            "audience": "public",
+            "conditions": "Checkout errors",
+            "headline": "Checkout problems",
+            "component_state": "major_outage",
+        },
+        headers={"X-Warroom-User": "ana"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["headline"] == "Checkout problems"
-    r = client.post(f"/api/v1/incidents/{key}/updates",
-                    json={"audience": "internal", "conditions": "x", "component_state": "ok"})
+    r = client.post(
+        f"/api/v1/incidents/{key}/updates",
+        json={"audience": "internal", "conditions": "x", "component_state": "ok"},
+    )
     assert r.status_code == 422 and "public" in r.json()["detail"]
     hb = client.get(f"/api/v1/incidents/{key}/heartbeat").json()
     assert hb["heartbeat"]["state"] == "ok" and hb["heartbeat"]["seconds_left"] == 15 * 60
@@ -268,9 +365,7 @@ def test_api_posts_update_and_reports_heartbeat(db_url: str, clock) -> None:
     assert len(client.get(f"/api/v1/incidents/{key}/updates").json()) == 1
 
 
-def test_reminders_sent_table_rejects_a_second_record_of_the_same_slot(
-    db: Database, clock
-) -> None:
+def test_reminders_sent_table_rejects_a_second_record_of_the_same_slot(db: Database, clock) -> None:
     key = declare(db, "P0", commander=None)
     clock.advance(minutes=5)
     send_reminders(db, config=CFG)
@@ -278,7 +373,15 @@ def test_reminders_sent_table_rejects_a_second_record_of_the_same_slot(
         row = conn.execute(sa.select(reminders_sent)).one()
     assert row.kind == "no_commander"
     with pytest.raises(sa.exc.IntegrityError), db.transaction() as conn:
-        conn.execute(reminders_sent.insert().values(
-            incident_id=row.incident_id, kind=row.kind, slot=row.slot, message="dup",
-            recipients=[], sent_at=clock.now, worker="other"))
+        conn.execute(
+            reminders_sent.insert().values(
+                incident_id=row.incident_id,
+                kind=row.kind,
+                slot=row.slot,
+                message="dup",
+                recipients=[],
+                sent_at=clock.now,
+                worker="other",
+            )
+        )
     assert key == "INC-1"

@@ -47,8 +47,11 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     receiver.requests.append(
-                        {"path": self.path, "key": self.headers.get("X-Idempotency-Key"),
-                         "body": json.loads(body or b"{}")}
+                        {
+                            "path": self.path,
+                            "key": self.headers.get("X-Idempotency-Key"),
+                            "body": json.loads(body or b"{}"),
+                        }
                     )
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                 if receiver.hang.is_set():
@@ -103,10 +106,12 @@ def test_update_is_delivered_once_with_its_idempotency_key(
 ) -> None:
     cfg = config_for(receiver)
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana",
-                      conditions="Nobody can log in", config=cfg)
-    comms.post_update(db, inc.key, audience="internal", actor="ana",
-                      conditions="internal only", config=cfg)  # no internal channel
+    comms.post_update(
+        db, inc.key, audience="stakeholder", actor="ana", conditions="Nobody can log in", config=cfg
+    )
+    comms.post_update(
+        db, inc.key, audience="internal", actor="ana", conditions="internal only", config=cfg
+    )  # no internal channel
     stats = notify.deliver_pending(db, config=cfg.notify)
     assert stats.to_dict() == {"sent": 1, "retried": 0, "failed": 0}
     assert notify.deliver_pending(db, config=cfg.notify).sent == 0
@@ -124,8 +129,7 @@ def test_retried_with_backoff_after_the_receiver_answers_500(
 ) -> None:
     cfg = config_for(receiver, backoff_seconds=30, max_attempts=3)
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x",
-                      config=cfg)
+    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg)
     receiver.statuses = [500]
     assert notify.deliver_pending(db, config=cfg.notify).retried == 1
     [row] = notify.deliveries(db, inc.key)
@@ -145,8 +149,7 @@ def test_a_dead_channel_fails_after_max_attempts_without_blocking_changes(
 ) -> None:
     cfg = config_for(receiver, backoff_seconds=1, max_attempts=2)
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x",
-                      config=cfg)
+    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg)
     receiver.statuses = [500, 500]
     notify.deliver_pending(db, config=cfg.notify)
     clock.advance(seconds=5)
@@ -155,8 +158,7 @@ def test_a_dead_channel_fails_after_max_attempts_without_blocking_changes(
     assert row.status == "failed" and row.attempts == 2
     # The incident moves on regardless, and the next update is queued normally.
     incidents.move(db, inc.key, to="contained", actor="ana")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="y",
-                      config=cfg)
+    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="y", config=cfg)
     assert notify.deliver_pending(db, config=cfg.notify).sent == 1
     notify.retry_now(db, row.id)
     assert notify.deliver_pending(db, config=cfg.notify).sent == 1
@@ -212,8 +214,7 @@ def test_no_duplicate_after_a_worker_is_killed_mid_delivery(
     db = Database(db_url)
     clock.set(datetime.now(UTC))
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x",
-                      config=cfg)
+    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg)
     clock.set(datetime.now(UTC))
     receiver.hang.set()
     procs, _ = start_workers(db_url, config, 1)
@@ -279,8 +280,9 @@ def test_two_workers_send_each_reminder_exactly_once(
     assert len(keys) == 24 and len(set(keys)) == 24  # each message once, no duplicates
     assert {r["path"] for r in receiver.requests} == {"/ops", "/carl", "/esc"}
     # `warroom worker --once` finds nothing left to send.
-    again = CliRunner().invoke(cli_app, ["worker", "--once", "--json", "--db", db_url],
-                               env={"WARROOM_CONFIG": str(config)})
+    again = CliRunner().invoke(
+        cli_app, ["worker", "--once", "--json", "--db", db_url], env={"WARROOM_CONFIG": str(config)}
+    )
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["reminders_sent"] == []
     assert len(receiver.requests) == 24
