@@ -63,7 +63,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except WarroomError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -138,6 +138,15 @@ class Database:
         except OperationalError as exc:
             raise StorageUnavailable(_describe(exc, self.url)) from exc
 
+    @contextlib.contextmanager
+    def mapped_errors(self) -> Iterator[None]:
+        """Raise StorageUnavailable when the database cannot be reached or written (for
+        code that uses the engine directly, like migrations)."""
+        try:
+            yield
+        except OperationalError as exc:
+            raise StorageUnavailable(_describe(exc, self.url)) from exc
+
     def lock_row(self, stmt: sa.Select[Any]) -> sa.Select[Any]:
         """Add FOR UPDATE where the dialect has it (SQLite holds the whole-database lock)."""
         return stmt if self.is_sqlite else stmt.with_for_update()
@@ -162,6 +171,18 @@ class Database:
 def _describe(exc: OperationalError, url: str) -> str:
     safe = sa.engine.make_url(url).render_as_string(hide_password=True)
     detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    lowered = detail.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return (
+            f"the database {safe} cannot be written ({detail}): nothing was changed; check "
+            "the file's and its directory's permissions, or whether the disk is mounted "
+            "read-only"
+        )
+    if "disk is full" in lowered or "no space" in lowered:
+        return (
+            f"the database {safe} cannot be written ({detail}): nothing was changed; free "
+            "space on its disk and try again"
+        )
     return f"the database {safe} is unavailable: {detail}"
 
 

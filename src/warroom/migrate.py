@@ -23,7 +23,7 @@ def _config() -> Config:
 def upgrade(db: Database) -> list[str]:
     """Bring the schema to the newest revision of every branch; returns the heads now applied."""
     cfg = _config()
-    with db.engine.begin() as conn:
+    with db.mapped_errors(), db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
     return current(db)
@@ -31,7 +31,7 @@ def upgrade(db: Database) -> list[str]:
 
 def current(db: Database) -> list[str]:
     """Revisions the database is at (empty before the first upgrade)."""
-    with db.engine.connect() as conn:
+    with db.mapped_errors(), db.engine.connect() as conn:
         return sorted(MigrationContext.configure(conn).get_current_heads())
 
 
