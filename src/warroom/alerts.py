@@ -434,9 +434,10 @@ def receive_alertmanager(
     *,
     routing: Routing | None = None,
     actor: str = DEFAULT_ACTOR,
+    digest: str | None = None,
 ) -> IntakeResult:
-    """Take one Alertmanager webhook delivery."""
-    digest = payload_hash("alertmanager", payload)
+    """Take one Alertmanager webhook delivery (`digest`: its payload_hash, if known)."""
+    digest = digest or payload_hash("alertmanager", payload)
     # Re-deliveries and repeat notifications are most of the traffic: answer them from a read
     # before parsing; `receive` checks again under the write lock.
     seen = already_received(db, digest)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom import alerts
+from warroom.errors import InvalidInput
 from warroom.web.deps import DbDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["detect"])
@@ -26,7 +30,7 @@ class AMAlert(BaseModel):
 
 
 class AlertmanagerIn(BaseModel):
-    """Alertmanager webhook body, version 4."""
+    """Alertmanager webhook body, version 4 (documents the API; intake validates it)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -46,11 +50,45 @@ def _routing(settings: Any) -> alerts.Routing:
     return alerts.Routing.from_config(settings.section("detect"))
 
 
-@router.post("/alerts/alertmanager")
-def alertmanager_webhook(body: AlertmanagerIn, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
-    """Take an Alertmanager delivery: open or attach to an incident; re-delivery is a no-op."""
-    payload = body.model_dump(exclude_unset=True)
-    return alerts.receive_alertmanager(db, payload, routing=_routing(settings)).to_dict()
+def _body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"the body is not JSON: {exc}", field="body") from None
+
+
+def _inline_schema() -> dict[str, Any]:
+    schema = AlertmanagerIn.model_json_schema()
+    defs = schema.pop("$defs", {})
+    schema["properties"]["alerts"]["items"] = defs.get("AMAlert", {})
+    return schema
+
+
+_AM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _inline_schema()}},
+    }
+}
+
+
+@router.post("/alerts/alertmanager", openapi_extra=_AM_BODY)
+async def alertmanager_webhook(request: Request) -> JSONResponse:
+    """Take an Alertmanager delivery (webhook version 4): open or attach to an incident.
+
+    Re-deliveries and repeats are answered from one indexed read on the event loop (no
+    thread hop: they are most of the traffic); new deliveries are written in a worker thread.
+    """
+    payload = _body(await request.body())
+    db = request.app.state.db
+    digest = alerts.payload_hash("alertmanager", payload)
+    seen = alerts.already_received(db, digest)
+    if seen is None:
+        routing = _routing(request.app.state.settings)
+        seen = await run_in_threadpool(
+            alerts.receive_alertmanager, db, payload, routing=routing, digest=digest
+        )
+    return JSONResponse(seen.to_dict())
 
 
 @router.post("/alerts/webhook/{source}")
