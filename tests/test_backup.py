@@ -189,3 +189,27 @@ def test_cli_backup_verify_and_restore(sqlite_url: str, clock: Any, tmp_path: Pa
     assert r.exit_code == 2 and "not empty" in r.output
     r = runner.invoke(app, ["backup", "verify", str(tmp_path / "missing.bak")])
     assert r.exit_code == 1 and "does not exist" in " ".join(r.output.split())
+
+
+def test_restore_until_into_postgresql_continues_numbering(
+    sqlite_url: str, pg_url: str, clock: Any, tmp_path: Path
+) -> None:
+    src = Database(sqlite_url)
+    target = Database(pg_url)
+    try:
+        busy_history(src, clock)
+        backup.backup(src, tmp_path / "wr.bak")
+        until = datetime.fromisoformat("2026-11-24T12:10:00+00:00")
+        result = backup.restore(target, tmp_path / "wr.bak", until=until)
+        assert result.dropped_incidents == ["INC-2", "INC-3"]
+        inc = incidents.get(target, "INC-1")
+        assert inc.severity is not None and inc.severity.value == "P0"
+        assert inc.stage.value == "detected" and inc.commander == "fay"
+        assert all(r.ok for r in audit.audit_all(target))
+        # Counters are kept: the numbers handed out after `until` are not reused.
+        assert incidents.declare(target, title="New", actor="ana").key == "INC-4"
+        incidents.add_task(target, "INC-1", title="after restore", actor="ana")
+        assert audit.audit(target, "INC-1").ok
+    finally:
+        src.dispose()
+        target.dispose()
