@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -115,7 +116,9 @@ def main() -> None:
     size = log.stat().st_size
     t_grep, g = timed(["grep", "-c", '" 500 ', str(log)])
     t_tri, done = timed([*warroom_cmd(), "triage", str(log), "--format", "json"])
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
     if done.returncode != 0:
         print(done.stderr.decode()[-2000:])
         raise SystemExit(f"warroom triage failed with exit code {done.returncode}")
@@ -124,6 +127,9 @@ def main() -> None:
     print(f"file: {log.name}, {lines:,} lines, {size / 1e9:.2f} GB")
     print(f"grep -c '\" 500 ': {t_grep:.2f}s ({g.stdout.decode().strip()} lines)")
     print(f"warroom triage --format json: {t_tri:.2f}s")
+    print(
+        f"CPU time of both children (user+sys): {cpu:.1f}s; load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"ratio triage/grep: {t_tri / t_grep:.1f}x (target <= 2x)")
     print(f"peak memory (children maxrss): {peak_mb:.0f} MB (target <= {limit_mb} MB)")
     print(f"headline: {report['headline']}")

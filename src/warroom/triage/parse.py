@@ -30,7 +30,7 @@ from warroom.triage.routes import normalise_route, normalise_route_expr
 
 FORMATS = ("combined", "common", "json")
 TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
-BLOCK_SIZE = 16 << 20
+BLOCK_SIZE = 8 << 20
 MAX_SAMPLES = 5
 
 SCHEMA: dict[str, Any] = {

@@ -333,6 +333,7 @@ def triage_aggregates(
             "affected": n_hit,
             "active_since_onset": n_active,
             "share": round(share, 4),
+            "estimated": agg.client_sample_level > 0,
             "basis": "got a 5xx" if primary.metric == "error_rate" else "used an affected route",
         },
         signals=sorted(signals, key=lambda s: (s.p_value, -s.f_stat)),

@@ -44,6 +44,7 @@ class Aggregates:
     request_ids: pl.DataFrame  # minute, route, n_ids, n_unique
     lines: LineStats = field(default_factory=LineStats)
     formats: dict[str, str] = field(default_factory=dict)
+    client_sample_level: int = 0  # clients kept: those whose hash ends in this many 0 bits
 
     @property
     def latency_available(self) -> bool:
@@ -97,23 +98,38 @@ def _merge_one(kind: int, frames: list[pl.DataFrame]) -> pl.DataFrame:
     return f.group_by("minute", "route").sum()
 
 
+MAX_CLIENT_ROWS = 500_000
+
+
+def _sampled(level: int) -> pl.Expr:
+    return (pl.col("client") & ((1 << level) - 1)) == 0
+
+
 class _Accumulator:
     """Partial aggregates, merged when the unmerged rows outgrow the merged ones (so each row
     is re-aggregated only a logarithmic number of times and memory stays near the result)."""
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
+        self.level = 0  # client sampling level (kind 2 only)
         self.merged: pl.DataFrame | None = None
         self.pending: list[pl.DataFrame] = []
         self.pending_rows = 0
 
     def add(self, frame: pl.DataFrame) -> None:
+        if self.level:
+            frame = frame.filter(_sampled(self.level))
         self.pending.append(frame)
         self.pending_rows += frame.height
         base = self.merged.height if self.merged is not None else 0
         if self.pending_rows > max(base, 200_000) or len(self.pending) >= 64:
             self.merged = self.result()
             self.pending, self.pending_rows = [], 0
+            # distinct sampling: past the limit keep only clients whose hash ends in one more
+            # zero bit; counts are scaled back by 2**level, so memory stays bounded
+            while self.kind == 2 and self.merged.height > MAX_CLIENT_ROWS:
+                self.level += 1
+                self.merged = self.merged.filter(_sampled(self.level))
 
     def result(self) -> pl.DataFrame:
         frames = ([self.merged] if self.merged is not None else []) + self.pending
@@ -148,7 +164,15 @@ def aggregate_access_logs(
         for acc, frame in zip(accs, aggregate_frame(empty_frame()), strict=True):
             acc.add(frame)
     status, latency, clients, ids = (acc.result() for acc in accs)
-    return Aggregates(status, latency, clients, ids, lines=lines, formats=formats)
+    return Aggregates(
+        status,
+        latency,
+        clients,
+        ids,
+        lines=lines,
+        formats=formats,
+        client_sample_level=accs[2].level,
+    )
 
 
 def aggregate_log_frame(frame: pl.DataFrame) -> Aggregates:
@@ -370,4 +394,5 @@ def clients_affected(
     else:
         hashed = pl.Series(routes or [], dtype=pl.String).hash()
         hit = c.filter((pl.col("last_seen") >= since) & pl.col("route").is_in(hashed.implode()))
-    return int(hit["client"].n_unique()), int(active)
+    scale = 2**agg.client_sample_level
+    return int(hit["client"].n_unique()) * scale, int(active) * scale
