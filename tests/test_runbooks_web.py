@@ -70,3 +70,79 @@ def test_runbook_api(client_db):
     assert res.json()["steps"][0]["status"] == "done"
     res = client.post(f"/api/v1/incidents/{key}/runbook-runs/R1/steps/2", json={"outcome": "maybe"})
     assert res.status_code == 422
+
+
+@pytest.mark.chromium
+def test_chromium_walks_a_runbook_and_pulls_a_lever_at_360px(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import json
+
+    from conftest import need
+    from helpers import running_server
+
+    chromium = "/usr/bin/chromium"
+    need(Path(chromium).exists(), f"{chromium} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    (tmp_path / "flags.json").write_text(
+        json.dumps(
+            {
+                "flags": {
+                    "workers-bulk": {
+                        "state": "ENABLED",
+                        "variants": {"on": True, "off": False},
+                        "defaultVariant": "on",
+                    }
+                }
+            }
+        )
+    )
+    config = tmp_path / "warroom.toml"
+    config.write_text(
+        '[contain]\nflag_file = "flags.json"\n\n[levers.pause-queue]\n'
+        'kind = "flag"\ndescription = "Stop bulk jobs"\nflag = "workers-bulk"\n'
+        'variant = "off"\n'
+    )
+    monkeypatch.setenv("WARROOM_CONFIG", str(config))
+    database = Database(sqlite_url)
+    key = incidents.declare(
+        database, title="Queue backlog: orders wait 20 minutes", actor="ana", severity="P2"
+    ).key
+    app = create_app(load_settings(database_url=sqlite_url, config_path=config), database=database)
+    artifacts_dir = Path(__file__).resolve().parent.parent / "test-artifacts"
+    artifacts_dir.mkdir(exist_ok=True)
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    try:
+        with running_server(app) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=args)
+            page = browser.new_page(viewport={"width": 360, "height": 800})
+            page.goto(f"{url}/incidents/{key}")
+            page.locator("#contain button:has-text('Start')").first.click()
+            page.wait_for_url(f"{url}/incidents/{key}/runbooks/R1")
+            page.locator("#step-1 button:has-text('Done')").click()
+            page.wait_for_selector("#step-1 .badge:has-text('done')")
+            # Step 3 pulls the pause-queue lever: confirm, run.
+            page.locator("#step-3 input[name=confirm]").check()
+            page.locator("#step-3 button:has-text('Run')").click()
+            page.wait_for_selector("#step-3 .badge:has-text('done')")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            page.screenshot(path=str(artifacts_dir / "contain-runbook-360.png"), full_page=True)
+            assert width <= 360, f"the runbook page is {width}px wide at 360px"
+            page.goto(f"{url}/incidents/{key}")
+            assert "M1" in page.content() and "R1 queue-backlog" in page.content()
+            page.screenshot(path=str(artifacts_dir / "contain-panel-360.png"), full_page=True)
+            browser.close()
+    finally:
+        database.dispose()
+    assert (
+        json.loads((tmp_path / "flags.json").read_text())["flags"]["workers-bulk"]["defaultVariant"]
+        == "off"
+    )

@@ -491,7 +491,7 @@ def start(
                 "title": rb.title,
                 "steps": len(steps),
                 "sha256": rb.sha256,
-                "summary": f"Runbook {rb.name} started (R{number}, {len(steps)} steps)",
+                "summary": f"{rb.name} started (R{number}, {len(steps)} steps)",
             },
         )
         r = conn.execute(
@@ -554,7 +554,7 @@ def record_step(
         if result:
             current["result"] = result
         verb = {"done": "done", "skipped": "skipped", "failed": "FAILED"}[outcome]
-        summary = f"Runbook {r.runbook} step {step}/{len(steps)} {verb}: {current['text']}"
+        summary = f"{r.runbook} {step}/{len(steps)} {verb}: {current['text']}"
         if note:
             summary += f" ({note[:120]})"
         timeline.append(
@@ -592,7 +592,7 @@ def record_step(
                     "runbook": r.runbook,
                     "done": done,
                     "skipped": len(steps) - done,
-                    "summary": f"Runbook {r.runbook} finished: {done} done, "
+                    "summary": f"{r.runbook} finished: {done} done, "
                     f"{len(steps) - done} skipped",
                 },
             )
