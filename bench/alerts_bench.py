@@ -29,7 +29,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from alert_payloads import am_alert, am_payload  # noqa: E402
 
-
 EXTRA: list[str] = os.environ.get("BENCH_UVICORN_ARGS", "").split()
 
 
@@ -69,6 +68,30 @@ def _cpu_seconds(root: int) -> float:
         if pid == root or ppid == root:
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def _fresh_schema(url: str) -> tuple[str, str]:
+    """A new PostgreSQL schema for this run, and the URL whose search_path is it."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
 
 
 def _start_server(db_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -171,8 +194,11 @@ def main() -> None:
     proc = None
     tmp = tempfile.TemporaryDirectory()
     url = args.url
+    schema = None
     if url is None:
         db_url = args.db or f"sqlite:///{tmp.name}/bench.db"
+        if db_url.startswith("postgresql"):
+            db_url, schema = _fresh_schema(db_url)
         port = _free_port()
         proc = _start_server(db_url, port, args.workers)
         url = f"http://127.0.0.1:{port}"
@@ -189,6 +215,8 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
         tmp.cleanup()
+        if schema is not None:
+            _drop_schema(args.db, schema)
     done = len(latencies)
     p95 = statistics.quantiles(latencies, n=100)[94] * 1000 if done > 20 else float("nan")
     backend = (

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from warroom import incidents, timeline
 from warroom.db import Database, ensure_utc, utcnow
-from warroom.errors import InvalidInput, NotFound
+from warroom.errors import InvalidInput, NotFound, StorageUnavailable
 from warroom.severity import Severity
 from warroom.tables import incidents as incidents_t
 from warroom.tables_detect import alert_deliveries, alert_groups, alert_states
@@ -424,8 +424,15 @@ def _seen(conn: Connection, digest: str) -> IntakeResult | None:
 
 def already_received(db: Database, digest: str) -> IntakeResult | None:
     """The duplicate result when this payload was taken before (a read: takes no write lock)."""
-    with db.read() as conn:
-        return _seen(conn, digest)
+    if db.is_sqlite:
+        with db.read() as conn:
+            return _seen(conn, digest)
+    # PostgreSQL: one statement in autocommit, no BEGIN/COMMIT round trips
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return _seen(conn, digest)
+    except sa.exc.OperationalError as exc:
+        raise StorageUnavailable(f"the database is unavailable: {exc.orig}") from exc
 
 
 def receive_alertmanager(
