@@ -385,3 +385,53 @@ def test_reminders_sent_table_rejects_a_second_record_of_the_same_slot(db: Datab
             )
         )
     assert key == "INC-1"
+
+
+def test_serve_runs_the_reminder_scheduler_in_the_background(sqlite_url: str, clock) -> None:
+    import time
+
+    from warroom.config import Settings
+
+    db = Database(sqlite_url)
+    declare(db, "P1", commander=None)
+    clock.advance(minutes=6)
+    settings = Settings(database_url=sqlite_url, raw={"worker": {"interval_seconds": 0.05}})
+    with TestClient(create_app(settings, database=db)) as client:
+        assert client.get("/healthz").status_code == 200
+        deadline = time.monotonic() + 20
+        sent: list = []  # type: ignore[type-arg]
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with db.read() as conn:
+                sent = conn.execute(sa.select(reminders_sent.c.kind)).scalars().all()
+    assert sent == ["no_commander"]
+    off = Settings(database_url=sqlite_url, raw={"worker": {"in_serve": False}})
+    app = create_app(off, database=db)
+    with TestClient(app):
+        assert app.state.comms_scheduler.thread is None
+    db.dispose()
+
+
+def test_composer_form_posts_and_shows_refusals_on_the_incident_page(db_url: str, clock) -> None:
+    client = TestClient(create_app(load_settings(database_url=db_url)))
+    db = Database(db_url)
+    key = declare(db, "P2")
+    db.dispose()
+    r = client.post(
+        f"/incidents/{key}/updates",
+        data={
+            "audience": "stakeholder",
+            "kind": "initial",
+            "conditions": "Search is slow",
+            "next_in": "20",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    page = client.get(f"/incidents/{key}").text
+    assert "Next update due in 20 min" in page and "Search is slow" in page
+    r = client.post(
+        f"/incidents/{key}/updates",
+        data={"audience": "stakeholder", "conditions": "x", "next_in": "90"},
+    )
+    assert r.status_code == 200 and "every 60 min" in r.text

@@ -17,10 +17,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from warroom import comms, incidents, notify
-from warroom.cli import app as cli_app
 from warroom.comms import CommsConfig
 from warroom.config import load_settings
 from warroom.db import Database
@@ -279,7 +277,12 @@ def test_two_workers_send_each_reminder_exactly_once(
     keys = [r["key"] for r in receiver.requests]
     assert len(keys) == 24 and len(set(keys)) == 24  # each message once, no duplicates
     assert {r["path"] for r in receiver.requests} == {"/ops", "/carl", "/esc"}
-    # `warroom worker --once` finds nothing left to send.
+    # `warroom worker --once` finds nothing left to send. (Imported here: worker processes
+    # import this module, and the CLI pulls in the analytics stack, seconds to load.)
+    from typer.testing import CliRunner
+
+    from warroom.cli import app as cli_app
+
     again = CliRunner().invoke(
         cli_app, ["worker", "--once", "--json", "--db", db_url], env={"WARROOM_CONFIG": str(config)}
     )

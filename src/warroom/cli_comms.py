@@ -428,4 +428,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(service_app, name="service")
     app.add_typer(maintenance_app, name="maintenance")
     app.add_typer(outbox_app, name="outbox")
-

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from warroom.config import Settings, load_settings
 from warroom.db import Database, utcnow
-from warroom.errors import InvalidInput
+from warroom.errors import InvalidInput, NotFound
 from warroom.severity import Severity
 from warroom.tables import incidents
 from warroom.tables_comms import outbox
@@ -391,8 +391,14 @@ def deliver_pending(
 def retry_now(db: Database, row_id: int) -> None:
     """Put a failed or waiting row back at the front of the queue."""
     with db.transaction() as conn:
-        conn.execute(
+        result = conn.execute(
             outbox.update()
             .where(outbox.c.id == row_id, outbox.c.status != Delivery.SENT.value)
             .values(status=Delivery.PENDING.value, next_attempt_at=utcnow(), attempts=0)
         )
+        if not result.rowcount:
+            raise NotFound(
+                f"no unsent outbox row {row_id} (warroom outbox lists them; sent rows are "
+                "never sent again)",
+                field="id",
+            )
