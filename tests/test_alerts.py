@@ -174,5 +174,11 @@ def test_api_accepts_alertmanager_webhooks_and_lists_alerts(db_url, clock) -> No
         json={**payload, "alerts": [{**payload["alerts"][0], "status": "x"}]},
     )
     assert bad.status_code == 422
+    bad = client.post(
+        "/api/v1/alerts/alertmanager",
+        content=b"not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert bad.status_code == 422 and "not JSON" in bad.json()["detail"]
     r = client.post("/api/v1/alerts/webhook/unknown", json={"a": 1})
     assert r.status_code == 404
