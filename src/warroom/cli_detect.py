@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +47,17 @@ def _load(path: Path) -> list[slo.SLO]:
     return slos
 
 
+def _human(value: timedelta) -> str:
+    """7799 s -> 2h9m59s."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
 def _pct(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value * 100:.{digits}f}%"
 
@@ -70,7 +82,7 @@ def _render(report: SLOReport) -> None:
         return
     console.print(
         f"  {report.window_events:,} requests, {report.window_bad:,} bad in the last "
-        f"{format_duration(report.coverage)} of data: SLI {_pct(report.sli, 3)}, "
+        f"{_human(report.coverage)} of data: SLI {_pct(report.sli, 3)}, "
         f"burn {_x(report.burn_rate)}; error budget spent {_pct(report.budget_spent, 1)}, "
         f"left {_pct(report.budget_left, 1)}",
         highlight=False,
