@@ -60,7 +60,7 @@ import sqlalchemy as sa
 from warroom import flags, incidents, timeline
 from warroom.config import Settings, load_settings
 from warroom.db import Database, utcnow
-from warroom.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.errors import InvalidInput, InvalidTransition, NotFound, WarroomError
 from warroom.tables_contain import mitigations
 
 KINDS = ("flag", "command", "http")
@@ -720,7 +720,12 @@ def apply(
             .returning(mitigations.c.id)
         ).scalar_one()
         inc_key = row.key
-    before, after, steps = _execute(lever, values, transport)
+    try:
+        before, after, steps = _execute(lever, values, transport)
+    except (WarroomError, OSError) as exc:
+        # e.g. the flag file became invalid between the plan and the run: nothing was written.
+        before, after = {}, {}
+        steps = [{"step": 1, "status": "failed", "action": "start the lever", "stderr": str(exc)}]
     status = "applied" if all(s["status"] == "done" for s in steps) else "failed"
     summary = summarise(lever.name, status, steps)
     with db.transaction() as conn:
