@@ -42,9 +42,7 @@ action_items = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("number", sa.Integer, nullable=False, unique=True),
-    sa.Column(
-        "incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True
-    ),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("type", sa.String(20), nullable=False),
     sa.Column("owner", sa.String(200)),
