@@ -120,6 +120,16 @@ def test_update_is_delivered_once_with_its_idempotency_key(
     assert "Nobody can log in" in req["body"]["message"]
     [row] = notify.deliveries(db, inc.key)
     assert (row.status, row.attempts, row.sent_at is not None) == ("sent", 1, True)
+    # The delivery state is visible on the incident (page panel and API).
+    from fastapi.testclient import TestClient
+
+    from warroom.web.app import create_app
+
+    client = TestClient(create_app(load_settings(database_url=db.url), database=db))
+    page = client.get(f"/incidents/{inc.key}").text
+    assert '<span class="badge delivery-sent">sent</span> stake:' in page
+    api = client.get(f"/api/v1/incidents/{inc.key}/deliveries").json()
+    assert [(d["channel"], d["status"]) for d in api] == [("stake", "sent")]
 
 
 def test_retried_with_backoff_after_the_receiver_answers_500(

@@ -219,6 +219,7 @@ def test_chromium_posts_a_public_update_and_sees_it_on_status(sqlite_url: str) -
         page.select_option("#composer select[name=component_state]", "partial_outage")
         page.click("#composer button[type=submit]")
         page.wait_for_selector("text=Initial assessment")
+        page.locator("#comms").screenshot(path=str(ARTIFACTS / "incident-comms-panel.png"))
         page.goto(f"{url}/status")
         body = page.content()
         assert "Card payments failing" in body
