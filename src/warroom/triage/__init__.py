@@ -1,0 +1,14 @@
+"""Triage from raw artifacts: access logs, app logs and changes in, a `TriageReport` out.
+
+Pure analytics, no database. The public entry points:
+
+* `warroom.triage.parse.read_access_logs(paths, ...) -> AccessLog` (rows as a polars frame)
+* `warroom.triage.routes.normalise_route(path)` and `normalise_route_expr(expr)`
+* `warroom.triage.report.triage(access_logs, ...) -> TriageReport`
+* `warroom.triage.signatures.mine_templates(paths, ...)` (drain3 templates)
+* `warroom.triage.scenarios.generate(name, out_dir, seed=...) -> ScenarioTruth`
+
+Modules: parse/lineparse (reading), sli (aggregates, series, percentiles), onset (change
+points), signatures (app logs), changes (suspects), advice (severity, containment), report,
+render (terminal, markdown), chart (png/svg).
+"""

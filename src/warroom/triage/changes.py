@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.errors import InvalidInput
-from warroom.triage.parse import parse_timestamp
+from warroom.triage.lineparse import parse_timestamp
 
 KINDS = ("deploy", "config", "migration", "flag", "infra")
 KIND_WEIGHT = {"deploy": 1.0, "config": 0.9, "flag": 0.9, "migration": 0.9, "infra": 0.75}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from warroom.severity import Factors, Impact, Reach, suggest
+from warroom.triage.advice import Step, containment_steps, severity_for, summary_for
 from warroom.triage.changes import (
     CLOCK_SKEW,
     LOOKBACK,
@@ -90,16 +90,6 @@ class RouteImpact:
 
 def _r(v: float | None, digits: int = 1) -> float | None:
     return None if v is None or not math.isfinite(v) else round(v, digits)
-
-
-@dataclass
-class Step:
-    action: str
-    evidence: str
-    target: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "evidence": self.evidence, "target": self.target}
 
 
 @dataclass
@@ -312,7 +302,7 @@ def triage_aggregates(
         affected_routes=[r.route for r in affected],
         symptom=primary.metric,
     )
-    severity = _severity(primary.metric, affected, o_during, share)
+    severity = severity_for(primary.metric, affected, o_during, share)
     report = TriageReport(
         incident=True,
         onset=onset,
@@ -343,7 +333,7 @@ def triage_aggregates(
         changes_considered=len(all_changes),
     )
     report.containment = containment_steps(report, five)
-    report.summary = _summary(report)
+    report.summary = summary_for(report)
     return report
 
 
@@ -498,135 +488,6 @@ def _status_mix(agg: Aggregates, start: datetime, end: datetime) -> dict[str, in
         .sort("n", descending=True)
     )
     return {str(s): int(n) for s, n in rows.iter_rows()}
-
-
-def _severity(
-    metric: str, affected: list[RouteImpact], during: PhaseStats | None, share: float
-) -> dict[str, Any]:
-    key = [r for r in affected if r.key_flow]
-    worst_err = max((r.error_rate_during for r in affected), default=0.0)
-    slowdown = max(
-        (
-            r.during.p95_ms / r.before.p95_ms
-            for r in affected
-            if r.before and r.before.p95_ms and r.during.p95_ms
-        ),
-        default=1.0,
-    )
-    overall_err = during.error_rate if during else 0.0
-    if key and max(r.error_rate_during for r in key) >= 0.25:
-        impact, why = Impact.CRITICAL, f"key flow {key[0].route} is failing"
-    elif key:
-        impact, why = Impact.HIGH, f"key flow {key[0].route} is degraded"
-    elif overall_err >= 0.25:
-        impact, why = Impact.HIGH, f"{overall_err:.0%} of all requests fail"
-    elif worst_err >= 0.05 or slowdown >= 2 or metric == "requests":
-        impact, why = Impact.MEDIUM, "a feature is degraded"
-    else:
-        impact, why = Impact.LOW, "a small degradation"
-    factors = Factors(business_impact=impact, affected_users=Reach.from_share(share))
-    suggestion = suggest(factors)
-    out = suggestion.to_dict()
-    out["factors"] = factors.to_dict()
-    out["evidence"] = f"{why}; {share:.0%} of active clients affected"
-    return out
-
-
-def containment_steps(report: TriageReport, five: dict[str, int]) -> list[Step]:
-    """Steps in the method's order: stop the bleeding (roll back), then isolate, then relieve."""
-    steps: list[Step] = []
-    affected = [r for r in report.routes if r.affected] or report.routes[:1]
-    top = report.suspects[0] if report.suspects else None
-    if top and top.score >= 0.3:
-        ch = top.change
-        verb = {
-            "deploy": f"Roll back deploy {ch.id}",
-            "config": f"Revert config change {ch.id}",
-            "flag": f"Turn off flag {ch.id}",
-            "migration": f"Roll back or pause migration {ch.id}",
-            "infra": f"Revert infra change {ch.id}",
-        }[ch.kind]
-        desc = f" ({ch.description})" if ch.description else ""
-        steps.append(Step(f"{verb}{desc}", f"top suspect, score {top.score}: {top.reason}", ch.id))
-    r0 = affected[0] if affected else None
-    if r0 is not None and report.symptom == "requests":
-        rep = r0.repeated_request_ids or 0.0
-        extra = (
-            f"; {rep:.0%} of its requests reuse a request id (retry storm)" if rep >= 0.2 else ""
-        )
-        before = r0.before.per_minute if r0.before else 0.0
-        steps.append(
-            Step(
-                f"Rate-limit {r0.route} and shed duplicate retries at the edge",
-                f"traffic {before:.0f} -> {r0.during.per_minute:.0f} requests/min{extra}",
-                r0.route,
-            )
-        )
-    elif r0 is not None and report.symptom == "error_rate":
-        gateway = sum(v for k, v in five.items() if k in ("502", "503", "504"))
-        total5 = sum(five.values()) or 1
-        if len(affected) >= 3 and gateway / total5 >= 0.6:
-            codes = ", ".join(k for k in five if k in ("502", "503", "504"))
-            steps.append(
-                Step(
-                    "Fail over or trip the circuit breaker of the upstream these routes share; "
-                    "serve cached or degraded responses",
-                    f"{gateway / total5:.0%} of 5xx are gateway errors ({codes}) across "
-                    f"{len(affected)} routes: " + ", ".join(r.route for r in affected[:4]),
-                    None,
-                )
-            )
-        for r in affected[:3]:
-            steps.append(
-                Step(
-                    f"Flag off or rate-limit {r.route}",
-                    f"5xx {r.error_rate_before:.1%} -> {r.error_rate_during:.1%} "
-                    f"({r.during.errors} errors since the onset)",
-                    r.route,
-                )
-            )
-    elif r0 is not None and report.symptom == "p95_ms":
-        b = r0.before.p95_ms if r0.before else None
-        steps.append(
-            Step(
-                f"Shed load or scale out {r0.route}; "
-                "lower its timeouts so slowness does not spread",
-                f"p95 {_ms(b)} -> {_ms(r0.during.p95_ms)}",
-                r0.route,
-            )
-        )
-    for sig in report.signatures[:3]:
-        text = sig.template.lower()
-        if any(w in text for w in ("queue", "consumer", "backlog", "kafka", "job")):
-            steps.append(
-                Step(
-                    "Pause the queue consumer until the cause is fixed",
-                    f"{sig.status} since the onset: {sig.template[:100]}",
-                    None,
-                )
-            )
-            break
-    if report.window.get("ongoing"):
-        steps.append(
-            Step(
-                "After each step, re-run warroom triage on fresh logs to confirm recovery",
-                "the impact is still ongoing at the end of the data",
-                None,
-            )
-        )
-    return steps
-
-
-def _summary(report: TriageReport) -> str:
-    parts = [report.headline()]
-    if report.suspects:
-        s = report.suspects[0]
-        parts.append(f"suspect {s.change.id} ({s.reason})")
-    else:
-        parts.append("no change fits")
-    if report.severity:
-        parts.append(report.severity["reason"])
-    return "; ".join(parts)
 
 
 def window_bounds(report: TriageReport) -> tuple[datetime, datetime] | None:

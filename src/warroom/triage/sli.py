@@ -352,7 +352,6 @@ def phase_stats(
     in_range = (pl.col("minute") >= pl.lit(start).cast(MINUTE)) & (
         pl.col("minute") < pl.lit(end).cast(MINUTE)
     )
-    keys = ["route"] if by_route else []
     st = agg.status.filter(in_range)
     lat = agg.latency.filter(in_range)
     if not by_route:
@@ -374,7 +373,6 @@ def phase_stats(
             p99_ms=qr.get("p99"),
             minutes=minutes,
         )
-    del keys
     return out
 
 
