@@ -76,6 +76,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             {"error": "InvalidInput", "detail": detail, "problems": problems}, status_code=422
         )
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> Response:
+        # A number or time beyond what Python or the database can hold (an id of 2**63, the
+        # year 1 with a positive UTC offset) is bad input, not a server fault.
+        detail = f"a value is out of range ({exc}): use a smaller number or a real date"
+        if _wants_html(request):
+            return templates.TemplateResponse(
+                request, "error.html", {"message": detail}, status_code=422
+            )
+        return JSONResponse({"error": "InvalidInput", "detail": detail}, status_code=422)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
