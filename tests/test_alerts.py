@@ -182,3 +182,20 @@ def test_api_accepts_alertmanager_webhooks_and_lists_alerts(db_url, clock) -> No
     assert bad.status_code == 422 and "not JSON" in bad.json()["detail"]
     r = client.post("/api/v1/alerts/webhook/unknown", json={"a": 1})
     assert r.status_code == 404
+
+
+def test_after_declare_hooks_run_once_after_an_alert_opens_an_incident(db, clock) -> None:
+    seen: list[str] = []
+
+    def hook(database, incident, actor):
+        seen.append(f"{incident.key} {actor}")
+
+    incidents.AFTER_DECLARE.append(hook)
+    try:
+        payload = am_payload("hooked", [am_alert("h1", slo="hooked")])
+        alerts.receive_alertmanager(db, payload)
+        alerts.receive_alertmanager(db, payload)
+        alerts.receive_alertmanager(db, am_payload("hooked", [am_alert("h2", slo="hooked")]))
+    finally:
+        incidents.AFTER_DECLARE.remove(hook)
+    assert seen == ["INC-1 alertmanager"]

@@ -598,13 +598,16 @@ def receive(
 ) -> IntakeResult:
     """Record one normalised delivery: open or attach, record alert changes, once."""
 
+    opened: list[incidents.Incident] = []
+
     def run() -> IntakeResult:
         now = utcnow()
+        opened.clear()  # a retried attempt starts over
         with db.transaction() as conn:
             seen = _seen(conn, digest)
             if seen is not None:
                 return seen
-            result = _apply(db, conn, note, now=now, routing=routing, actor=actor)
+            result = _apply(db, conn, note, now=now, routing=routing, actor=actor, opened=opened)
             conn.execute(
                 _DELIVERY_INSERT,
                 {
@@ -621,6 +624,8 @@ def receive(
             return result[0]
 
     out: IntakeResult = db.retrying(run)
+    for incident in opened:  # committed: run what other areas hook on a declaration
+        incidents.run_hooks(incidents.AFTER_DECLARE, db, incident, actor)
     return out
 
 
@@ -632,6 +637,7 @@ def _apply(
     now: datetime,
     routing: Routing,
     actor: str,
+    opened: list[incidents.Incident],
 ) -> tuple[IntakeResult, int | None]:
     group = _locked_group(db, conn, note, now)
     inc = _open_incident(conn, group.incident_id)
@@ -659,6 +665,7 @@ def _apply(
             in_transaction=conn,
         )
         inc_id, inc_key = declared.id, declared.key
+        opened.append(declared)
         outcome = "opened"
     else:
         inc_id, inc_key = int(inc.id), str(inc.key)
