@@ -435,3 +435,57 @@ def test_composer_form_posts_and_shows_refusals_on_the_incident_page(db_url: str
         data={"audience": "stakeholder", "conditions": "x", "next_in": "90"},
     )
     assert r.status_code == 200 and "every 60 min" in r.text
+
+
+def test_channels_by_audience_and_min_severity_plus_service_owners(db: Database, clock) -> None:
+    from warroom import catalog
+    from warroom.config import Settings
+
+    settings = Settings(
+        raw={
+            "comms": {
+                "channels": [
+                    {
+                        "name": "execs",
+                        "url": "json://127.0.0.1:9/x",
+                        "audiences": ["stakeholder"],
+                        "min_severity": "P1",
+                    },
+                    {
+                        "name": "all",
+                        "url": "json://127.0.0.1:9/a",
+                        "audiences": ["stakeholder", "public"],
+                    },
+                ]
+            }
+        }
+    )
+    cfg = CommsConfig.from_settings(settings)
+    catalog.add_service(
+        db, name="search", owner="search-team", contact="json://127.0.0.1:9/search-team"
+    )
+    p2 = declare(db, "P2")
+    p0 = declare(db, "P0")
+    catalog.affect(db, p2, names=["search"], actor="ana")
+    comms.post_update(db, p2, audience="stakeholder", actor="ana", conditions="x", config=cfg)
+    comms.post_update(db, p0, audience="stakeholder", actor="ana", conditions="x", config=cfg)
+    comms.post_update(db, p0, audience="public", actor="ana", conditions="x", config=cfg)
+    with db.read() as conn:
+        keys = sorted(conn.execute(sa.select(outbox.c.key)).scalars())
+    assert keys == [
+        "update:1:1:all",
+        "update:1:1:owner:search",  # P2: not for execs (P1 and above)
+        "update:2:1:all",
+        "update:2:1:execs",
+        "update:2:2:all",
+    ]
+
+
+def test_bad_channel_config_is_reported() -> None:
+    from warroom.config import Settings
+
+    bad = Settings(raw={"comms": {"channels": [{"url": "json://h/p", "audiences": ["ceo"]}]}})
+    with pytest.raises(InvalidInput, match="unknown audience 'ceo'"):
+        CommsConfig.from_settings(bad)
+    with pytest.raises(InvalidInput, match="needs a url"):
+        CommsConfig.from_settings(Settings(raw={"comms": {"channels": [{"name": "x"}]}}))
