@@ -422,17 +422,37 @@ def _seen(conn: Connection, digest: str) -> IntakeResult | None:
     return None if row is None else IntakeResult("duplicate", row.key)
 
 
+# Payloads this process has seen committed, per database: a delivery row never changes, so
+# a re-delivery can be answered without a query. The database stays the source of truth
+# (other processes, restarts); the cache only skips a read.
+_CACHE_MAX = 100_000
+_seen_cache: dict[tuple[str, str], IntakeResult] = {}
+
+
+def _remember(db: Database, digest: str, incident: str | None) -> None:
+    if len(_seen_cache) >= _CACHE_MAX:
+        _seen_cache.clear()
+    _seen_cache[(db.url, digest)] = IntakeResult("duplicate", incident)
+
+
 def already_received(db: Database, digest: str) -> IntakeResult | None:
     """The duplicate result when this payload was taken before (a read: takes no write lock)."""
+    cached = _seen_cache.get((db.url, digest))
+    if cached is not None:
+        return cached
     if db.is_sqlite:
         with db.read() as conn:
-            return _seen(conn, digest)
-    # PostgreSQL: one statement in autocommit, no BEGIN/COMMIT round trips
-    try:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return _seen(conn, digest)
-    except sa.exc.OperationalError as exc:
-        raise StorageUnavailable(f"the database is unavailable: {exc.orig}") from exc
+            seen = _seen(conn, digest)
+    else:
+        # PostgreSQL: one statement in autocommit, no BEGIN/COMMIT round trips
+        try:
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                seen = _seen(conn, digest)
+        except sa.exc.OperationalError as exc:
+            raise StorageUnavailable(f"the database is unavailable: {exc.orig}") from exc
+    if seen is not None:
+        _remember(db, digest, seen.incident)
+    return seen
 
 
 def receive_alertmanager(
@@ -624,6 +644,7 @@ def receive(
             return result[0]
 
     out: IntakeResult = db.retrying(run)
+    _remember(db, digest, out.incident)
     for incident in opened:  # committed: run what other areas hook on a declaration
         incidents.run_hooks(incidents.AFTER_DECLARE, db, incident, actor)
     return out
