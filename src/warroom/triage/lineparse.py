@@ -37,7 +37,7 @@ JSON_FIELDS: dict[str, tuple[str, ...]] = {
     "request_id": ("request_id", "x_request_id", "req_id", "requestId", "trace_id"),
 }
 # unit of each latency field; None means: a float is seconds, an integer is milliseconds
-_JSON_LATENCY_UNIT: dict[str, str | None] = {
+JSON_LATENCY_UNIT: dict[str, str | None] = {
     "request_time": "s",
     "duration_ms": "ms",
     "latency_ms": "ms",
@@ -116,9 +116,9 @@ def json_row(
     latency_ms = None
     if lat is not None:
         value = float(lat)
-        unit = time_unit or _JSON_LATENCY_UNIT.get(lat_name or "", "ms")
+        unit = time_unit or JSON_LATENCY_UNIT.get(lat_name or "", "ms")
         if unit is None:
-            unit = "ms" if isinstance(lat, int) or float(lat).is_integer() and value > 50 else "s"
+            unit = "ms" if isinstance(lat, int) else "s"
         latency_ms = value * TIME_UNITS[unit]
     path = str(path)
     if path.startswith(("http://", "https://")):

@@ -26,8 +26,10 @@ import polars as pl
 from warroom.errors import InvalidInput, UnknownFormat
 from warroom.triage.lineparse import (
     CLF_RE,
+    CLF_TIME,
     CLF_TIME_LOCAL,
     JSON_FIELDS,
+    JSON_LATENCY_UNIT,
     TIME_UNITS,
     json_row,
     text_row,
@@ -370,9 +372,13 @@ def parse_block(
     """Parse one block of whole lines; return the rows and the line accounting."""
     fields = fields or JSON_FIELDS
     lines = _split_lines(block)
+    frame = None
     if spec.log_format == "json":
-        return _parse_slow(spec, lines.to_list(), first_line, fields, json_first=True)
-    frame = _parse_text_fast(lines, spec.time_unit)
+        frame = _parse_json_fast(lines, spec.time_unit, fields)
+        if frame is None:
+            return _parse_slow(spec, lines.to_list(), first_line, fields, json_first=True)
+    else:
+        frame = _parse_text_fast(lines, spec.time_unit)
     ok = frame["ok"]
     good = frame.filter(ok).drop("ok", "idx", "line")
     bad = frame.filter(~ok).select("idx", "line")
@@ -452,6 +458,112 @@ def _parse_text_fast(lines: pl.Series, time_unit: str | None) -> pl.DataFrame:
         .collect()
     )
     return df.with_columns(route=routes_for(df["path"])).select("idx", "line", "ok", *SCHEMA)
+
+
+# ISO-8601 with an offset or Z, naive ISO (taken as UTC), and the CLF time of nginx time_local
+_JSON_TIME_FORMATS = (
+    ("%+", True),
+    ("%Y-%m-%dT%H:%M:%S%.f", False),
+    ("%Y-%m-%d %H:%M:%S%.f", False),
+    (CLF_TIME, True),
+)
+
+
+def _parse_json_fast(
+    lines: pl.Series, time_unit: str | None, fields: dict[str, tuple[str, ...]]
+) -> pl.DataFrame | None:
+    """Vectorised JSON lines; None when the block does not decode as a whole (a malformed
+    line, types that differ between lines), and the careful parser takes it line by line."""
+    try:
+        decoded = lines.str.json_decode(infer_schema_length=None)
+    except Exception:  # noqa: BLE001 - polars raises several kinds; the slow path decides
+        return None
+    if not isinstance(decoded.dtype, pl.Struct):
+        return None
+    base = pl.DataFrame({"line": lines, "j": decoded}).with_row_index("idx")
+
+    def candidates(role: str) -> list[tuple[str, pl.Expr, pl.DataType]]:
+        out = []
+        for name in fields[role]:
+            expr, dtype = pl.col("j"), cast(Any, decoded.dtype)
+            for part in name.split("."):
+                if not isinstance(dtype, pl.Struct):
+                    break
+                found = {f.name: f.dtype for f in dtype.fields}
+                if part not in found:
+                    break
+                expr, dtype = expr.struct.field(part), found[part]
+            else:
+                out.append((name, expr, dtype))
+        return out
+
+    def text(role: str, default: str | None = None) -> pl.Expr:
+        exprs = [e.cast(pl.String) for _, e, d in candidates(role) if not isinstance(d, pl.Struct)]
+        if default is not None:
+            exprs.append(pl.lit(default))
+        return pl.coalesce(exprs) if exprs else pl.lit(None, pl.String)
+
+    try:
+        times = []
+        for _, e, d in candidates("ts"):
+            if d == pl.String:
+                raw = base.select(e).to_series()
+                for fmt, aware in _JSON_TIME_FORMATS:
+                    t = raw.str.to_datetime(fmt, strict=False, time_unit="us")
+                    times.append(
+                        t.dt.convert_time_zone("UTC") if aware else t.dt.replace_time_zone("UTC")
+                    )
+            elif d.is_numeric():
+                v = base.select(e.cast(pl.Float64)).to_series()
+                us = (
+                    pl.when(v < 1e11)
+                    .then(v * 1e6)
+                    .when(v < 1e14)
+                    .then(v * 1e3)
+                    .when(v < 1e17)
+                    .then(v)
+                    .otherwise(v / 1e3)
+                )
+                t = pl.select(pl.from_epoch(us.cast(pl.Int64), time_unit="us")).to_series()
+                times.append(t.dt.replace_time_zone("UTC"))
+        latencies = []
+        for name, e, d in candidates("latency"):
+            if not d.is_numeric():
+                continue
+            unit = (
+                time_unit or JSON_LATENCY_UNIT.get(name, "ms") or ("ms" if d.is_integer() else "s")
+            )
+            latencies.append(e.cast(pl.Float64) * TIME_UNITS[unit])
+        path = text("path")
+        path = (
+            pl.when(path.str.contains("^https?://"))
+            .then(pl.concat_str([pl.lit("/"), path.str.replace(r"^https?://[^/]*/?", "")]))
+            .otherwise(path)
+        )
+        frame = base.select(
+            "idx",
+            "line",
+            ts=pl.coalesce(times) if times else pl.lit(None, pl.Datetime("us", "UTC")),
+            client=text("client", "-"),
+            user=text("user"),
+            method=text("method", "-").str.to_uppercase(),
+            path=path,
+            status=pl.coalesce(
+                [e.cast(pl.Int64, strict=False) for _, e, _ in candidates("status")]
+                or [pl.lit(None, pl.Int64)]
+            ),
+            latency_ms=pl.coalesce(latencies) if latencies else pl.lit(None, pl.Float64),
+            request_id=text("request_id"),
+        ).with_columns(
+            ok=(
+                pl.col("ts").is_not_null()
+                & pl.col("status").is_between(100, 599)
+                & pl.col("path").is_not_null()
+            ).fill_null(False)
+        )
+    except (pl.exceptions.PolarsError, ValueError, TypeError):
+        return None
+    return frame.with_columns(route=routes_for(frame["path"])).select("idx", "line", "ok", *SCHEMA)
 
 
 def routes_for(paths: pl.Series) -> pl.Series:
