@@ -183,3 +183,17 @@ def test_bad_options_and_missing_file_are_invalid_input(tmp_path):
         read_access_logs([str(tmp_path)], log_format="w3c")
     with pytest.raises(InvalidInput, match="does not exist"):
         read_access_logs([str(tmp_path / "nope.log")])
+
+
+def test_json_fast_and_careful_paths_agree(tmp_path):
+    from warroom.triage.scenarios import generate
+
+    truth = generate("retry_storm", tmp_path, seed=5, minutes=20, per_minute=50, onset_minute=10)
+    clean = read_access_logs([str(truth.access_log)])
+    # one malformed line makes the whole block go through the careful per-line parser
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(truth.access_log.read_text() + '{"time": "oops"\n')
+    careful = read_access_logs([str(broken)])
+    assert careful.lines.skipped == 1 and careful.lines.samples[0].line == truth.lines + 1
+    assert clean.lines.parsed == truth.lines
+    assert clean.frame.equals(careful.frame)
