@@ -134,3 +134,33 @@ def test_binary_artifacts_are_stored_as_given(db: Database, clock: Any) -> None:
     )
     assert artifacts.content(db, art.sha256) == raw
     assert "redacted" not in timeline.read(db, key)[-1].data
+
+
+def test_json_stays_valid_json_when_a_secret_is_a_number() -> None:
+    import json
+
+    raw = json.dumps(
+        {
+            "token": 123456789,
+            "card": 4111111111111111,
+            "order": 4111111111111112,
+            "samples": ["GET /x?api_key=abc123 200"],
+            "count": 3,
+        }
+    ).encode()
+    new, n = scrub.scrub_bytes(raw, media_type="application/json")
+    doc = json.loads(new)
+    assert n == 3
+    assert doc == {
+        "token": MASK,
+        "card": MASK,
+        "order": 4111111111111112,
+        "samples": [f"GET /x?api_key={MASK} 200"],
+        "count": 3,
+    }
+
+
+def test_json_scrubbed_as_text_keeps_its_bytes_when_still_valid() -> None:
+    raw = b'{\n  "password": "hunter2",\n  "n": 1\n}'
+    new, n = scrub.scrub_bytes(raw, media_type="application/json")
+    assert new == raw.replace(b"hunter2", MASK.encode()) and n == 1

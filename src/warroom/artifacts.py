@@ -75,7 +75,7 @@ def attach(
     redacted: int | None = None
     if scrub.is_text_media(media_type):
         # Secrets never reach the store: the hash is of the scrubbed bytes.
-        content, redacted = scrub.scrub_bytes(content)
+        content, redacted = scrub.scrub_bytes(content, media_type=media_type)
     digest = hashlib.sha256(content).hexdigest()
     with db.transaction() as conn:
         row = incidents.lock(db, conn, key)

@@ -17,10 +17,12 @@ A pattern with a group named `secret` redacts only that group; otherwise the who
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from warroom.errors import InvalidInput
 
@@ -187,8 +189,59 @@ def is_text_media(media_type: str) -> bool:
     return mt.startswith("text/") or mt in TEXT_MEDIA_TYPES or mt.endswith(("+json", "+xml"))
 
 
-def scrub_bytes(content: bytes, *, encoding: str = "utf-8") -> tuple[bytes, int]:
-    """Redact secrets in UTF-8 bytes; bytes that are not valid text are returned unchanged."""
+def is_json_media(media_type: str) -> bool:
+    mt = media_type.split(";", 1)[0].strip().lower()
+    return mt == "application/json" or mt.endswith("+json")
+
+
+_SECRET_KEY = re.compile(r"(?:" + _SECRET_KEYS + r")", re.IGNORECASE)
+
+
+def scrub_json(value: Any) -> tuple[Any, int]:
+    """Redact secrets inside decoded JSON: string values, values of secret-named keys, and
+    card numbers written as JSON numbers. The result is still JSON."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value, 0
+    if isinstance(value, int):
+        digits = str(abs(value))
+        if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits):
+            return MASK, 1
+        return value, 0
+    total = 0
+    if isinstance(value, list):
+        out_list = []
+        for item in value:
+            new, n = scrub_json(item)
+            out_list.append(new)
+            total += n
+        return out_list, total
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if (
+                isinstance(item, str | int | float)
+                and not isinstance(item, bool)
+                and item != MASK
+                and _SECRET_KEY.fullmatch(str(key))
+            ):
+                out[key], n = MASK, 1
+            else:
+                out[key], n = scrub_json(item)
+            total += n
+        return out, total
+    return value, 0
+
+
+def scrub_bytes(
+    content: bytes, *, media_type: str = "text/plain", encoding: str = "utf-8"
+) -> tuple[bytes, int]:
+    """Redact secrets in UTF-8 bytes; bytes that are not valid text are returned unchanged.
+
+    JSON stays valid JSON: when redacting as text would break it (a secret written as a
+    number), the document is scrubbed value by value and written out again.
+    """
     try:
         text = content.decode(encoding)
     except UnicodeDecodeError:
@@ -196,4 +249,14 @@ def scrub_bytes(content: bytes, *, encoding: str = "utf-8") -> tuple[bytes, int]
     new, count = scrub_text(text)
     if count == 0:
         return content, 0
+    if is_json_media(media_type):
+        try:
+            original = json.loads(text)
+        except ValueError:
+            return new.encode(encoding), count  # was not JSON to begin with
+        try:
+            json.loads(new)
+        except ValueError:
+            doc, count = scrub_json(original)
+            return json.dumps(doc, ensure_ascii=False).encode(encoding), count
     return new.encode(encoding), count
