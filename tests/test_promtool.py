@@ -128,3 +128,56 @@ def test_latency_rules_read_the_histogram_bucket(tmp_path: Path) -> None:
         series,
         [("110m", []), ("135m", ["page-fast", "page-slow", "ticket-fast", "ticket-slow"])],
     )
+
+
+def test_rules_cli_takes_metric_and_label_names(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from warroom.cli import app
+
+    out = tmp_path / "rules.yml"
+    res = CliRunner().invoke(
+        app,
+        [
+            "slo",
+            "rules",
+            "--slo",
+            str(DATA / "shop.yaml"),
+            "-o",
+            str(out),
+            "--requests-metric",
+            "http_server_requests_total",
+            "--code-label",
+            "status",
+            "--latency-metric",
+            "request_seconds",
+            "--label",
+            "route=handler",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert 'http_server_requests_total{handler="/checkout",status=~"5.."}' in text
+    assert 'request_seconds_bucket{handler="/search",le="0.8"}' in text
+    check = _promtool("check", "rules", str(out), cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    bad = CliRunner().invoke(
+        app, ["slo", "rules", "--slo", str(DATA / "shop.yaml"), "--label", "route"]
+    )
+    assert bad.exit_code == 2
+
+
+def test_alert_policy_from_warroom_toml(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from warroom.cli import app
+
+    config = tmp_path / "warroom.toml"
+    config.write_text(
+        '[[detect.slo_alerts]]\nname = "quick"\nseverity = "page"\nlong = "10m"\n'
+        'short = "1m"\nfactor = 10\n'
+    )
+    monkeypatch.setenv("WARROOM_CONFIG", str(config))
+    res = CliRunner().invoke(app, ["slo", "validate", "--slo", str(DATA / "shop.yaml"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert '"name": "quick"' in res.output and "page-fast" not in res.output

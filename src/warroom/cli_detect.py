@@ -21,9 +21,15 @@ from warroom.cli_common import (
     parse_time,
 )
 from warroom.config import load_settings
+from warroom.errors import InvalidInput
 from warroom.slo.burn import SLOReport
 from warroom.slo.rules import rules_yaml
-from warroom.slo.spec import DEFAULT_ALERTS, alerts_from_config, format_duration
+from warroom.slo.spec import (
+    DEFAULT_ALERTS,
+    alerts_from_config,
+    format_duration,
+    override_prometheus,
+)
 
 PAGE_EXIT = 3
 
@@ -146,10 +152,48 @@ def rules_cmd(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
     ] = None,
+    requests_metric: Annotated[
+        str | None, typer.Option(help="Request counter (default http_requests_total).")
+    ] = None,
+    code_label: Annotated[
+        str | None, typer.Option(help="Status code label of the counter (default code).")
+    ] = None,
+    latency_metric: Annotated[
+        str | None,
+        typer.Option(help="Latency histogram base name (default http_request_duration_seconds)."),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Label of a match key, e.g. route=handler (repeatable)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Prometheus recording and alerting rules (multi-window burn rates) for each SLO."""
+    """Prometheus recording and alerting rules (multi-window burn rates) for each SLO.
+
+    Metric and label names come from the flags, else the file's `prometheus:` block, else
+    [detect.prometheus] in warroom.toml, else the defaults.
+    """
+    labels: dict[str, str] = {}
+    for item in label or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InvalidInput(
+                f"--label {item!r}: use KEY=LABEL, e.g. route=handler", field="label"
+            )
+        labels[key.strip()] = value.strip()
     slos = _load(slo_file)
+    configured = load_settings().section("detect").get("prometheus") or {}
+    if not isinstance(configured, dict):
+        raise InvalidInput(
+            "[detect.prometheus] in warroom.toml must be a table", field="detect.prometheus"
+        )
+    slos = override_prometheus(
+        slos,
+        requests_metric=requests_metric or configured.get("requests_metric"),
+        code_label=code_label or configured.get("code_label"),
+        latency_metric=latency_metric or configured.get("latency_metric"),
+        labels={**(configured.get("labels") or {}), **labels},
+    )
     text = rules_yaml(slos)
     if output is not None:
         output.write_text(text, encoding="utf-8")

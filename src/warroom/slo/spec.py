@@ -495,3 +495,38 @@ def alerts_from_config(
     if not value:
         return None
     return _alerts(value, where=source)
+
+
+def override_prometheus(
+    slos: list[SLO],
+    *,
+    requests_metric: str | None = None,
+    code_label: str | None = None,
+    latency_metric: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> list[SLO]:
+    """The SLOs with metric and label names replaced where given (command-line flags)."""
+    name_re = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+    for what, value in (
+        ("requests metric", requests_metric),
+        ("code label", code_label),
+        ("latency metric", latency_metric),
+        *((f"label for {k}", v) for k, v in (labels or {}).items()),
+    ):
+        if value is not None and not name_re.match(value):
+            raise InvalidInput(f"{what} {value!r} is not a Prometheus name", field=what)
+    out = []
+    for s in slos:
+        p = s.prometheus
+        out.append(
+            replace(
+                s,
+                prometheus=PromSettings(
+                    requests_metric=requests_metric or p.requests_metric,
+                    code_label=code_label or p.code_label,
+                    latency_metric=latency_metric or p.latency_metric,
+                    labels={**p.labels, **(labels or {})},
+                ),
+            )
+        )
+    return out
