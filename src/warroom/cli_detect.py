@@ -170,8 +170,8 @@ def rules_cmd(
 ) -> None:
     """Prometheus recording and alerting rules (multi-window burn rates) for each SLO.
 
-    Metric and label names come from the flags, else the file's `prometheus:` block, else
-    [detect.prometheus] in warroom.toml, else the defaults.
+    Metric and label names come from the flags, else [detect.prometheus] in warroom.toml,
+    else the file's `prometheus:` block, else the defaults.
     """
     labels: dict[str, str] = {}
     for item in label or []:
