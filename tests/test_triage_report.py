@@ -108,3 +108,20 @@ def test_recovered_incident_has_an_end_and_is_not_ongoing(tmp_path):
     assert abs(report.onset - truth.onset) <= timedelta(minutes=2)
     end = report.window["end"]
     assert "13:3" in end or "13:40" in end or "13:41" in end
+
+
+def test_clock_jumps_do_not_stretch_the_window(tmp_path):
+    truth = generate("deploy_5xx", tmp_path, seed=9, minutes=120, onset_minute=80)
+    text = truth.access_log.read_text()
+    stray = [
+        '10.9.9.9 - - [01/Jan/1999:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "x" 0.01',
+        '10.9.9.9 - - [01/Jan/2040:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "x" 0.01',
+    ]
+    log = tmp_path / "jumpy.log"
+    log.write_text(stray[0] + "\n" + text + stray[1] + "\n")
+    report = triage([str(log)], changes=truth.changes)
+    assert report.window["interval_seconds"] == 60
+    assert report.onset is not None and truth.onset is not None
+    assert abs(report.onset - truth.onset) <= timedelta(minutes=2)
+    assert report.suspects[0].change.id == "D-104"
+    assert report.lines.parsed == truth.lines + 2
