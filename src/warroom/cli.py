@@ -129,30 +129,50 @@ def list_(
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Incidents in priority order: open first, by severity, factors, then age."""
-    items = incidents.list_incidents(open_db(db), include_closed=not open_only)
+    """Incidents in priority order (open first, by severity, factors, then age), with the
+    next status update due and postmortem state."""
+    from warroom import desk
+
+    entries = desk.overview(open_db(db), include_closed=not open_only)
     if json_:
-        emit_json([i.to_dict() for i in items])
+        emit_json([e.to_dict() for e in entries])
         return
-    if not items:
+    if not entries:
         console.print("No incidents. Declare one with `warroom declare TITLE --severity P1`.")
         return
     table = Table(box=None, header_style="bold")
-    for col in ("key", "sev", "stage", "commander", "age", "title"):
+    for col in ("key", "sev", "stage", "commander", "age", "next update", "postmortem", "title"):
         table.add_column(col)
-    for i in items:
+    for e in entries:
+        i = e.incident
+        beat = ""
+        if e.heartbeat is not None and e.heartbeat.due_at is not None:
+            style = {"due": "yellow", "overdue": "bold red", "escalated": "bold red"}.get(
+                e.heartbeat.state.value, ""
+            )
+            beat = (
+                f"[{style}]{e.heartbeat.state.value} {e.heartbeat.due_at:%H:%M}[/]"
+                if style
+                else f"{e.heartbeat.due_at:%H:%M}"
+            )
+        pm = ""
+        if e.postmortem_status:
+            pm = ("[bold red]OVERDUE[/] " if e.postmortem_overdue else "") + e.postmortem_status
         table.add_row(
             i.key,
             _sev(i.severity.value if i.severity else None),
             i.stage.value,
-            i.commander or "[bold red]NONE[/]",
+            i.commander or ("[bold red]NONE[/]" if i.is_open else "-"),
             _ago(i.started_at),
+            beat,
+            pm,
             i.title + (" [dim](drill)[/]" if i.drill else ""),
             style=None if i.is_open else "dim",
         )
     console.print(table)
-    for i in items:
-        _print_warnings(i)
+    for e in entries:
+        for w in e.warnings:
+            console.print(f"[bold red]! {e.incident.key}: {w}[/]", highlight=False)
 
 
 @app.command()

@@ -46,13 +46,15 @@ def _see_other(url: str) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def incident_list(request: Request, db: DbDep) -> Response:
-    items = incidents.list_incidents(db)
+    from warroom import desk
+
+    entries = desk.overview(db)
     return templates.TemplateResponse(
         request,
         "list.html",
         {
-            "open": [i for i in items if i.is_open],
-            "closed": [i for i in items if not i.is_open],
+            "open": [e for e in entries if e.incident.is_open],
+            "closed": [e for e in entries if not e.incident.is_open],
             "now": utcnow(),
         },
     )

@@ -1,0 +1,48 @@
+"""The desk overview nags on every list: overdue status updates and postmortems."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from conftest import Clock
+from warroom import desk, incidents
+from warroom.cli import app
+from warroom.config import load_settings
+from warroom.db import Database
+from warroom.web.app import create_app
+
+
+def test_overdue_update_and_overdue_postmortem_are_flagged(
+    db: Database, db_url: str, clock: Clock
+) -> None:
+    resolved = incidents.declare(
+        db, title="payments down", actor="a", severity="P1", commander="ana"
+    )
+    incidents.move(db, resolved.key, to="fixed", actor="ana")
+    live = incidents.declare(db, title="checkout 500", actor="a", severity="P0", commander="bo")
+    clock.advance(minutes=20)  # P0 cadence is 15 min: the first update is overdue
+
+    by_key = {e.incident.key: e for e in desk.overview(db)}
+    assert by_key[live.key].heartbeat is not None
+    assert by_key[live.key].heartbeat.state.value == "overdue"
+    assert any("status update" in w for w in by_key[live.key].warnings)
+    assert by_key[resolved.key].postmortem_status == "missing"
+    assert not by_key[resolved.key].postmortem_overdue
+
+    clock.advance(hours=49)
+    entry = {e.incident.key: e for e in desk.overview(db)}[resolved.key]
+    assert entry.postmortem_overdue
+    assert any("postmortem overdue" in w for w in entry.warnings)
+
+    out = CliRunner().invoke(app, ["list", "--db", db_url, "--json"])
+    assert out.exit_code == 0, out.output
+    listed = {i["key"]: i for i in json.loads(out.stdout)}
+    assert listed[resolved.key]["postmortem"]["overdue"] is True
+    assert listed[live.key]["heartbeat"]["state"] == "escalated"
+
+    page = TestClient(create_app(load_settings(database_url=db_url))).get("/").text
+    assert "postmortem overdue since" in page
+    assert "OVERDUE" in page
