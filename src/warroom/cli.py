@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from warroom import incidents, migrate, severity, timeline
+from warroom import incidents, severity, timeline
 from warroom.cli_common import (
     AsOpt,
     DbOpt,
@@ -536,6 +536,8 @@ def timeline_cmd(
 @handle_errors
 def db_upgrade(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Migrate the database schema to the newest version."""
+    from warroom import migrate
+
     database = Database(load_settings(database_url=db).database_url)
     heads = migrate.upgrade(database)
     if json_:
@@ -548,6 +550,8 @@ def db_upgrade(db: DbOpt = None, json_: JsonOpt = False) -> None:
 @handle_errors
 def db_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show the schema revision and what is pending."""
+    from warroom import migrate
+
     database = Database(load_settings(database_url=db).database_url)
     data = {"current": migrate.current(database), "pending": migrate.pending(database)}
     if json_:
@@ -578,6 +582,7 @@ def serve(
     """Run the web desk and REST API (migrates the database first)."""
     import uvicorn
 
+    from warroom import migrate
     from warroom.web.app import create_app
 
     if host not in LOOPBACK and not host.startswith("127.") and not insecure_bind:

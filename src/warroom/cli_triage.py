@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,9 @@ from rich.console import Console
 from warroom.cli_common import actor as current_actor
 from warroom.cli_common import emit_json, handle_errors, open_db, parse_time
 from warroom.errors import InvalidInput
-from warroom.triage.report import TriageReport, triage
+
+if TYPE_CHECKING:  # the triage engine (polars, scipy) loads only when a command runs
+    from warroom.triage.report import TriageReport
 
 OUTPUT_FORMATS = ("terminal", "json", "markdown")
 
@@ -120,6 +122,8 @@ def triage_command(
     """Tell from raw logs when an incident started, what is hit, how badly, and the suspect."""
     if output not in OUTPUT_FORMATS:
         raise InvalidInput(f"unknown --format {output!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+    from warroom.triage.report import triage
+
     report = triage(
         access_logs,
         app_logs=list(app_log),
