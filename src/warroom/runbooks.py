@@ -592,8 +592,7 @@ def record_step(
                     "runbook": r.runbook,
                     "done": done,
                     "skipped": len(steps) - done,
-                    "summary": f"{r.runbook} finished: {done} done, "
-                    f"{len(steps) - done} skipped",
+                    "summary": f"{r.runbook} finished: {done} done, {len(steps) - done} skipped",
                 },
             )
         conn.execute(runbook_runs.update().where(runbook_runs.c.id == r.id).values(**values))
