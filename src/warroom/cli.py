@@ -582,20 +582,18 @@ def serve(
     """Run the web desk and REST API (migrates the database first)."""
     import uvicorn
 
-    from warroom import migrate
+    from warroom import accounts, migrate
     from warroom.web.app import create_app
 
-    if host not in LOOPBACK and not host.startswith("127.") and not insecure_bind:
-        raise InvalidInput(
-            f"refusing to bind {host}: warroom has no accounts yet, so anyone who can reach "
-            "the port could change incidents. Bind 127.0.0.1, or pass --insecure-bind",
-            field="host",
-        )
-    if insecure_bind and host not in LOOPBACK:
-        err_console.print(f"[bold yellow]warning:[/] serving on {host} without authentication.")
     settings = load_settings(database_url=db)
     database = Database(settings.database_url)
     migrate.upgrade(database)
+    # Any address once an account exists; without one, loopback only (or --insecure-bind).
+    warning = accounts.check_bind(
+        host, accounts_exist=accounts.any_accounts(database), insecure_bind=insecure_bind
+    )
+    if warning:
+        err_console.print(f"[bold yellow]warning:[/] {warning}")
     console.print(
         f"warroom desk on http://{host}:{port}/ (database "
         f"{database.engine.url.render_as_string(hide_password=True)})"
@@ -613,6 +611,7 @@ AREA_MODULES = (
     "warroom.cli_detect",
     "warroom.cli_contain",
     "warroom.cli_trust",
+    "warroom.cli_access",
 )
 
 

@@ -28,6 +28,7 @@ AREA_ROUTERS = (
     "warroom.web.api_detect",
     "warroom.web.api_contain",
     "warroom.web.pages_contain",
+    "warroom.web.auth",
 )
 
 
@@ -105,4 +106,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 continue
             raise
         app.include_router(module.router)
+    from warroom.web.auth import AccessMiddleware
+
+    app.add_middleware(AccessMiddleware)
     return app

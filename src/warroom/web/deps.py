@@ -27,9 +27,19 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_actor(
-    x_warroom_user: Annotated[str | None, Header(description="Who is acting.")] = None,
+    request: Request,
+    x_warroom_user: Annotated[
+        str | None, Header(description="Who is acting (only while no account exists).")
+    ] = None,
 ) -> str:
-    """The acting person: the X-Warroom-User header, else the server's user."""
+    """The acting identity resolved by the access middleware (an account or API token).
+
+    In loopback mode (no account exists) that is the X-Warroom-User header, else the
+    server's user.
+    """
+    identity = getattr(request.state, "identity", None)
+    if identity is not None:
+        return str(identity.name)
     return current_user(x_warroom_user)
 
 
