@@ -83,6 +83,6 @@ def test_open_declares_an_incident_and_attaches_the_report(tmp_path):
     from warroom import artifacts
     from warroom.db import Database
 
-    found = artifacts.latest(Database(url), key, kind="triage")
+    found = artifacts.latest(Database(url), key, kind="triage-report")
     assert found is not None
     assert json.loads(found[1])["suspects"][0]["id"] == "D-104"

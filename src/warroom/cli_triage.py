@@ -64,7 +64,7 @@ def store_report(
         db,
         key,
         actor=actor,
-        kind="triage",
+        kind="triage-report",
         name="triage.json",
         content=json.dumps(report.to_dict(), indent=2, default=str).encode(),
         media_type="application/json",

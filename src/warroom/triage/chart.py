@@ -25,20 +25,28 @@ def write_chart(report: TriageReport, path: str | Path) -> Path:
     times = mdates.date2num(s.times)
     fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
     try:
-        ax.plot(times, s.error_rate * 100, color="tab:red", label="5xx %")
+        # p95 first on the twin axis, so the error rate (the headline) is drawn on top
+        ax.set_zorder(2)
+        ax.patch.set_visible(False)
+        ax.plot(times, s.error_rate * 100, color="tab:red", linewidth=2, label="5xx %")
         ax.set_ylabel("5xx rate (%)")
         ax.set_xlabel("time (UTC)")
         if report.latency_available:
             ax2 = ax.twinx()
-            ax2.plot(times, s.p95, color="tab:blue", label="p95 ms")
+            ax2.plot(times, s.p95, color="tab:blue", linewidth=1, alpha=0.7, label="p95 ms")
             ax2.set_ylabel("p95 latency (ms)")
+            ax2.set_zorder(1)
         if report.onset is not None:
             ax.axvline(
                 float(mdates.date2num(report.onset)), color="black", linestyle="--", label="onset"
             )
         ax.xaxis_date()
         ax.set_title(report.headline(), fontsize=10)
-        ax.legend(loc="upper left")
+        handles, labels = ax.get_legend_handles_labels()
+        if report.latency_available:
+            h2, l2 = ax2.get_legend_handles_labels()
+            handles, labels = handles + h2, labels + l2
+        ax.legend(handles, labels, loc="upper left")
         fig.autofmt_xdate()
         fig.tight_layout()
         fig.savefig(out)
