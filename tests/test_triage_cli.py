@@ -72,7 +72,7 @@ def test_open_declares_an_incident_and_attaches_the_report(tmp_path):
             "--open",
             "--db",
             url,
-            "--actor",
+            "--as",
             "ana",
             "--format",
             "json",

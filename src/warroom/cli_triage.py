@@ -107,6 +107,7 @@ def triage_command(
         [], "--field", help="JSON field name for a role, ROLE=NAME (ts, client, path, ...)."
     ),
     output: str = typer.Option("terminal", "--format", help="terminal, json or markdown."),
+    json_: bool = typer.Option(False, "--json", help="Same as --format json."),
     chart: Path | None = typer.Option(
         None, "--chart", help="Also draw 5xx rate and p95 over time into FILE.png or .svg."
     ),
@@ -116,10 +117,19 @@ def triage_command(
     incident: str | None = typer.Option(
         None, "--incident", help="Attach the report to this incident (INC-n)."
     ),
-    db: str | None = typer.Option(None, "--db", help="Database URL (default: settings)."),
-    actor: str | None = typer.Option(None, "--actor", help="Who is running triage."),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="WARROOM_DATABASE_URL",
+        help="Database URL for --open/--incident (default sqlite:///./warroom.db).",
+    ),
+    actor: str | None = typer.Option(
+        None, "--as", "--actor", help="Who is acting (default: $WARROOM_USER, then the OS user)."
+    ),
 ) -> None:
     """Tell from raw logs when an incident started, what is hit, how badly, and the suspect."""
+    if json_:
+        output = "json"
     if output not in OUTPUT_FORMATS:
         raise InvalidInput(f"unknown --format {output!r}: use one of {', '.join(OUTPUT_FORMATS)}")
     from warroom.triage.report import triage
@@ -172,6 +182,7 @@ def templates_command(
     since: str | None = typer.Option(None, "--since", help="Only lines at or after (ISO-8601)."),
     until: str | None = typer.Option(None, "--until", help="Only lines before (ISO-8601)."),
     output: str = typer.Option("terminal", "--format", help="terminal or json."),
+    json_: bool = typer.Option(False, "--json", help="Same as --format json."),
     assign: bool = typer.Option(
         False, "--assign", help="Also give the template id of every input line, in order."
     ),
@@ -180,6 +191,8 @@ def templates_command(
     """Templates of an app log with counts, first and last time, an example; busiest first."""
     from warroom.triage.signatures import mine_templates
 
+    if json_:
+        output = "json"
     if output not in ("terminal", "json"):
         raise InvalidInput(f"unknown --format {output!r}: use terminal or json")
     mined = mine_templates(
