@@ -402,13 +402,19 @@ def _get(conn: Connection, key: str | int) -> Incident:
 
 
 def list_incidents(
-    db: Database, *, include_closed: bool = True, include_drills: bool = True
+    db: Database,
+    *,
+    include_closed: bool = True,
+    include_drills: bool = True,
+    closed_only: bool = False,
 ) -> list[Incident]:
     """Incidents in priority order: open first, by severity, factors, then age."""
     with db.read() as conn:
         stmt = sa.select(incidents)
         if not include_closed:
             stmt = stmt.where(incidents.c.stage != Stage.CLOSED.value)
+        if closed_only:
+            stmt = stmt.where(incidents.c.stage == Stage.CLOSED.value)
         if not include_drills:
             stmt = stmt.where(incidents.c.drill.is_(False))
         items = [_from_row(r) for r in conn.execute(stmt)]

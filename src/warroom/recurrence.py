@@ -243,14 +243,19 @@ def find_similar(
     inc = incidents.get(db, key)
     if inc.drill:
         return []
+    # Only handed-over incidents: one still open that comes back is a reopen
+    # (warroom stage KEY --reopen), not a recurrence.
+    past = [
+        other
+        for other in incidents.list_incidents(db, include_drills=False, closed_only=True)
+        if other.id != inc.id and other.started_at <= inc.started_at
+    ]
+    if not past:
+        return []
     causes = postmortems.root_causes_by_incident(db)
     mine = fingerprint(db, inc, causes=causes)
     found: list[Match] = []
-    for other in incidents.list_incidents(db, include_drills=False):
-        # Only handed-over incidents: one still open that comes back is a reopen
-        # (warroom stage KEY --reopen), not a recurrence.
-        if other.id == inc.id or other.is_open or other.started_at > inc.started_at:
-            continue
+    for other in past:
         score, reasons = similarity(mine, fingerprint(db, other, causes=causes))
         if score >= threshold:
             items = [a for a in actions.list_items(db, incident=other.key, open_only=True)]
