@@ -332,6 +332,6 @@ def test_templates_have_no_inline_script_or_style_and_every_post_form_has_the_cs
     folder = Path(__file__).parents[1] / "src" / "warroom" / "web" / "templates"
     for path in sorted(folder.glob("*.html")):
         text = path.read_text()
-        assert "<script" not in text and "style=" not in text, path.name
+        assert "<script" not in text and "<style" not in text and "style=" not in text, path.name
         for form in re.findall(r"<form method=\"post\"[^>]*>(.{0,40})", text):
             assert form.startswith("{{ csrf_field() }}"), path.name
