@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 APACHE_LOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "accesslogs" / "apache_logs"
 
 
 def apache_logs() -> Path:
     """The 10,000-line real Apache log, read in place; skip when the shared data is absent."""
-    if not APACHE_LOGS.exists():
-        pytest.skip(f"shared sample {APACHE_LOGS} is absent (it lives in ../shared on CI)")
+    from conftest import need
+
+    need(APACHE_LOGS.exists(), f"shared sample {APACHE_LOGS} is absent (../shared beside the repo)")
     return APACHE_LOGS
 
 
