@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from warroom import accounts
-from warroom.accounts import AuthFailed, Role, TooManyAttempts
+from warroom.accounts import Role
 from warroom.cli import app as cli_app
 from warroom.db import Database
-from warroom.errors import Conflict, InvalidInput, NotFound
+from warroom.errors import AuthFailed, Conflict, InvalidInput, NotFound, TooManyAttempts
 from warroom.tables_access import accounts as accounts_t
 from warroom.tables_access import api_tokens, login_failures
 

@@ -322,7 +322,7 @@ def test_cli_update_heartbeat_and_reminders_json(db_url: str, clock) -> None:
     r = runner.invoke(
         cli_app, ["update", "INC-1", "--audience", "everyone", "-c", "x", "--db", db_url]
     )
-    assert r.exit_code == 2 and "internal, stakeholder or public" in r.output
+    assert r.exit_code == 2 and "internal, stakeholder, public" in r.output
     clock.advance(minutes=61)
     r = runner.invoke(cli_app, ["reminders", "--json", "--db", db_url])
     assert r.exit_code == 0, r.output

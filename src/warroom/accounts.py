@@ -20,15 +20,21 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from warroom.choices import Choice
 from warroom.db import Database, utcnow
-from warroom.errors import Conflict, InvalidInput, NotFound, WarroomError
+from warroom.errors import (
+    AuthFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+)
 from warroom.tables_access import accounts, api_tokens, login_failures, sessions
 
 TOKEN_PREFIX = "wr_"
@@ -55,7 +61,7 @@ def _dummy_hash() -> str:
 generation = 0
 
 
-class Role(StrEnum):
+class Role(Choice):
     VIEWER = "viewer"
     RESPONDER = "responder"
     COMMANDER = "commander"
@@ -67,42 +73,6 @@ class Role(StrEnum):
 
     def allows(self, needed: Role) -> bool:
         return self.rank >= needed.rank
-
-    @classmethod
-    def parse(cls, value: str | Role) -> Role:
-        text = str(value).strip().lower()
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown role {value!r}: use one of {', '.join(r.value for r in cls)}",
-                field="role",
-            ) from None
-
-
-class AuthFailed(WarroomError):
-    """No identity, or a wrong name/password/token."""
-
-    exit_code = 1
-    http_status = 401
-
-
-class Forbidden(WarroomError):
-    """An identity whose role does not allow the request."""
-
-    exit_code = 1
-    http_status = 403
-
-
-class TooManyAttempts(WarroomError):
-    """Too many failed logins for one account from one client."""
-
-    exit_code = 1
-    http_status = 429
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

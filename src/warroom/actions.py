@@ -15,13 +15,13 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from warroom import incidents, timeline
+from warroom.choices import Choice
 from warroom.db import Database, ensure_utc, utcnow
 from warroom.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import Stage
@@ -32,25 +32,18 @@ MAX_TITLE = 200
 GATED_SEVERITIES = ("P0", "P1")
 
 
-class ActionType(StrEnum):
+class ActionType(Choice):
     DETECTIVE = "detective"
     PREVENTIVE = "preventive"
     CORRECTIVE = "corrective"
     MITIGATION = "mitigation"
 
     @classmethod
-    def parse(cls, value: str | ActionType) -> ActionType:
-        text = str(value).strip().lower()
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown action type {value!r}: use one of {', '.join(t.value for t in cls)}",
-                field="type",
-            ) from None
+    def field_name(cls) -> str:
+        return "type"
 
 
-class ActionStatus(StrEnum):
+class ActionStatus(Choice):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
@@ -61,16 +54,12 @@ class ActionStatus(StrEnum):
         return self in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 
     @classmethod
-    def parse(cls, value: str | ActionStatus) -> ActionStatus:
-        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        text = {"closed": "done", "wontfix": "cancelled", "started": "in_progress"}.get(text, text)
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown status {value!r}: use one of {', '.join(s.value for s in cls)}",
-                field="status",
-            ) from None
+    def aliases(cls) -> dict[str, str]:
+        return {"closed": "done", "wontfix": "cancelled", "started": "in_progress"}
+
+    @classmethod
+    def noun(cls) -> str:
+        return "status"
 
 
 PRIORITIES = ("P0", "P1", "P2", "P3")

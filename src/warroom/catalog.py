@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from warroom import incidents, timeline
+from warroom.choices import Choice
 from warroom.db import Database, utcnow
 from warroom.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.tables_comms import incident_services, services
@@ -27,7 +27,7 @@ AFFECTED = "services.affected"
 UNAFFECTED = "services.unaffected"
 
 
-class ComponentState(StrEnum):
+class ComponentState(Choice):
     """Status page states, from best to worst."""
 
     OPERATIONAL = "operational"
@@ -51,21 +51,13 @@ class ComponentState(StrEnum):
         }[self.value]
 
     @classmethod
-    def parse(cls, value: str | ComponentState) -> ComponentState:
-        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        text = {
+    def aliases(cls) -> dict[str, str]:
+        return {
             "degraded": "degraded_performance",
             "maintenance": "under_maintenance",
             "outage": "major_outage",
             "ok": "operational",
-        }.get(text, text)
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown component state {value!r}: use one of {', '.join(s.value for s in cls)}",
-                field="component_state",
-            ) from None
+        }
 
 
 @dataclass

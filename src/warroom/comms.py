@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from warroom import incidents, notify, timeline
 from warroom.catalog import ComponentState
+from warroom.choices import Choice
 from warroom.config import Settings, load_settings
 from warroom.db import Database, ensure_utc, utcnow
 from warroom.errors import InvalidInput
@@ -37,23 +37,13 @@ UPDATE_POSTED = "update.posted"
 MAX_FIELD = 5_000
 
 
-class Audience(StrEnum):
+class Audience(Choice):
     INTERNAL = "internal"
     STAKEHOLDER = "stakeholder"
     PUBLIC = "public"
 
-    @classmethod
-    def parse(cls, value: str | Audience) -> Audience:
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            raise InvalidInput(
-                f"unknown audience {value!r}: use internal, stakeholder or public",
-                field="audience",
-            ) from None
 
-
-class UpdateKind(StrEnum):
+class UpdateKind(Choice):
     INITIAL = "initial"
     PROGRESS = "progress"
     ETA = "eta"
@@ -65,22 +55,18 @@ class UpdateKind(StrEnum):
         return KIND_LABELS[self]
 
     @classmethod
-    def parse(cls, value: str | UpdateKind) -> UpdateKind:
-        text = str(value).strip().lower().replace("-", "_")
-        text = {
+    def aliases(cls) -> dict[str, str]:
+        return {
             "initial_assessment": "initial",
             "eta_revision": "eta",
             "resolved": "resolution",
             "follow_up": "followup",
             "update": "progress",
-        }.get(text, text)
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown update kind {value!r}: use one of {', '.join(k.value for k in cls)}",
-                field="kind",
-            ) from None
+        }
+
+    @classmethod
+    def field_name(cls) -> str:
+        return "kind"
 
 
 KIND_LABELS = {

@@ -9,6 +9,9 @@ The CLI maps these to exit codes and the API to HTTP statuses, each in one place
     ├── NotFound                 exit 1, HTTP 404  (an incident, task, artifact that does not exist)
     ├── InvalidTransition        exit 2, HTTP 409  (a stage move or role change the rules forbid)
     ├── Conflict                 exit 1, HTTP 409  (someone else changed it first)
+    ├── AuthFailed               exit 1, HTTP 401  (no identity, wrong password or token)
+    ├── Forbidden                exit 1, HTTP 403  (the identity's role does not allow it)
+    ├── TooManyAttempts          exit 1, HTTP 429  (failed logins; wait and try again)
     └── StorageUnavailable       exit 1, HTTP 503  (the database cannot be reached or written)
 """
 
@@ -60,6 +63,31 @@ class Conflict(WarroomError):
 
     exit_code = 1
     http_status = 409
+
+
+class AuthFailed(WarroomError):
+    """No identity, or a wrong name/password/token."""
+
+    exit_code = 1
+    http_status = 401
+
+
+class Forbidden(WarroomError):
+    """An identity whose role does not allow the request."""
+
+    exit_code = 1
+    http_status = 403
+
+
+class TooManyAttempts(WarroomError):
+    """Too many failed logins for one account from one client."""
+
+    exit_code = 1
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StorageUnavailable(WarroomError):

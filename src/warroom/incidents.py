@@ -13,13 +13,13 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from warroom import timeline
+from warroom.choices import Choice
 from warroom.db import Database, ensure_utc, utcnow
 from warroom.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.severity import Factors, Severity
@@ -32,7 +32,7 @@ MAX_NAME = 200
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class Stage(StrEnum):
+class Stage(Choice):
     DETECTED = "detected"
     CONTAINED = "contained"
     ROOT_CAUSED = "root_caused"
@@ -49,18 +49,8 @@ class Stage(StrEnum):
         return STAGE_LABELS[self]
 
     @classmethod
-    def parse(cls, value: str | Stage) -> Stage:
-        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        text = {"root_cause": "root_caused", "rca": "root_caused", "resolved": "fixed"}.get(
-            text, text
-        )
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown stage {value!r}: use one of {', '.join(s.value for s in cls)}",
-                field="stage",
-            ) from None
+    def aliases(cls) -> dict[str, str]:
+        return {"root_cause": "root_caused", "rca": "root_caused", "resolved": "fixed"}
 
 
 STAGE_LABELS = {
@@ -82,7 +72,7 @@ NEXT_STEP = {
 }
 
 
-class Role(StrEnum):
+class Role(Choice):
     COMMANDER = "commander"
     OPS_LEAD = "ops_lead"
     COMMS_LEAD = "comms_lead"
@@ -91,34 +81,19 @@ class Role(StrEnum):
     PARTICIPANT = "participant"
 
     @classmethod
-    def parse(cls, value: str | Role) -> Role:
-        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        text = {"ic": "commander", "incident_commander": "commander"}.get(text, text)
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown role {value!r}: use one of {', '.join(r.value for r in cls)}",
-                field="role",
-            ) from None
+    def aliases(cls) -> dict[str, str]:
+        return {"ic": "commander", "incident_commander": "commander"}
 
 
-class TaskStatus(StrEnum):
+class TaskStatus(Choice):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
     CANCELLED = "cancelled"
 
     @classmethod
-    def parse(cls, value: str | TaskStatus) -> TaskStatus:
-        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        try:
-            return cls(text)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown task status {value!r}: use one of {', '.join(s.value for s in cls)}",
-                field="status",
-            ) from None
+    def field_name(cls) -> str:
+        return "status"
 
 
 @dataclass

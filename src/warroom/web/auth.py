@@ -40,7 +40,7 @@ from warroom import accounts
 from warroom.accounts import Identity, Role
 from warroom.config import current_user
 from warroom.db import Database
-from warroom.errors import InvalidInput, WarroomError
+from warroom.errors import AuthFailed, InvalidInput, TooManyAttempts, WarroomError
 from warroom.web.deps import templates
 
 Scope = MutableMapping[str, Any]
@@ -471,7 +471,7 @@ def login_submit(
     context = {"next": _safe_next(next), "name": name}
     try:
         account = accounts.authenticate(db, name, password, client=client)
-    except accounts.TooManyAttempts as exc:
+    except TooManyAttempts as exc:
         return templates.TemplateResponse(
             request,
             "login.html",
@@ -479,7 +479,7 @@ def login_submit(
             status_code=429,
             headers={"Retry-After": str(exc.retry_after)},
         )
-    except accounts.AuthFailed as exc:
+    except AuthFailed as exc:
         return templates.TemplateResponse(
             request, "login.html", {**context, "error": exc.message}, status_code=401
         )
