@@ -335,3 +335,16 @@ def test_templates_have_no_inline_script_or_style_and_every_post_form_has_the_cs
         assert "<script" not in text and "<style" not in text and "style=" not in text, path.name
         for form in re.findall(r"<form method=\"post\"[^>]*>(.{0,40})", text):
             assert form.startswith("{{ csrf_field() }}"), path.name
+
+
+def test_incident_opened_by_a_webhook_token_is_recorded_as_that_token(
+    db_url: str, database: Database
+) -> None:
+    am, _ = accounts.create_token(database, "am", source="alertmanager", actor="root")
+    c = client(db_url, database)
+    body = am_payload("payments", [am_alert("fp9", slo="payments")])
+    r = c.post("/api/v1/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {am}"})
+    assert r.status_code == 200 and r.json()["outcome"] == "opened"
+    events = timeline.read(database, r.json()["incident"])
+    assert events[0].kind == "incident.declared"
+    assert {e.actor for e in events} == {"token:am"}

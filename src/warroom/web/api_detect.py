@@ -72,6 +72,12 @@ _AM_BODY = {
 }
 
 
+def _actor(request: Request, default: str) -> str:
+    """The authenticated source (its webhook token) when there is one, else the source name."""
+    identity = getattr(request.state, "identity", None)
+    return str(identity.name) if identity is not None else default
+
+
 @router.post("/alerts/alertmanager", openapi_extra=_AM_BODY)
 async def alertmanager_webhook(request: Request) -> JSONResponse:
     """Take an Alertmanager delivery (webhook version 4): open or attach to an incident.
@@ -86,20 +92,29 @@ async def alertmanager_webhook(request: Request) -> JSONResponse:
     if seen is None:
         routing = _routing(request.app.state.settings)
         seen = await run_in_threadpool(
-            alerts.receive_alertmanager, db, payload, routing=routing, digest=digest
+            alerts.receive_alertmanager,
+            db,
+            payload,
+            routing=routing,
+            digest=digest,
+            actor=_actor(request, alerts.DEFAULT_ACTOR),
         )
     return JSONResponse(seen.to_dict())
 
 
 @router.post("/alerts/webhook/{source}")
 def generic_webhook(
-    source: str, db: DbDep, settings: SettingsDep, body: Any = Body(...)
+    source: str, request: Request, db: DbDep, settings: SettingsDep, body: Any = Body(...)
 ) -> dict[str, Any]:
     """Take a generic monitor's JSON through its [detect.webhooks.<source>] field mapping."""
     section = settings.section("detect")
     mapping = alerts.FieldMapping.from_config(source, section)
     return alerts.receive_generic(
-        db, body, mapping=mapping, routing=alerts.Routing.from_config(section)
+        db,
+        body,
+        mapping=mapping,
+        routing=alerts.Routing.from_config(section),
+        actor=_actor(request, mapping.source),
     ).to_dict()
 
 
