@@ -46,3 +46,15 @@ def test_overdue_update_and_overdue_postmortem_are_flagged(
     page = TestClient(create_app(load_settings(database_url=db_url))).get("/").text
     assert "postmortem overdue since" in page
     assert "OVERDUE" in page
+
+
+def test_incident_page_top_band_counts_down_to_the_next_update(
+    db: Database, db_url: str, clock: Clock
+) -> None:
+    inc = incidents.declare(db, title="checkout 500", actor="a", severity="P0", commander="bo")
+    client = TestClient(create_app(load_settings(database_url=db_url)))
+    band = client.get(f"/incidents/{inc.key}").text.split('<div class="cols">')[0]
+    assert "Status update: Next update due in 15 min" in band
+    clock.advance(minutes=16)
+    band = client.get(f"/incidents/{inc.key}").text.split('<div class="cols">')[0]
+    assert 'class="countdown overdue"' in band and "OVERDUE" in band

@@ -139,11 +139,15 @@ def incident_page(request: Request, key: str, db: DbDep) -> Response:
     if inc.key != key:
         return _see_other(f"/incidents/{inc.key}")
     events = timeline.read(db, inc.key)
+    from warroom import comms_heartbeat
+
+    beat = comms_heartbeat.heartbeat(db, inc.key)
     return templates.TemplateResponse(
         request,
         "incident.html",
         {
             "inc": inc,
+            "beat": beat if beat.due_at is not None else None,
             "events": events,
             "panels": panels.render_context(db, inc),
             "error": request.query_params.get("error"),
