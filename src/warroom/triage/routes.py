@@ -49,7 +49,8 @@ def normalise_route_expr(path: pl.Expr) -> pl.Expr:
     pattern = rf"/{_ID_SEGMENT}(/|$)"
     for _ in range(2):
         route = route.str.replace_all(pattern, "/{id}$1")
-    return pl.when(route.is_null() | (route == "")).then(pl.lit("/")).otherwise(route)
+    # `route` is referenced once: a when/then/otherwise on it would evaluate the chain thrice
+    return route.str.replace(r"^$", "/").fill_null("/")
 
 
 KEY_FLOW_WORDS = frozenset(
