@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from warroom.errors import InvalidInput
 from warroom.slo.spec import SLO, SLOKind
 from warroom.triage.parse import read_access_logs
 
@@ -62,6 +63,26 @@ def _match_expr(match: dict[str, Any]) -> pl.Expr:
 
 def sli_events(frame: pl.DataFrame, slo: SLO) -> pl.DataFrame:
     """The requests `slo` counts, as ts, good (0/1), total (1), sorted by ts."""
+    if (
+        slo.form == "openslo"
+        and slo.kind is SLOKind.RATIO
+        and not slo.good.get("status")
+        and not slo.bad.get("status")
+    ):
+        f = "spec.indicator.spec.ratioMetric." + ("bad" if slo.bad_query else "good")
+        query = slo.bad_query or slo.good_query
+        what = (
+            "has no query"
+            if query is None
+            else f"is a {query.source_type} query"
+            if not query.is_prometheus
+            else "has no code/status label matcher"
+        )
+        raise InvalidInput(
+            f"{slo.where(f)}: {what}: access logs can only be read for a Prometheus selector "
+            'with the status classes, like http_requests_total{code=~"5.."}',
+            field=f,
+        )
     rows = frame.filter(_match_expr(slo.match))
     if slo.kind is SLOKind.LATENCY:
         rows = rows.filter(pl.col("latency_ms").is_not_null())

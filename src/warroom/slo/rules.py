@@ -63,10 +63,27 @@ def _selector(metric: str, matchers: list[Matcher]) -> str:
     return f"{metric}{{{inner}}}" if inner else metric
 
 
+def _need_prometheus(query: PromQuery, *, slo: SLO, fieldname: str) -> None:
+    if not query.is_prometheus:
+        raise InvalidInput(
+            f"{slo.where(fieldname)}: metricSource type {query.source_type!r}: warroom writes "
+            "Prometheus rules, so it needs a Prometheus query",
+            field=fieldname,
+        )
+
+
 def _rate_sum(query: PromQuery, window: str, *, slo: SLO, fieldname: str) -> str:
     """`sum(rate(<selector>[W]))` from a counter selector, or the query with {{window}}."""
-    if "{{window}}" in query.text:
-        return "(" + query.text.replace("{{window}}", window) + ")"
+    _need_prometheus(query, slo=slo, fieldname=fieldname)
+    for placeholder in ("{{window}}", "{{.window}}", "{{ .window }}"):
+        if placeholder in query.text:
+            return "(" + query.text.replace(placeholder, window) + ")"
+    if not slo.counter:
+        raise InvalidInput(
+            f"{slo.where(fieldname)}: ratioMetric.counter is false: warroom wraps counters in "
+            "rate(); give a counter or a query with a {{window}} placeholder",
+            field=fieldname,
+        )
     if not query.is_selector:
         raise InvalidInput(
             f"{slo.where(fieldname)}: {query.text!r} is not a counter selector: give "
@@ -152,6 +169,7 @@ def rule_groups(slos: list[SLO]) -> dict[str, Any]:
                     "has no Prometheus query",
                     field="spec.indicator.spec.thresholdMetric",
                 )
+            _need_prometheus(q, slo=slo, fieldname="spec.indicator.spec.thresholdMetric")
             # a slice is bad when the objective's comparison does not hold
             negated = {"lt": ">=", "lte": ">", "gt": "<=", "gte": "<"}[slo.threshold_op or "lte"]
             rules.append(

@@ -21,9 +21,8 @@ Native form (one YAML document)::
         good: {status: [2xx]}
         match: {route: /payments/callback}
 
-OpenSLO v1 (one or more documents): `kind: SLO` with an inline `indicator` or an
-`indicatorRef` to a `kind: SLI` document; `ratioMetric` (good/bad/total) and `thresholdMetric`
-indicators; rolling `timeWindow`; `objectives` with `target` (and `op`/`value` for thresholds).
+OpenSLO v1 (one or more documents, or a YAML list of objects; a folder of such files is read
+as one set): see `warroom.slo.openslo` for what is read, approximated and refused.
 Every error names the file, the SLO and the field.
 """
 
@@ -137,10 +136,15 @@ class PromQuery:
     metric: str | None = None
     matchers: tuple[Matcher, ...] = ()
     wrapper: str | None = None  # "sum", "sum by (x)"; None for a bare selector
+    source_type: str = "Prometheus"  # the metricSource type; rules need Prometheus
 
     @property
     def is_selector(self) -> bool:
         return self.metric is not None
+
+    @property
+    def is_prometheus(self) -> bool:
+        return self.source_type.lower() == "prometheus"
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,9 @@ class SLO:
     threshold_query: PromQuery | None = None
     threshold_op: str | None = None
     threshold_value: float | None = None
+    counter: bool = True  # OpenSLO ratioMetric.counter: rules rate() counters only
     form: str = "native"
+    notes: tuple[str, ...] = ()  # how an OpenSLO file was approximated (calendar window, ...)
 
     @property
     def error_budget(self) -> float:
@@ -192,6 +198,7 @@ class SLO:
             "threshold_ms": self.threshold_ms,
             "alerts": [a.to_dict() for a in self.alerts],
             "form": self.form,
+            "notes": list(self.notes),
         }
 
 
@@ -449,19 +456,33 @@ def _native(doc: dict[str, Any], source: str) -> list[SLO]:
 # --- entry points -------------------------------------------------------------------------------
 
 
-def parse_slos(text: str, *, source: str = "<slos>") -> list[SLO]:
-    """Parse native or OpenSLO YAML text into SLOs (errors name source, SLO and field)."""
+def yaml_documents(text: str, *, source: str) -> list[dict[str, Any]]:
+    """The mappings of a YAML file: one per document, or per item of a top-level list of
+    OpenSLO objects (the form the OpenSLO SDK examples use)."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        raw = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1}" if mark is not None else ""
         raise InvalidInput(f"{source}:{at} is not valid YAML: {exc}", field="file") from None
+    docs: list[dict[str, Any]] = []
+    for d in raw:
+        if isinstance(d, list) and d and all(isinstance(x, dict) and "apiVersion" in x for x in d):
+            docs.extend(d)
+        elif isinstance(d, dict):
+            docs.append(d)
+        else:
+            raise InvalidInput(
+                f"{source}: document {len(docs) + 1} must be a mapping", field="file"
+            )
+    return docs
+
+
+def parse_slos(text: str, *, source: str = "<slos>") -> list[SLO]:
+    """Parse native or OpenSLO YAML text into SLOs (errors name source, SLO and field)."""
+    docs = yaml_documents(text, source=source)
     if not docs:
         raise InvalidInput(f"{source}: the file is empty: define at least one SLO", field="file")
-    for i, d in enumerate(docs):
-        if not isinstance(d, dict):
-            raise InvalidInput(f"{source}: document {i + 1} must be a mapping", field="file")
     if any("apiVersion" in d for d in docs):
         from warroom.slo.openslo import parse_openslo
 
@@ -471,16 +492,46 @@ def parse_slos(text: str, *, source: str = "<slos>") -> list[SLO]:
     return _native(docs[0], source)
 
 
-def load_slo_file(path: str | Path) -> list[SLO]:
-    """Read one SLO file (native or OpenSLO)."""
-    p = Path(path)
+def _read_text(p: Path) -> str:
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInput(f"SLO file {p} does not exist", field="slo") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read SLO file {p}: {exc}", field="slo") from None
-    return parse_slos(text, source=str(p))
+
+
+def load_slo_file(path: str | Path) -> list[SLO]:
+    """Read one SLO file (native or OpenSLO), or a folder of them.
+
+    The OpenSLO documents of a folder's *.yaml / *.yml files are read as one set, so an
+    `indicatorRef` or `metricSourceRef` may name an object in another file of the folder.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        return parse_slos(_read_text(p), source=str(p))
+    files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file())
+    if not files:
+        raise InvalidInput(f"SLO folder {p} has no .yaml or .yml file", field="slo")
+    out: list[SLO] = []
+    openslo: list[tuple[str, dict[str, Any]]] = []
+    for f in files:
+        docs = yaml_documents(_read_text(f), source=str(f))
+        if any("apiVersion" in d for d in docs):
+            openslo.extend((str(f), d) for d in docs)
+        elif docs:
+            out.extend(parse_slos(_read_text(f), source=str(f)))
+    if openslo:
+        from warroom.slo.openslo import read_openslo
+
+        out.extend(read_openslo(openslo).slos)
+    if not out:
+        raise InvalidInput(f"{p}: no `kind: SLO` document found", field="kind")
+    names = [s.name for s in out]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise InvalidInput(f"{p}: SLO {dup!r} is defined twice", field="metadata.name")
+    return out
 
 
 def with_alerts(slos: list[SLO], alerts: tuple[BurnAlert, ...] | None) -> list[SLO]:
