@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alert_payloads import am_alert, am_payload
-from warroom import alerts, incidents, timeline
+from warroom import alerts, audit, incidents, timeline
 from warroom.config import Settings
 from warroom.db import Database
 from warroom.errors import InvalidInput
@@ -123,6 +123,51 @@ def test_concurrent_first_deliveries_open_exactly_one_incident(db, clock) -> Non
     assert sorted(r.outcome for r in results).count("opened") == 1
     assert sum(r.outcome == "duplicate" for r in results) == 6
     assert len(alerts.list_alerts(db, "INC-1")) == 6
+
+
+def test_firing_and_resolving_in_one_delivery_appends_two_chained_events(db, clock) -> None:
+    a1 = am_alert("c1", slo="chain")
+    alerts.receive_alertmanager(db, am_payload("chain", [a1]))
+    r1 = {**a1, "status": "resolved", "endsAt": "2026-11-24T12:06:00Z"}
+    res = alerts.receive_alertmanager(db, am_payload("chain", [r1, am_alert("c2", slo="chain")]))
+    assert (res.outcome, res.firing, res.resolved) == ("attached", 1, 1)
+    events = timeline.read(db, "INC-1")
+    assert [(e.seq, e.kind) for e in events] == [
+        (1, "incident.declared"),
+        (2, "alert.firing"),
+        (3, "alert.firing"),
+        (4, "alert.resolved"),
+    ]
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert incidents.get(db, "INC-1").last_seq == 4
+    assert audit.audit(db, "INC-1").ok
+
+
+def test_concurrent_deliveries_to_many_groups_keep_every_chain_whole(db, clock) -> None:
+    payloads = [
+        am_payload(f"grp{g}", [am_alert(f"g{g}a{i}", slo=f"grp{g}") for i in range(n + 1)])
+        for g in range(4)
+        for n in range(5)
+    ]
+    errors: list[BaseException] = []
+
+    def post(p):
+        try:
+            alerts.receive_alertmanager(db, p)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    found = incidents.list_incidents(db)
+    assert sorted(i.key for i in found) == ["INC-1", "INC-2", "INC-3", "INC-4"]
+    reports = audit.audit_all(db)
+    assert [r.problems for r in reports] == [[], [], [], []]
+    assert sorted(len(alerts.list_alerts(db, i.key)) for i in found) == [5, 5, 5, 5]
 
 
 def test_generic_webhook_with_field_mapping(db, clock) -> None:

@@ -435,9 +435,14 @@ def _remember(db: Database, digest: str, incident: str | None) -> None:
     _seen_cache[(db.url, digest)] = IntakeResult("duplicate", incident)
 
 
+def remembered(db: Database, digest: str) -> IntakeResult | None:
+    """The duplicate result when this process committed this payload before (no I/O)."""
+    return _seen_cache.get((db.url, digest))
+
+
 def already_received(db: Database, digest: str) -> IntakeResult | None:
     """The duplicate result when this payload was taken before (a read: takes no write lock)."""
-    cached = _seen_cache.get((db.url, digest))
+    cached = remembered(db, digest)
     if cached is not None:
         return cached
     if db.is_sqlite:
@@ -455,6 +460,17 @@ def already_received(db: Database, digest: str) -> IntakeResult | None:
     return seen
 
 
+def _answered_early(db: Database, digest: str) -> IntakeResult | None:
+    """A re-delivery's answer before parsing, where that is cheaper than the write path.
+
+    Re-deliveries and repeat notifications are most of the traffic. On SQLite a read takes no
+    write lock, so one answers those another process took without queueing for BEGIN
+    IMMEDIATE. On PostgreSQL the write transaction starts with that same read, before it locks
+    anything, so a separate one would only add round trips. `receive` checks again either way.
+    """
+    return already_received(db, digest) if db.is_sqlite else remembered(db, digest)
+
+
 def receive_alertmanager(
     db: Database,
     payload: dict[str, Any],
@@ -465,9 +481,7 @@ def receive_alertmanager(
 ) -> IntakeResult:
     """Take one Alertmanager webhook delivery (`digest`: its payload_hash, if known)."""
     digest = digest or payload_hash("alertmanager", payload)
-    # Re-deliveries and repeat notifications are most of the traffic: answer them from a read
-    # before parsing; `receive` checks again under the write lock.
-    seen = already_received(db, digest)
+    seen = _answered_early(db, digest)
     if seen is not None:
         return seen
     note = parse_alertmanager(payload)
@@ -484,7 +498,7 @@ def receive_generic(
 ) -> IntakeResult:
     """Take one delivery of a generic JSON monitor through its field mapping."""
     digest = payload_hash(mapping.source[:40], payload)
-    seen = already_received(db, digest)
+    seen = _answered_early(db, digest)
     if seen is not None:
         return seen
     note = parse_generic(payload, mapping)
@@ -529,22 +543,29 @@ def _alert_brief(a: AlertIn) -> dict[str, Any]:
 
 
 # Statements built once: the intake hot path should not pay for building SQL each time.
-_GROUP = sa.select(alert_groups).where(
+_GROUP = sa.select(alert_groups.c.id, alert_groups.c.incident_id).where(
     alert_groups.c.source == sa.bindparam("source"),
     alert_groups.c.group_key == sa.bindparam("group_key"),
 )
 _GROUP_LOCKED = _GROUP.with_for_update()
-_GROUP_INSERT = alert_groups.insert()
+_GROUP_INSERT = alert_groups.insert().returning(alert_groups.c.id)
 _GROUP_POINT = (
     alert_groups.update()
     .where(alert_groups.c.id == sa.bindparam("gid"))
     .values(incident_id=sa.bindparam("iid"), updated_at=sa.bindparam("now"))
 )
-_INCIDENT = sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage).where(
-    incidents_t.c.id == sa.bindparam("iid")
-)
+# The incident with its timeline head: read under its row lock, the head is what the new
+# events follow (no second read in timeline.append).
+_INCIDENT = sa.select(
+    incidents_t.c.id,
+    incidents_t.c.key,
+    incidents_t.c.stage,
+    incidents_t.c.last_seq,
+    incidents_t.c.last_hash,
+).where(incidents_t.c.id == sa.bindparam("iid"))
+_INCIDENT_LOCKED = _INCIDENT.with_for_update()
 _BY_FINGERPRINT = (
-    sa.select(incidents_t.c.id, incidents_t.c.key, incidents_t.c.stage)
+    sa.select(incidents_t.c.id)
     .join(alert_states, alert_states.c.incident_id == incidents_t.c.id)
     .where(
         alert_states.c.fingerprint.in_(sa.bindparam("fps", expanding=True)),
@@ -578,34 +599,69 @@ _STILL_FIRING = (
 _DELIVERY_INSERT = alert_deliveries.insert()
 
 
-def _locked_group(db: Database, conn: Connection, note: Notification, now: datetime) -> Any:
-    stmt = _GROUP if db.is_sqlite else _GROUP_LOCKED  # SQLite holds the database lock
+@dataclass(frozen=True)
+class _Plan:
+    """What a delivery would open, worked out before the write lock is taken."""
+
+    firing: list[AlertIn]
+    fingerprints: list[str]  # of all its alerts, sorted
+    title: str = ""
+    description: str = ""
+    severity: Severity | None = None
+    impact_scope: str = ""
+    started_at: datetime | None = None
+
+
+def _plan(note: Notification, routing: Routing, now: datetime) -> _Plan:
+    firing = [a for a in note.alerts if a.status == FIRING]
+    fingerprints = sorted({a.fingerprint for a in note.alerts})
+    if not firing:
+        return _Plan(firing, fingerprints)
+    labels = {**firing[0].labels, **note.common_labels}
+    service, severity = routing.route(labels)
+    started = min(a.starts_at for a in firing)
+    return _Plan(
+        firing,
+        fingerprints,
+        title=_title(note, labels, service),
+        description=_description(note, firing),
+        severity=severity,
+        impact_scope=f"service {service}" if service else "",
+        started_at=min(started, now + timedelta(minutes=4)),
+    )
+
+
+def _group(db: Database, conn: Connection, note: Notification, now: datetime) -> tuple[int, Any]:
+    """The group's (id, incident_id), locked for this transaction (created on first sight)."""
     params = {"source": note.source, "group_key": note.group_key}
-    row = conn.execute(stmt, params).first()
-    if row is None:
-        # a concurrent first delivery of the same group fails here with a unique violation;
-        # db.retrying runs the whole delivery again and it then finds this row
-        conn.execute(
-            _GROUP_INSERT,
-            {**params, "incident_id": None, "created_at": now, "updated_at": now},
-        )
-        row = conn.execute(stmt, params).one()
-    return row
+    # SQLite holds the database lock; PostgreSQL locks the group's row
+    row = conn.execute(_GROUP if db.is_sqlite else _GROUP_LOCKED, params).first()
+    if row is not None:
+        return int(row.id), row.incident_id
+    # a concurrent first delivery of the same group fails here with a unique violation;
+    # db.retrying runs the whole delivery again and it then finds this row
+    group_id = conn.execute(
+        _GROUP_INSERT, {**params, "incident_id": None, "created_at": now, "updated_at": now}
+    ).scalar_one()
+    return int(group_id), None
 
 
-def _open_incident(conn: Connection, incident_id: int | None) -> Any:
+def _open_incident(db: Database, conn: Connection, incident_id: int | None) -> Any:
+    """The incident, locked, with its timeline head; None when there is none or it is closed."""
     if incident_id is None:
         return None
-    row = conn.execute(_INCIDENT, {"iid": incident_id}).first()
-    if row is None or row.stage == incidents.Stage.CLOSED.value:
+    row = conn.execute(_INCIDENT if db.is_sqlite else _INCIDENT_LOCKED, {"iid": incident_id})
+    found = row.first()
+    if found is None or found.stage == incidents.Stage.CLOSED.value:
         return None
-    return row
+    return found
 
 
-def _incident_by_fingerprint(conn: Connection, fingerprints: list[str]) -> Any:
+def _incident_by_fingerprint(db: Database, conn: Connection, fingerprints: list[str]) -> Any:
     if not fingerprints:
         return None
-    return conn.execute(_BY_FINGERPRINT, {"fps": fingerprints}).first()
+    found = conn.execute(_BY_FINGERPRINT, {"fps": fingerprints}).first()
+    return None if found is None else _open_incident(db, conn, int(found.id))
 
 
 def receive(
@@ -622,12 +678,13 @@ def receive(
 
     def run() -> IntakeResult:
         now = utcnow()
+        plan = _plan(note, routing, now)  # pure work, before the lock
         opened.clear()  # a retried attempt starts over
         with db.transaction() as conn:
             seen = _seen(conn, digest)
             if seen is not None:
                 return seen
-            result = _apply(db, conn, note, now=now, routing=routing, actor=actor, opened=opened)
+            result = _apply(db, conn, note, plan, now=now, actor=actor, opened=opened)
             conn.execute(
                 _DELIVERY_INSERT,
                 {
@@ -654,49 +711,45 @@ def _apply(
     db: Database,
     conn: Connection,
     note: Notification,
+    plan: _Plan,
     *,
     now: datetime,
-    routing: Routing,
     actor: str,
     opened: list[incidents.Incident],
 ) -> tuple[IntakeResult, int | None]:
-    group = _locked_group(db, conn, note, now)
-    inc = _open_incident(conn, group.incident_id)
+    group_id, group_incident = _group(db, conn, note, now)
+    inc = _open_incident(db, conn, group_incident)
     if inc is None:
-        inc = _incident_by_fingerprint(
-            conn, [a.fingerprint for a in note.alerts if a.status == FIRING]
-        )
-    firing_in = [a for a in note.alerts if a.status == FIRING]
+        inc = _incident_by_fingerprint(db, conn, [a.fingerprint for a in plan.firing])
     outcome = "attached"
+    known: dict[tuple[str, datetime], Any] = {}
     if inc is None:
-        if not firing_in:
+        if not plan.firing:
             return IntakeResult("ignored", None), None
-        labels = {**firing_in[0].labels, **note.common_labels}
-        service, severity = routing.route(labels)
-        started = min(a.starts_at for a in firing_in)
         declared = incidents.declare(
             db,
-            title=_title(note, labels, service),
+            title=plan.title,
             actor=actor,
-            description=_description(note, firing_in),
-            started_at=min(started, now + timedelta(minutes=4)),
-            severity=severity,
-            impact_scope=f"service {service}" if service else "",
+            description=plan.description,
+            started_at=plan.started_at,
+            severity=plan.severity,
+            impact_scope=plan.impact_scope,
             reporter=actor,
             in_transaction=conn,
         )
         inc_id, inc_key = declared.id, declared.key
+        head = timeline.Head(declared.last_seq, declared.last_hash)
         opened.append(declared)
-        outcome = "opened"
+        outcome = "opened"  # and a new incident has no alert states to read
     else:
         inc_id, inc_key = int(inc.id), str(inc.key)
-    if group.incident_id != inc_id:
-        conn.execute(_GROUP_POINT, {"gid": group.id, "iid": inc_id, "now": now})
-    fps = sorted({a.fingerprint for a in note.alerts})
-    known = {
-        (r.fingerprint, ensure_utc(r.starts_at)): r
-        for r in conn.execute(_STATES, {"iid": inc_id, "fps": fps})
-    }
+        head = timeline.Head(int(inc.last_seq), str(inc.last_hash))
+        known = {
+            (r.fingerprint, ensure_utc(r.starts_at)): r
+            for r in conn.execute(_STATES, {"iid": inc_id, "fps": plan.fingerprints})
+        }
+    if group_incident != inc_id:
+        conn.execute(_GROUP_POINT, {"gid": group_id, "iid": inc_id, "now": now})
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     newly_firing: list[AlertIn] = []
@@ -735,20 +788,19 @@ def _apply(
         conn.execute(_STATE_UPDATE, updates)
     if not newly_firing and not newly_resolved:
         return IntakeResult("unchanged" if outcome == "attached" else outcome, inc_key), inc_id
-    incidents.lock(db, conn, inc_key)
+    items: list[tuple[str, dict[str, Any] | None]] = []
     if newly_firing:
         names = sorted({a.name for a in newly_firing})
-        timeline.append(
-            conn,
-            inc_id,
-            actor=actor,
-            kind=KIND_FIRING,
-            data={
-                "summary": f"{len(newly_firing)} alert(s) firing: {', '.join(names)[:300]}",
-                "source": note.source,
-                "group_key": note.group_key,
-                "alerts": [_alert_brief(a) for a in newly_firing[:50]],
-            },
+        items.append(
+            (
+                KIND_FIRING,
+                {
+                    "summary": f"{len(newly_firing)} alert(s) firing: {', '.join(names)[:300]}",
+                    "source": note.source,
+                    "group_key": note.group_key,
+                    "alerts": [_alert_brief(a) for a in newly_firing[:50]],
+                },
+            )
         )
     if newly_resolved:
         still = conn.execute(_STILL_FIRING, {"iid": inc_id}).scalar_one()
@@ -759,19 +811,20 @@ def _apply(
             else f"{len(newly_resolved)} alert(s) resolved ({', '.join(names)[:300]}); "
             f"{still} still firing"
         )
-        timeline.append(
-            conn,
-            inc_id,
-            actor=actor,
-            kind=KIND_RESOLVED,
-            data={
-                "summary": summary,
-                "source": note.source,
-                "group_key": note.group_key,
-                "still_firing": int(still),
-                "alerts": [_alert_brief(a) for a in newly_resolved[:50]],
-            },
+        items.append(
+            (
+                KIND_RESOLVED,
+                {
+                    "summary": summary,
+                    "source": note.source,
+                    "group_key": note.group_key,
+                    "still_firing": int(still),
+                    "alerts": [_alert_brief(a) for a in newly_resolved[:50]],
+                },
+            )
         )
+    # the incident row is locked (just inserted, or read FOR UPDATE above): `head` is current
+    timeline.append_after(conn, inc_id, head, actor=actor, items=items)
     return IntakeResult(outcome, inc_key, len(newly_firing), len(newly_resolved)), inc_id
 
 

@@ -8,6 +8,7 @@ with db.transaction() as conn:      # BEGIN IMMEDIATE on SQLite, READ COMMITTED 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -109,6 +110,10 @@ class Database:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or create_db_engine(url)
+        # SQLite has one writer at a time, and a connection waiting for the lock polls it
+        # with growing sleeps (1, 2, 5, 10 ... ms): threads of this process queue here
+        # instead and get the lock the moment the previous writer commits.
+        self._sqlite_writer = threading.RLock() if self.is_sqlite else None
 
     @property
     def dialect(self) -> str:
@@ -122,7 +127,7 @@ class Database:
     def transaction(self) -> Iterator[Connection]:
         """One write transaction; commits on success, rolls back on any error."""
         try:
-            with self.engine.begin() as conn:
+            with self._sqlite_writer or contextlib.nullcontext(), self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
             raise StorageUnavailable(_describe(exc, self.url)) from exc

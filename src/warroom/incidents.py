@@ -146,6 +146,7 @@ class Incident:
     created_at: datetime
     updated_at: datetime
     last_seq: int
+    last_hash: str = ""  # with last_seq, the head of the timeline's hash chain
     roles: dict[str, str] = field(default_factory=dict)
     participants: list[str] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
@@ -326,6 +327,7 @@ def _from_row(row: Row[Any]) -> Incident:
         created_at=row.created_at,
         updated_at=row.updated_at,
         last_seq=row.last_seq,
+        last_hash=row.last_hash,
     )
 
 
@@ -400,27 +402,34 @@ def list_incidents(
 # --- changing -------------------------------------------------------------------------------
 
 
+# One statement takes the next value and holds the counter's row lock until commit (on
+# PostgreSQL a concurrent UPDATE waits, then adds to the committed value): gapless.
+_BUMP = (
+    counters.update()
+    .where(counters.c.name == sa.bindparam("counter"))
+    .values(value=counters.c.value + 1)
+    .returning(counters.c.value)
+)
+
+
 def _next_number(db: Database, conn: Connection, name: str) -> int:
-    row = conn.execute(
-        db.lock_row(sa.select(counters.c.value).where(counters.c.name == name))
-    ).first()
-    if row is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(counters.insert().values(name=name, value=1))
-            return 1
-        except sa.exc.IntegrityError:
-            row = conn.execute(
-                db.lock_row(sa.select(counters.c.value).where(counters.c.name == name))
-            ).one()
-    value = int(row.value) + 1
-    conn.execute(counters.update().where(counters.c.name == name).values(value=value))
-    return value
+    value = conn.execute(_BUMP, {"counter": name}).scalar()
+    if value is not None:
+        return int(value)
+    try:
+        with conn.begin_nested():
+            conn.execute(counters.insert().values(name=name, value=1))
+        return 1
+    except sa.exc.IntegrityError:
+        return int(conn.execute(_BUMP, {"counter": name}).scalar_one())
 
 
 def next_number(db: Database, conn: Connection, name: str) -> int:
     """The next value of a named counter (INC, AI, ...), gapless, inside the transaction."""
     return _next_number(db, conn, name)
+
+
+_DECLARE = incidents.insert().returning(*incidents.c)
 
 
 def declare(
@@ -470,48 +479,47 @@ def declare(
         with contextlib.nullcontext(outer) if outer is not None else db.transaction() as conn:
             number = _next_number(db, conn, "incident")
             key = f"INC-{number}"
-            incident_id = conn.execute(
-                incidents.insert()
-                .values(
-                    number=number,
-                    key=key,
-                    severity=sev.value if sev else None,
-                    factors=fac.to_dict(),
-                    stage=Stage.DETECTED.value,
-                    started_at=start,
-                    detected_at=now,
-                    skipped_stages=[],
-                    security=bool(security),
-                    drill=bool(drill),
-                    commander=None,
-                    created_by=actor,
-                    created_at=now,
-                    updated_at=now,
-                    last_seq=0,
-                    last_hash="",
-                    **fields,
-                )
-                .returning(incidents.c.id)
-            ).scalar_one()
-            timeline.append(
-                conn,
-                incident_id,
-                actor=actor,
-                kind=Kind.DECLARED,
-                at=now,
-                data={
-                    **fields,
+            declared = {
+                **fields,
+                "key": key,
+                "severity": sev.value if sev else None,
+                "factors": fac.to_dict(),
+                "started_at": start.isoformat(),
+                "security": bool(security),
+                "drill": bool(drill),
+            }
+            # The first event's hash does not depend on the row: the row is inserted with
+            # its head already set, then the event (two statements, no read back).
+            first, head = timeline.chain(
+                timeline.Head(), actor=actor, at=now, items=[(Kind.DECLARED, declared)]
+            )
+            row = conn.execute(
+                _DECLARE,
+                {
+                    "number": number,
                     "key": key,
                     "severity": sev.value if sev else None,
                     "factors": fac.to_dict(),
-                    "started_at": start.isoformat(),
+                    "stage": Stage.DETECTED.value,
+                    "started_at": start,
+                    "detected_at": now,
+                    "skipped_stages": [],
                     "security": bool(security),
                     "drill": bool(drill),
+                    "commander": None,
+                    "created_by": actor,
+                    "created_at": now,
+                    "updated_at": now,
+                    "last_seq": head.seq,
+                    "last_hash": head.hash,
+                    **fields,
                 },
-            )
+            ).one()
+            timeline.insert_events(conn, row.id, first)
             if commander:
                 _assign(db, conn, key, role=Role.COMMANDER, person=commander, actor=actor)
-            return _get(conn, key)
+                return _get(conn, key)
+            return _from_row(row)  # a new incident has no roles or tasks yet
 
     if in_transaction is not None:
         return run()

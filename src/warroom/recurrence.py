@@ -240,7 +240,12 @@ def find_similar(
 ) -> list[Match]:
     """Closed past incidents (started earlier, not drills) that look like this one, best
     first."""
-    inc = incidents.get(db, key)
+    return _similar(db, incidents.get(db, key), threshold=threshold, limit=limit)
+
+
+def _similar(
+    db: Database, inc: Incident, *, threshold: float = THRESHOLD, limit: int = 3
+) -> list[Match]:
     if inc.drill:
         return []
     # Only handed-over incidents: one still open that comes back is a reopen
@@ -278,8 +283,11 @@ def _already(db: Database, inc: Incident) -> set[str]:
 def check(db: Database, key: str | int, *, actor: str) -> list[Match]:
     """Find recurrences; record new ones (`recurrence.detected`) and escalate the open
     action items of the incident it repeats (`action.escalated`). Returns every match."""
-    inc = incidents.get(db, key)
-    matches = find_similar(db, inc.key)
+    return _check(db, incidents.get(db, key), actor=actor)
+
+
+def _check(db: Database, inc: Incident, *, actor: str) -> list[Match]:
+    matches = _similar(db, inc)
     new = [m for m in matches if m.key not in _already(db, inc)]
     if not new:
         return matches
@@ -311,7 +319,7 @@ def recorded(db: Database, key: str | int) -> list[dict[str, Any]]:
 
 
 def _on_declared(db: Database, inc: Incident, actor: str) -> None:
-    check(db, inc.key, actor=actor)
+    _check(db, inc, actor=actor)  # the incident as just committed: no need to read it again
 
 
 def _on_attached(db: Database, art: artifacts.Artifact, actor: str) -> None:

@@ -89,6 +89,69 @@ def event_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class Head:
+    """Where an incident's chain ends: its last event's seq and hash (0 and "" before any)."""
+
+    seq: int = 0
+    hash: str = ""
+
+
+def chain(
+    head: Head, *, actor: str, at: datetime, items: list[tuple[str, dict[str, Any] | None]]
+) -> tuple[list[dict[str, Any]], Head]:
+    """The event rows (kind, data) that follow `head`, without incident_id, and the new head.
+
+    Pure: callers that know the head (an incident they just inserted, a row they locked) build
+    the rows before or without reading it back.
+    """
+    rows: list[dict[str, Any]] = []
+    for kind, raw in items:
+        data = json.loads(json.dumps(raw or {}, default=str))
+        seq = head.seq + 1
+        digest = event_hash(head.hash, seq, at, actor, kind, data)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "kind": kind,
+                "data": data,
+                "prev_hash": head.hash,
+                "hash": digest,
+            }
+        )
+        head = Head(seq, digest)
+    return rows, head
+
+
+# Built once: appending is on the alert intake hot path.
+_HEAD = sa.select(incidents.c.last_seq, incidents.c.last_hash).where(
+    incidents.c.id == sa.bindparam("iid")
+)
+_INSERT = events.insert()
+_ADVANCE = (
+    incidents.update()
+    .where(incidents.c.id == sa.bindparam("iid"))
+    .values(
+        last_seq=sa.bindparam("new_seq"),
+        last_hash=sa.bindparam("new_hash"),
+        updated_at=sa.bindparam("when"),
+    )
+)
+
+
+def head(conn: Connection, incident_id: int) -> Head:
+    """The incident's chain head as stored (read it under the incident row lock)."""
+    row = conn.execute(_HEAD, {"iid": incident_id}).one()
+    return Head(int(row.last_seq), str(row.last_hash))
+
+
+def insert_events(conn: Connection, incident_id: int, rows: list[dict[str, Any]]) -> None:
+    """Store rows from `chain` (the caller also moves the incident's head to the last one)."""
+    conn.execute(_INSERT, [{**r, "incident_id": incident_id} for r in rows])
+
+
 def append(
     conn: Connection,
     incident_id: int,
@@ -103,31 +166,29 @@ def append(
     The caller must hold the incident row lock (see `incidents._lock`), which makes `seq`
     gapless under concurrency.
     """
-    data = json.loads(json.dumps(data or {}, default=str))
-    row = conn.execute(
-        sa.select(incidents.c.last_seq, incidents.c.last_hash).where(incidents.c.id == incident_id)
-    ).one()
-    seq = row.last_seq + 1
+    return append_after(
+        conn, incident_id, head(conn, incident_id), actor=actor, items=[(kind, data)], at=at
+    ).seq
+
+
+def append_after(
+    conn: Connection,
+    incident_id: int,
+    after: Head,
+    *,
+    actor: str,
+    items: list[tuple[str, dict[str, Any] | None]],
+    at: datetime | None = None,
+) -> Head:
+    """Append events (kind, data) after the head the caller read under the incident row lock,
+    in two statements; returns the new head."""
     when = at or utcnow()
-    digest = event_hash(row.last_hash, seq, when, actor, kind, data)
+    rows, new = chain(after, actor=actor, at=when, items=items)
+    insert_events(conn, incident_id, rows)
     conn.execute(
-        events.insert().values(
-            incident_id=incident_id,
-            seq=seq,
-            at=when,
-            actor=actor,
-            kind=kind,
-            data=data,
-            prev_hash=row.last_hash,
-            hash=digest,
-        )
+        _ADVANCE, {"iid": incident_id, "new_seq": new.seq, "new_hash": new.hash, "when": when}
     )
-    conn.execute(
-        incidents.update()
-        .where(incidents.c.id == incident_id)
-        .values(last_seq=seq, last_hash=digest, updated_at=when)
-    )
-    return seq
+    return new
 
 
 def read(
