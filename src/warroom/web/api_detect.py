@@ -82,13 +82,15 @@ def _actor(request: Request, default: str) -> str:
 async def alertmanager_webhook(request: Request) -> JSONResponse:
     """Take an Alertmanager delivery (webhook version 4): open or attach to an incident.
 
-    Re-deliveries and repeats are answered from one indexed read on the event loop (no
-    thread hop: they are most of the traffic); new deliveries are written in a worker thread.
+    Re-deliveries this process has taken are answered on the event loop from memory (no
+    thread hop: they are most of the traffic). Everything that needs the database runs in a
+    worker thread: a query on the event loop would stall every other request while it waits
+    for a pooled connection that the writers hold.
     """
     payload = _body(await request.body())
     db = request.app.state.db
     digest = alerts.payload_hash("alertmanager", payload)
-    seen = alerts.already_received(db, digest)
+    seen = alerts.remembered(db, digest)
     if seen is None:
         routing = _routing(request.app.state.settings)
         seen = await run_in_threadpool(

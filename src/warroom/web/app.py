@@ -17,15 +17,18 @@ from warroom.db import Database
 from warroom.errors import WarroomError
 from warroom.web.deps import templates
 
-# Each module has `router`; areas that are not part of this build are skipped.
+# Each module has `router`; areas that are not part of this build are skipped. Routing
+# tries them in this order, so alert intake (the busiest endpoint by far) comes first: after
+# the others it paid for matching some seventy routes on every delivery. No path of one area
+# overlaps another's, so the order changes nothing else.
 AREA_ROUTERS = (
+    "warroom.web.api_detect",
     "warroom.web.api",
     "warroom.web.pages",
     "warroom.web.api_comms",
     "warroom.web.pages_comms",
     "warroom.web.api_learn",
     "warroom.web.pages_learn",
-    "warroom.web.api_detect",
     "warroom.web.api_contain",
     "warroom.web.pages_contain",
     "warroom.web.auth",
