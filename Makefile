@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint format clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/warroom/triage/_scan.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

@@ -10,15 +10,17 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from warroom.config import current_user, load_settings
-from warroom.db import Database, ensure_utc
 from warroom.errors import InvalidInput, WarroomError
+
+if TYPE_CHECKING:  # sqlalchemy loads when a command opens the database, not for triage
+    from warroom.db import Database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -44,6 +46,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def open_db(url: str | None) -> Database:
     """The database named by --db / WARROOM_DATABASE_URL, migrated if it is new."""
     from warroom import migrate
+    from warroom.db import Database
 
     database = Database(load_settings(database_url=url).database_url)
     if migrate.pending(database):
@@ -79,7 +82,8 @@ def parse_time(value: str | None, *, field: str = "time") -> datetime | None:
         return None
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
-        return ensure_utc(datetime.fromisoformat(text))
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
         raise InvalidInput(
             f"{value!r} is not a time: use ISO-8601 like 2026-11-24T14:03:00Z", field=field

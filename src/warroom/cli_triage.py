@@ -230,7 +230,14 @@ def register(app: typer.Typer) -> None:
 
 
 def main() -> None:
-    app = typer.Typer(help="warroom triage and log templates")
+    """`warroom triage` / `warroom logs` on their own (see `warroom.entry`)."""
+    app = typer.Typer(
+        name="warroom",
+        help="warroom triage and log templates",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
     register(app)
     app()
 

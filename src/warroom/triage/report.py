@@ -45,6 +45,7 @@ from warroom.triage.sli import (
 
 MAX_ROUTE_SERIES = 25
 MAX_ROUTES_SHOWN = 10
+MAX_RANKED_ROUTES = 500  # busiest, and most 5xx, since the onset
 
 
 @dataclass
@@ -278,8 +279,9 @@ def triage_aggregates(
         minutes=round((end - onset).total_seconds() / 60, 1),
     )
 
-    before = phase_stats(agg, grid.start, onset, by_route=True)
-    during = phase_stats(agg, onset, end, by_route=True)
+    candidates = _candidate_routes(agg, onset, end, [s.scope for s in signals])
+    before = phase_stats(agg, grid.start, onset, by_route=True, routes=candidates)
+    during = phase_stats(agg, onset, end, by_route=True, routes=candidates)
     routes = _rank_routes(agg, before, during, signals, primary.metric, onset, end)
     affected = [r for r in routes if r.affected] or routes[:1]
     o_before = phase_stats(agg, grid.start, onset, by_route=False).get("*")
@@ -350,6 +352,27 @@ def _route_scopes(agg: Aggregates) -> list[str]:
         if r not in out:
             out.append(r)
     return out
+
+
+def _candidate_routes(
+    agg: Aggregates, start: datetime, end: datetime, flagged: list[str]
+) -> list[str]:
+    """Routes worth ranking: the busiest and those with most 5xx since the onset, and those a
+    signal names. A route outside cannot outrank them by much: its impact is bounded by its
+    requests (a log with a million distinct static-file routes must not cost a million rows)."""
+    during = (
+        agg.status.filter(
+            (pl.col("minute") >= pl.lit(start).cast(MINUTE))
+            & (pl.col("minute") < pl.lit(end).cast(MINUTE))
+        )
+        .group_by("route")
+        .agg(n=pl.col("n").sum(), err=pl.col("n").filter(pl.col("status") >= 500).sum())
+    )
+    busy = during.sort("n", "route", descending=[True, False])["route"].head(MAX_RANKED_ROUTES)
+    errs = during.filter(pl.col("err") >= 5).sort("err", "route", descending=[True, False])
+    out = dict.fromkeys(busy.to_list() + errs["route"].head(MAX_RANKED_ROUTES).to_list())
+    out.update(dict.fromkeys(r for r in flagged if r != "*"))
+    return list(out)
 
 
 def _signals(ser: dict[str, Series], *, latency: bool) -> list[Signal]:

@@ -16,14 +16,22 @@ _ID_SEGMENT = (
     r"(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|[0-9a-fA-F]{8,})"
 )
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _ID_RE = re.compile(rf"/{_ID_SEGMENT}(/|$)")
+# fingerprinted file names: "app.3f2a1b9c.js", "app.123.js" (an id between dots) and
+# "chunk-3f2a1b9c.js" (a hash after a dash, before the extension)
+_DOT_ID = rf"\.{_ID_SEGMENT}\."
+_DASH_HASH = rf"-(?:{_UUID}|[0-9a-fA-F]{{8,}})\."
+_DOT_ID_RE = re.compile(_DOT_ID)
+_DASH_HASH_RE = re.compile(_DASH_HASH)
 _QUERY_RE = re.compile(r"[?#].*$")
 _SLASHES_RE = re.compile(r"/{2,}")
 ID_PLACEHOLDER = "{id}"
 
 
 def normalise_route(path: str) -> str:
-    """Drop the query string and replace id-like segments by `{id}`.
+    """Drop the query string and replace id-like segments by `{id}`, and ids inside file
+    names (between dots, or a hash after a dash before the extension).
 
     >>> normalise_route("/api/orders/9f1c2e3d-0000-4000-8000-000000000001/items/7")
     '/api/orders/{id}/items/{id}'
@@ -38,6 +46,10 @@ def normalise_route(path: str) -> str:
     # twice, because adjacent id segments share the slash between them
     for _ in range(2):
         route = _ID_RE.sub(rf"/{ID_PLACEHOLDER}\1", route)
+    if "." in route:
+        for _ in range(2):  # adjacent ids share the dot between them
+            route = _DOT_ID_RE.sub(f".{ID_PLACEHOLDER}.", route)
+        route = _DASH_HASH_RE.sub(f"-{ID_PLACEHOLDER}.", route)
     return route or "/"
 
 
@@ -49,6 +61,9 @@ def normalise_route_expr(path: pl.Expr) -> pl.Expr:
     pattern = rf"/{_ID_SEGMENT}(/|$)"
     for _ in range(2):
         route = route.str.replace_all(pattern, "/{id}$1")
+    for _ in range(2):
+        route = route.str.replace_all(_DOT_ID, ".{id}.")
+    route = route.str.replace_all(_DASH_HASH, "-{id}.")
     # `route` is referenced once: a when/then/otherwise on it would evaluate the chain thrice
     return route.str.replace(r"^$", "/").fill_null("/")
 

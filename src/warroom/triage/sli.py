@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from warroom.triage.parse import LineStats, empty_frame, iter_parsed_blocks
+from warroom.triage.parse import LineStats, empty_frame, input_size, iter_parsed_blocks
 
 LATENCY_BASE = 1.1
 MIN_LATENCY_MS = 0.01
@@ -71,9 +71,9 @@ def aggregate_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     # clients and routes as 64-bit hashes and minutes as int32: a log with millions of
     # distinct clients must not hold millions of strings
     epoch_min = (pl.col("minute").dt.epoch("s") // 60).cast(pl.Int32)
-    clients = df.group_by(
-        pl.col("client_key").hash().alias("client"), pl.col("route").hash().alias("route")
-    ).agg(
+    # (`client_hash` is given by the compiled scanner's careful path, to hash as it does)
+    key = pl.col("client_hash") if "client_hash" in df.columns else pl.col("client_key").hash()
+    clients = df.group_by(key.alias("client"), pl.col("route").hash().alias("route")).agg(
         last_seen=epoch_min.max(),
         last_error=epoch_min.filter(error).max(),
     )
@@ -131,6 +131,15 @@ class _Accumulator:
                 self.level += 1
                 self.merged = self.merged.filter(_sampled(self.level))
 
+    def sample_at_least(self, level: int) -> None:
+        """Keep only clients sampled at `level` (another source sampled that far)."""
+        if level > self.level:
+            self.level = level
+            if self.merged is not None:
+                self.merged = self.merged.filter(_sampled(level))
+            self.pending = [f.filter(_sampled(level)) for f in self.pending]
+            self.pending_rows = sum(f.height for f in self.pending)
+
     def result(self) -> pl.DataFrame:
         frames = ([self.merged] if self.merged is not None else []) + self.pending
         return _merge_one(self.kind, frames)
@@ -145,9 +154,14 @@ def aggregate_access_logs(
     json_fields: dict[str, str] | None = None,
 ) -> Aggregates:
     """Read access logs block by block into `Aggregates`, never holding all rows."""
+    from warroom.triage import native
+
     accs = [_Accumulator(k) for k in range(4)]
     lines = LineStats()
     formats: dict[str, str] = {}
+    fold = None
+    if native.available():
+        fold = native.NativeFold(aggregate_frame, input_bytes=input_size(paths))
     for spec, part, stats in iter_parsed_blocks(
         paths,
         log_format=log_format,
@@ -155,11 +169,19 @@ def aggregate_access_logs(
         progress=progress,
         json_fields=json_fields,
         transform=aggregate_frame,
+        text_blocks=fold.feed if fold is not None else None,
     ):
         formats[spec.label] = spec.log_format
         lines.add(stats)
-        for acc, frame in zip(accs, part, strict=True):
-            acc.add(frame)
+        if part is not None:
+            for acc, frame in zip(accs, part, strict=True):
+                acc.add(frame)
+    if fold is not None:
+        parts, level = fold.frames()
+        accs[2].sample_at_least(level)
+        for part in parts:
+            for acc, frame in zip(accs, part, strict=True):
+                acc.add(frame)
     if all(acc.merged is None and not acc.pending for acc in accs):
         for acc, frame in zip(accs, aggregate_frame(empty_frame()), strict=True):
             acc.add(frame)
@@ -354,13 +376,21 @@ QS = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 
 def phase_stats(
-    agg: Aggregates, start: datetime, end: datetime, *, by_route: bool
+    agg: Aggregates,
+    start: datetime,
+    end: datetime,
+    *,
+    by_route: bool,
+    routes: list[str] | None = None,
 ) -> dict[str, PhaseStats]:
-    """Requests, 5xx and percentiles in [start, end), overall ("*") or per route."""
+    """Requests, 5xx and percentiles in [start, end), overall ("*") or per route (only
+    `routes` when given)."""
     minutes = max((end - start).total_seconds() / 60, 1.0)
     in_range = (pl.col("minute") >= pl.lit(start).cast(MINUTE)) & (
         pl.col("minute") < pl.lit(end).cast(MINUTE)
     )
+    if by_route and routes is not None:
+        in_range = in_range & pl.col("route").is_in(pl.Series(routes, dtype=pl.String).implode())
     st = agg.status.filter(in_range)
     lat = agg.latency.filter(in_range)
     if not by_route:

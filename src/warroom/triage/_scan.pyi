@@ -1,0 +1,19 @@
+"""Types of the compiled scanner (`_scan.c`)."""
+
+from typing import Any
+
+def scan_clf(
+    block: bytes | bytearray | memoryview, factor: float
+) -> tuple[int, int, bytes, bytes, bytes, bytes, bytes, bytes, list[str]]: ...
+def normalise_route(path: str) -> str | None: ...
+def client_hash(text: str) -> int: ...
+
+NO_MINUTE: int
+MAX_CLIENTS: int
+
+class Aggregator:
+    def __init__(self, client_level: int = 0) -> None: ...
+    def feed(
+        self, block: bytes | bytearray | memoryview, factor: float
+    ) -> tuple[int, int, bytes]: ...
+    def result(self) -> dict[str, Any]: ...
