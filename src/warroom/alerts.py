@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from warroom import incidents, timeline
 from warroom.db import Database, ensure_utc, utcnow
-from warroom.errors import InvalidInput, NotFound, StorageUnavailable
+from warroom.errors import InvalidInput, NotFound
 from warroom.severity import Severity
 from warroom.tables import incidents as incidents_t
 from warroom.tables_detect import alert_deliveries, alert_groups, alert_states
@@ -445,30 +446,16 @@ def already_received(db: Database, digest: str) -> IntakeResult | None:
     cached = remembered(db, digest)
     if cached is not None:
         return cached
-    if db.is_sqlite:
-        with db.read() as conn:
-            seen = _seen(conn, digest)
-    else:
-        # PostgreSQL: one statement in autocommit, no BEGIN/COMMIT round trips
-        try:
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                seen = _seen(conn, digest)
-        except sa.exc.OperationalError as exc:
-            raise StorageUnavailable(f"the database is unavailable: {exc.orig}") from exc
-    if seen is not None:
-        _remember(db, digest, seen.incident)
-    return seen
+    with db.connection() as conn:
+        return _seen_outside(db, conn, digest)
 
 
-def _answered_early(db: Database, digest: str) -> IntakeResult | None:
-    """A re-delivery's answer before parsing, where that is cheaper than the write path.
-
-    Re-deliveries and repeat notifications are most of the traffic. On SQLite a read takes no
-    write lock, so one answers those another process took without queueing for BEGIN
-    IMMEDIATE. On PostgreSQL the write transaction starts with that same read, before it locks
-    anything, so a separate one would only add round trips. `receive` checks again either way.
-    """
-    return already_received(db, digest) if db.is_sqlite else remembered(db, digest)
+def _seen_outside(db: Database, conn: Connection, digest: str) -> IntakeResult | None:
+    row = db.read_once(conn, _SEEN, {"digest": digest})
+    if row is None:
+        return None
+    _remember(db, digest, row.key)
+    return IntakeResult("duplicate", row.key)
 
 
 def receive_alertmanager(
@@ -480,12 +467,13 @@ def receive_alertmanager(
     digest: str | None = None,
 ) -> IntakeResult:
     """Take one Alertmanager webhook delivery (`digest`: its payload_hash, if known)."""
-    digest = digest or payload_hash("alertmanager", payload)
-    seen = _answered_early(db, digest)
-    if seen is not None:
-        return seen
-    note = parse_alertmanager(payload)
-    return receive(db, note, digest=digest, routing=routing or Routing(), actor=actor)
+    return _take(
+        db,
+        digest or payload_hash("alertmanager", payload),
+        lambda: parse_alertmanager(payload),
+        routing=routing or Routing(),
+        actor=actor,
+    )
 
 
 def receive_generic(
@@ -497,14 +485,37 @@ def receive_generic(
     actor: str | None = None,
 ) -> IntakeResult:
     """Take one delivery of a generic JSON monitor through its field mapping."""
-    digest = payload_hash(mapping.source[:40], payload)
-    seen = _answered_early(db, digest)
+    return _take(
+        db,
+        payload_hash(mapping.source[:40], payload),
+        lambda: parse_generic(payload, mapping),
+        routing=routing or Routing(),
+        actor=actor or mapping.source,
+    )
+
+
+def _take(
+    db: Database,
+    digest: str,
+    parse: Callable[[], Notification],
+    *,
+    routing: Routing,
+    actor: str,
+) -> IntakeResult:
+    seen = remembered(db, digest)
     if seen is not None:
         return seen
-    note = parse_generic(payload, mapping)
-    return receive(
-        db, note, digest=digest, routing=routing or Routing(), actor=actor or mapping.source
-    )
+    opened: list[incidents.Incident] = []
+    with db.connection() as conn:
+        # Re-deliveries and repeat notifications are most of the traffic: those another
+        # process took are answered by one read that takes no write lock (PostgreSQL: in
+        # autocommit, no BEGIN/COMMIT), before parsing. The write transaction checks again.
+        seen = _seen_outside(db, conn, digest)
+        if seen is not None:
+            return seen
+        note = parse()
+        out = _record(db, conn, note, digest=digest, routing=routing, actor=actor, opened=opened)
+    return _committed(db, digest, out, opened, actor)
 
 
 def _title(note: Notification, labels: dict[str, str], service: str) -> str:
@@ -673,14 +684,29 @@ def receive(
     actor: str,
 ) -> IntakeResult:
     """Record one normalised delivery: open or attach, record alert changes, once."""
-
     opened: list[incidents.Incident] = []
+    with db.connection() as conn:
+        out = _record(db, conn, note, digest=digest, routing=routing, actor=actor, opened=opened)
+    return _committed(db, digest, out, opened, actor)
+
+
+def _record(
+    db: Database,
+    conn: Connection,
+    note: Notification,
+    *,
+    digest: str,
+    routing: Routing,
+    actor: str,
+    opened: list[incidents.Incident],
+) -> IntakeResult:
+    """The write transaction of a delivery, on `conn`, retried on conflicts."""
 
     def run() -> IntakeResult:
         now = utcnow()
         plan = _plan(note, routing, now)  # pure work, before the lock
         opened.clear()  # a retried attempt starts over
-        with db.transaction() as conn:
+        with db.transaction(on=conn):
             seen = _seen(conn, digest)
             if seen is not None:
                 return seen
@@ -701,6 +727,12 @@ def receive(
             return result[0]
 
     out: IntakeResult = db.retrying(run)
+    return out
+
+
+def _committed(
+    db: Database, digest: str, out: IntakeResult, opened: list[incidents.Incident], actor: str
+) -> IntakeResult:
     _remember(db, digest, out.incident)
     for incident in opened:  # committed: run what other areas hook on a declaration
         incidents.run_hooks(incidents.AFTER_DECLARE, db, incident, actor)
