@@ -84,9 +84,9 @@ def test_compiled_route_normalisation_agrees_with_python(parts):
     assert pl.DataFrame({"p": [path]}).select(normalise_route_expr(pl.col("p")))[0, 0] == expected
 
 
-def test_paths_the_scanner_does_not_judge_are_left_to_python():
+def test_paths_the_scanner_does_not_judge_are_left_to_python_and_control_bytes_are_plain():
     assert _scan.normalise_route("/caf\u00e9/1") is None  # non-ASCII: Python rules decide
-    assert _scan.normalise_route("/a\tb") is None
+    assert _scan.normalise_route("/a\tb/12") == normalise_route("/a\tb/12") == "/a\tb/{id}"
     assert _scan.normalise_route("/" + "1/" * 3000) is None  # longer than the scanner's buffer
 
 
@@ -324,3 +324,48 @@ def test_triage_cli_starts_without_the_database_stack(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert '"incident": false' in done.stdout
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("suffix", [".log", ".log.gz"])
+def test_small_blocks_keep_line_numbers_and_long_lines(tmp_path, monkeypatch, compiled, suffix):
+    """Many blocks (mapped windows for plain files, reads for gzip): skipped lines keep their
+    numbers in the file, a line longer than a block is read whole, a last line without a
+    newline counts."""
+    from warroom.triage import parse
+
+    monkeypatch.setattr(parse, "BLOCK_SIZE", 4096)
+    lines = [
+        combined(f"20/Nov/2026:12:{i // 60 % 60:02d}:{i % 60:02d}", f"/p/{i}", 200, "0.1")
+        for i in range(2000)
+    ]
+    bad_at = [7, 777, 1500]  # 0-based
+    for i in bad_at:
+        lines[i] = f"garbage line {i}"
+    lines[1000] = combined("20/Nov/2026:12:16:40", "/long/" + "x" * 20_000, 200, "0.1")
+    data = ("".join(line + "\n" for line in lines)).rstrip("\n").encode()
+    path = tmp_path / f"many{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    agg = _aggregates([str(path)], monkeypatch, compiled=compiled)
+    assert agg.lines.read == 2000
+    assert agg.lines.skipped == len(bad_at)
+    assert agg.lines.parsed == 2000 - len(bad_at)
+    assert [s.line for s in agg.lines.samples] == [i + 1 for i in bad_at]
+    assert [s.text for s in agg.lines.samples] == [f"garbage line {i}" for i in bad_at]
+    assert "/long/" + "x" * 20_000 in agg.status["route"].to_list()
+
+
+def test_odd_bytes_anywhere_in_a_line_send_it_to_python():
+    """The 32-byte line splitter must see a backslash or a non-ASCII byte wherever it sits,
+    and only in its own line."""
+    base = combined("20/Nov/2026:12:00:01", "/a/1", 200, "0.25")
+    for odd in ("\\", "\u00e9"):
+        for at in range(0, len(base) + 1, 3):
+            line = base[:at] + odd + base[at:]
+            lines = [base[: 40 + at % 7] + "x", line, base]
+            rows, bad = _scan_lines(lines)
+            assert 1 in bad, (odd, at)
+            assert 2 in rows  # the next line is unaffected
+    for n in range(1, 100):
+        rows, bad = _scan_lines([base, "x" * n, base])
+        assert set(rows) == {0, 2} and bad == [1]

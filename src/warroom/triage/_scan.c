@@ -20,6 +20,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MAX_PATH_LEN 2048
 #define ROUTE_BUF (MAX_PATH_LEN * 4 + 16)
@@ -35,27 +38,121 @@ static inline uint64_t mix64(uint64_t x) {
     return x;
 }
 
+static inline uint64_t load64(const char *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* A 64-bit hash of p[0..n): two overlapping loads for 8..16 bytes (addresses, short routes),
+ * a multiply-xorshift loop beyond. Only this module's tables and client sampling use it. */
 static inline uint64_t hash_bytes(const char *p, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)n;
+    uint64_t h = 0x9e3779b97f4a7c15ULL * (n + 1);
+    if (n >= 8 && n <= 16) {
+        uint64_t a = load64(p), b = load64(p + n - 8);
+        return mix64(h ^ a ^ ((b << 29) | (b >> 35)) * 0xff51afd7ed558ccdULL);
+    }
     while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0x100000001b3ULL;
+        h = (h ^ load64(p)) * 0x100000001b3ULL;
         h ^= h >> 29;
         p += 8;
         n -= 8;
     }
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h = (h ^ w) * 0x100000001b3ULL;
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * 0x100000001b3ULL;
+    }
     return mix64(h);
+}
+
+/* --- character classes ------------------------------------------------------------------ */
+
+enum {
+    C_SPACE = 1,  /* ' ' \t \r \v \f */
+    C_CTRL = 2,   /* not visible ASCII: <= 0x20 or >= 0x7f */
+    C_HIGH = 4,   /* >= 0x80 */
+    C_DIGIT = 8,
+    C_HEX = 16,
+    C_LOW = 32,   /* < 0x20 */
+    C_QUERY = 64, /* ? # */
+};
+static unsigned char CLS[256];
+
+static void init_classes(void) {
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 0;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f') k |= C_SPACE;
+        if (c <= 0x20 || c >= 0x7f) k |= C_CTRL;
+        if (c >= 0x80) k |= C_HIGH;
+        if (c >= '0' && c <= '9') k |= C_DIGIT | C_HEX;
+        if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) k |= C_HEX;
+        if (c < 0x20) k |= C_LOW;
+        if (c == '?' || c == '#') k |= C_QUERY;
+        CLS[c] = k;
+    }
+}
+
+/* --- lines ----------------------------------------------------------------------------- */
+
+/* End of the line starting at pos (index of its newline, or size); *odd is set when the line
+ * holds a backslash or a non-ASCII byte, which send it to the careful parser. One pass, 16
+ * bytes at a time where SSE2 is available. */
+static inline size_t next_line(const char *data, size_t pos, size_t size, int *odd) {
+    size_t i = pos;
+#if defined(__SSE2__)
+    /* 32 bytes per round; the odd bytes are gathered in vectors and looked at once */
+    const __m128i nl = _mm_set1_epi8('\n'), bs = _mm_set1_epi8('\\');
+    __m128i acc = _mm_setzero_si128();
+    while (i + 32 <= size) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 16));
+        __m128i odd_a = _mm_or_si128(a, _mm_cmpeq_epi8(a, bs)); /* high bit: odd byte */
+        __m128i odd_b = _mm_or_si128(b, _mm_cmpeq_epi8(b, bs));
+        uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, nl)) |
+                     ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, nl)) << 16);
+        if (m) {
+            uint32_t before = (m & (0u - m)) - 1u; /* bytes before the first newline */
+            uint32_t odd_bits = (uint32_t)_mm_movemask_epi8(odd_a) |
+                                ((uint32_t)_mm_movemask_epi8(odd_b) << 16);
+            *odd = _mm_movemask_epi8(acc) != 0 || (odd_bits & before) != 0;
+            return i + (size_t)__builtin_ctz(m);
+        }
+        acc = _mm_or_si128(acc, _mm_or_si128(odd_a, odd_b));
+        i += 32;
+    }
+    int flags = _mm_movemask_epi8(acc) != 0;
+#else
+    int flags = 0;
+#endif
+    for (; i < size; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c == '\n') break;
+        if (c >= 0x80 || c == '\\') flags = 1;
+    }
+    *odd = flags;
+    return i;
+}
+
+/* First byte at or after p that is a space, a control byte or DEL (the line is ASCII). */
+static inline const char *find_ctrl(const char *p, const char *end) {
+#if defined(__SSE2__)
+    const __m128i lim = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f);
+    while (p + 16 <= end) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmplt_epi8(v, lim), _mm_cmpeq_epi8(v, del)));
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < end && !(CLS[(unsigned char)*p] & C_CTRL)) p++;
+    return p;
 }
 
 /* --- routes: normalisation and a growable table of distinct routes ---------------------- */
 
-static inline int is_hex(unsigned char c) {
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
+static inline int is_hex(unsigned char c) { return (CLS[c] & C_HEX) != 0; }
 
 /* A segment that is all digits, a UUID (8-4-4-4-12 hex) or at least 8 hex characters. */
 static int is_id_segment(const char *s, size_t n) {
@@ -122,25 +219,35 @@ static Py_ssize_t fold_parts(const char *in, size_t n, char *out, size_t cap, in
     return (Py_ssize_t)o;
 }
 
-/* Normalise path p[0..n) into out (at least ROUTE_BUF bytes); return the length, or -1 when
- * the path holds a byte this scanner does not judge (non-ASCII, control characters). */
+/* Fold the file-name ids of one segment seg[0..n) (written at out, room for ROUTE_BUF);
+ * return its new length or -1. Matches never span segments, so per segment is the same as
+ * the regex passes over the whole route. */
+static Py_ssize_t fold_segment(char *seg, size_t n, int has_dash) {
+    char work[ROUTE_BUF];
+    Py_ssize_t m = fold_parts(seg, n, work, ROUTE_BUF, 0);
+    if (m < 0) return -1;
+    m = fold_parts(work, (size_t)m, seg, ROUTE_BUF, 0);
+    if (m < 0 || !has_dash) return m;
+    m = fold_parts(seg, (size_t)m, work, ROUTE_BUF, 1);
+    if (m < 0) return -1;
+    memcpy(seg, work, (size_t)m);
+    return m;
+}
+
+/* Normalise path p[0..n) (ASCII: the caller sends other paths to Python) into out (at least
+ * ROUTE_BUF bytes); return the length. One pass: slashes folded, each segment after a slash
+ * classified with early exits, file-name folding only for segments with a dot. */
 static Py_ssize_t normalise(const char *p, size_t n, char *out) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '?' || c == '#') {
-            n = i;
-            break;
-        }
-        if (c >= 0x80 || c < 0x20) return -1;
-    }
+    const char *q = memchr(p, '?', n);
+    if (q) n = (size_t)(q - p);
+    q = memchr(p, '#', n);
+    if (q) n = (size_t)(q - p);
     if (n == 0) {
         out[0] = '/';
         return 1;
     }
     const char *src = p;
-    size_t len = n;
-    int lead_slash = 0;
+    size_t len = n, o = 0, i = 0;
     if ((n >= 7 && memcmp(p, "http://", 7) == 0) || (n >= 8 && memcmp(p, "https://", 8) == 0)) {
         /* "/" + the part after the third slash, or "/" when there is no third slash */
         int slashes = 0;
@@ -154,51 +261,51 @@ static Py_ssize_t normalise(const char *p, size_t n, char *out) {
         }
         src = p + j + 1;
         len = n - j - 1;
-        lead_slash = 1;
-    }
-    /* fold repeated slashes into tmp */
-    char tmp[MAX_PATH_LEN + 2];
-    size_t t = 0;
-    if (lead_slash) tmp[t++] = '/';
-    for (i = 0; i < len; i++) {
-        if (src[i] == '/' && t > 0 && tmp[t - 1] == '/') continue;
-        tmp[t++] = src[i];
-    }
-    /* replace id segments (those after a slash) */
-    size_t o = 0;
-    i = 0;
-    /* the first segment, before any slash, is never replaced */
-    while (i < t && tmp[i] != '/') out[o++] = tmp[i++];
-    while (i < t) {
-        /* tmp[i] == '/' */
         out[o++] = '/';
-        i++;
-        size_t start = i;
-        while (i < t && tmp[i] != '/') i++;
-        if (is_id_segment(tmp + start, i - start)) {
+    }
+    int first = o == 0; /* a segment before any slash is never replaced */
+    while (i < len) {
+        if (src[i] == '/') {
+            if (o == 0 || out[o - 1] != '/') out[o++] = '/';
+            i++;
+            first = 0;
+            continue;
+        }
+        const char *seg = src + i;
+        const char *slash = memchr(seg, '/', len - i);
+        size_t n_seg = slash ? (size_t)(slash - seg) : len - i;
+        i += n_seg;
+        int id = 0;
+        if (!first) {
+            size_t k = 0;
+            while (k < n_seg && (CLS[(unsigned char)seg[k]] & C_DIGIT)) k++;
+            if (k == n_seg) {
+                id = 1;
+            } else if (n_seg >= 8) {
+                while (k < n_seg && (CLS[(unsigned char)seg[k]] & C_HEX)) k++;
+                id = k == n_seg || (n_seg == 36 && is_id_segment(seg, 36));
+            }
+        }
+        first = 0;
+        if (id) {
             memcpy(out + o, "{id}", 4);
             o += 4;
+            continue;
+        }
+        memcpy(out + o, seg, n_seg);
+        if (memchr(seg, '.', n_seg)) {
+            Py_ssize_t m = fold_segment(out + o, n_seg, memchr(seg, '-', n_seg) != NULL);
+            if (m < 0) return -1;
+            o += (size_t)m;
         } else {
-            memcpy(out + o, tmp + start, i - start);
-            o += i - start;
+            o += n_seg;
         }
     }
     if (o == 0) {
         out[0] = '/';
         return 1;
     }
-    if (!memchr(out, '.', o)) return (Py_ssize_t)o;
-    /* file names: fingerprints in "app.3f2a1b9c.js", "chunk-3f2a1b9c.js", "a.123.456.css" */
-    char work[ROUTE_BUF];
-    Py_ssize_t m = fold_parts(out, o, work, ROUTE_BUF, 0);
-    if (m < 0) return -1;
-    m = fold_parts(work, (size_t)m, out, ROUTE_BUF, 0);
-    if (m < 0) return -1;
-    if (!memchr(out, '-', (size_t)m)) return m;
-    m = fold_parts(out, (size_t)m, work, ROUTE_BUF, 1);
-    if (m < 0) return -1;
-    memcpy(out, work, (size_t)m);
-    return m;
+    return (Py_ssize_t)o;
 }
 
 typedef struct {
@@ -381,9 +488,7 @@ static int parse_number(const char *s, size_t n, double *out) {
     return 0;
 }
 
-static inline int is_space(unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
+static inline int is_space(unsigned char c) { return (CLS[c] & C_SPACE) != 0; }
 
 /* --- one line --------------------------------------------------------------------------- */
 
@@ -404,32 +509,22 @@ typedef struct {
 /* 1: parsed into row; 0: not plain, the careful parser decides; -1: out of memory */
 static int scan_line(const char *s, size_t n, double factor, RouteTable *routes, TimeCache *tc,
                      char *route_buf, Row *row) {
-    if (memchr(s, '\\', n)) return 0;
+    /* the caller has sent lines with a backslash or a non-ASCII byte to the careful parser */
     const char *end = s + n;
     const char *p = s;
-    /* client ident user */
+    /* client ident user: visible ASCII, one space after each */
     const char *client = p;
-    while (p < end && *p != ' ') {
-        if (is_space((unsigned char)*p)) return 0;
-        p++;
-    }
+    p = find_ctrl(p, end);
     size_t client_len = (size_t)(p - client);
-    if (client_len == 0 || p >= end) return 0;
+    if (client_len == 0 || p >= end || *p != ' ') return 0;
+    const char *ident = ++p;
+    p = find_ctrl(p, end);
+    if (p == ident || p >= end || *p != ' ') return 0;
+    const char *user = ++p;
+    p = find_ctrl(p, end);
+    size_t user_len = (size_t)(p - user);
+    if (user_len == 0 || p >= end || *p != ' ') return 0;
     p++;
-    const char *q = memchr(p, ' ', (size_t)(end - p));
-    if (!q || q == p) return 0;
-    for (const char *c = p; c < q; c++)
-        if ((unsigned char)*c < 0x21 || (unsigned char)*c >= 0x80) return 0;
-    p = q + 1;
-    const char *user = p;
-    q = memchr(p, ' ', (size_t)(end - p));
-    if (!q || q == p) return 0;
-    size_t user_len = (size_t)(q - user);
-    for (const char *c = client; c < client + client_len; c++)
-        if ((unsigned char)*c < 0x21 || (unsigned char)*c >= 0x80) return 0;
-    for (const char *c = user; c < q; c++)
-        if ((unsigned char)*c < 0x21 || (unsigned char)*c >= 0x80) return 0;
-    p = q + 1;
     /* [time] */
     if (end - p < 30 || p[0] != '[' || p[27] != ']' || p[28] != ' ' || p[29] != '"') return 0;
     if (tc->valid && memcmp(tc->ts, p + 1, 26) == 0) {
@@ -459,8 +554,9 @@ static int scan_line(const char *s, size_t n, double factor, RouteTable *routes,
     if (digits(p + 1, 3, &status) || status < 100 || status > 599) return 0;
     p += 5;
     const char *bytes = p;
-    while (p < end && !is_space((unsigned char)*p) && *p != '"') p++;
-    if (p == bytes || (p < end && *p == '"')) return 0;
+    p = find_ctrl(p, end);
+    if (p == bytes || (p < end && !(CLS[(unsigned char)*p] & C_SPACE))) return 0;
+    if (memchr(bytes, '"', (size_t)(p - bytes))) return 0;
     /* optional ' "referer" "agent"', then the rest */
     if (end - p >= 2 && p[0] == ' ' && p[1] == '"') {
         const char *r = memchr(p + 2, '"', (size_t)(end - p - 2));
@@ -481,8 +577,6 @@ static int scan_line(const char *s, size_t n, double factor, RouteTable *routes,
         if (r == 0) row->latency_ms = v * factor;
         if (r == -2) return 0; /* a number with more digits than this exact path reads */
     }
-    for (const char *c = p; c < end; c++)
-        if ((unsigned char)*c >= 0x80) return 0; /* unicode whitespace or digits: careful path */
     Py_ssize_t rlen = normalise(path, path_len, route_buf);
     if (rlen < 0) return 0;
     int32_t id = table_id(routes, route_buf, (size_t)rlen);
@@ -524,8 +618,8 @@ static PyObject *scan_clf(PyObject *self, PyObject *args) {
         TimeCache tc = {{0}, 0, 0};
         size_t pos = 0;
         while (pos < size) {
-            const char *nl = memchr(data + pos, '\n', size - pos);
-            size_t stop = nl ? (size_t)(nl - data) : size;
+            int odd;
+            size_t stop = next_line(data, pos, size, &odd);
             size_t len = stop - pos;
             const char *line = data + pos;
             while (len && (line[len - 1] == '\r')) len--;
@@ -535,7 +629,7 @@ static PyObject *scan_clf(PyObject *self, PyObject *args) {
                 n_blank++;
             } else {
                 Row row;
-                int r = k ? 0 : scan_line(line, len, factor, &routes, &tc, route_buf, &row);
+                int r = k || odd ? 0 : scan_line(line, len, factor, &routes, &tc, route_buf, &row);
                 if (r < 0) {
                     failed = 1;
                     break;
@@ -603,6 +697,8 @@ static PyObject *py_normalise_route(PyObject *self, PyObject *args) {
     Py_ssize_t n;
     if (!PyArg_ParseTuple(args, "s#", &s, &n)) return NULL;
     if (n > MAX_PATH_LEN) Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) Py_RETURN_NONE; /* scan_line sends such lines to Python */
     char out[ROUTE_BUF];
     Py_ssize_t len = normalise(s, (size_t)n, out);
     if (len < 0) Py_RETURN_NONE;
@@ -619,6 +715,7 @@ static PyObject *py_hash(PyObject *self, PyObject *args) {
 /* --- the aggregator: whole files folded in C ------------------------------------------- */
 
 #define NO_MINUTE INT32_MIN
+#define LAT_CACHE 4096
 #define MAX_CLIENTS 500000
 
 typedef struct {
@@ -726,6 +823,8 @@ typedef struct {
     int level; /* clients kept: those whose hash ends in this many zero bits */
     int busy;
     TimeCache tc;
+    uint64_t lat_key[LAT_CACHE]; /* bits of recent latencies (0: empty) and their buckets */
+    int32_t lat_bucket[LAT_CACHE];
 } Aggregator;
 
 static void Aggregator_dealloc(Aggregator *self) {
@@ -789,6 +888,20 @@ static int add_client(Aggregator *self, uint64_t client, int32_t route, int32_t 
 
 static const double LOG_LATENCY_BASE = 0.09531017980432493; /* log(1.1) */
 
+/* floor(log(ms) / log(1.1)) as polars computes it; request times repeat (millisecond
+ * resolution), so most come from a small cache instead of log(). */
+static inline int32_t latency_bucket(Aggregator *self, double latency_ms) {
+    double ms = latency_ms < 0.01 ? 0.01 : latency_ms;
+    uint64_t bits;
+    memcpy(&bits, &ms, 8);
+    size_t j = (size_t)(mix64(bits) & (LAT_CACHE - 1));
+    if (self->lat_key[j] == bits) return self->lat_bucket[j];
+    int32_t bucket = (int32_t)floor(log(ms) / LOG_LATENCY_BASE);
+    self->lat_key[j] = bits; /* never 0: ms >= 0.01 */
+    self->lat_bucket[j] = bucket;
+    return bucket;
+}
+
 static PyObject *Aggregator_feed(Aggregator *self, PyObject *args) {
     Py_buffer buf;
     double factor;
@@ -813,8 +926,8 @@ static PyObject *Aggregator_feed(Aggregator *self, PyObject *args) {
         Py_BEGIN_ALLOW_THREADS;
         size_t pos = 0;
         while (pos < size) {
-            const char *nl = memchr(data + pos, '\n', size - pos);
-            size_t stop = nl ? (size_t)(nl - data) : size;
+            int odd;
+            size_t stop = next_line(data, pos, size, &odd);
             size_t len = stop - pos;
             const char *line = data + pos;
             while (len && line[len - 1] == '\r') len--;
@@ -824,8 +937,9 @@ static PyObject *Aggregator_feed(Aggregator *self, PyObject *args) {
                 n_blank++;
             } else {
                 Row row;
-                int r = k ? 0
-                          : scan_line(line, len, factor, &self->routes, &self->tc, route_buf, &row);
+                int r = k || odd ? 0
+                                 : scan_line(line, len, factor, &self->routes, &self->tc,
+                                             route_buf, &row);
                 if (r < 0) {
                     failed = 1;
                     break;
@@ -838,8 +952,7 @@ static PyObject *Aggregator_feed(Aggregator *self, PyObject *args) {
                         break;
                     }
                     if (!isnan(row.latency_ms)) {
-                        double ms = row.latency_ms < 0.01 ? 0.01 : row.latency_ms;
-                        int32_t bucket = (int32_t)floor(log(ms) / LOG_LATENCY_BASE);
+                        int32_t bucket = latency_bucket(self, row.latency_ms);
                         if (counts_add(&self->latency, minute, row.route, bucket) < 0) {
                             failed = 1;
                             break;
@@ -1001,6 +1114,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__scan(void) {
+    init_classes();
     if (PyType_Ready(&AggregatorType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;

@@ -66,7 +66,7 @@ class NativeFold:
             read, blank, bad = agg.feed(block, factor)
         finally:
             self._free.put(agg)
-        stats = LineStats(read=read - blank)
+        stats = LineStats(read=read - blank, physical=read)
         if not bad:
             stats.parsed = stats.read
             return None, stats

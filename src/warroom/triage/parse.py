@@ -11,9 +11,12 @@ go through a careful per-line parser; lines nobody can read are counted and samp
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
+import mmap
+import os
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -73,8 +76,10 @@ class LineStats:
     parsed: int = 0
     skipped: int = 0
     samples: list[SkippedLine] = field(default_factory=list)
+    physical: int = 0  # newline-terminated lines, blank ones included (for numbering)
 
     def add(self, other: LineStats) -> None:
+        self.physical += other.physical
         self.read += other.read
         self.parsed += other.parsed
         self.skipped += other.skipped
@@ -194,28 +199,38 @@ def iter_parsed_blocks(
     with _Progress(total, enabled=progress) as bar, ThreadPoolExecutor(workers) as pool:
         for path in paths:
             spec: FileSpec | None = None
-            pending: list[tuple[Future[tuple[Any, LineStats]], FileSpec, bytearray]] = []
-            for block, first_line, buf in _iter_blocks(path, bar.advance, buffers):
+            before = 0  # lines of this file in the blocks already yielded
+            pending: list[tuple[Future[tuple[Any, LineStats]], FileSpec, Release]] = []
+
+            def finished(
+                item: tuple[Future[tuple[Any, LineStats]], FileSpec, Release],
+            ) -> tuple[FileSpec, Any, LineStats]:
+                # blocks number their lines from 1; here, in file order, they get their place
+                nonlocal before
+                fut, fut_spec, release = item
+                result, st = fut.result()
+                release()
+                for sample in st.samples:
+                    sample.line += before
+                before += st.physical
+                return fut_spec, result, st
+
+            for block, release in _iter_blocks(path, bar.advance, buffers):
                 if spec is None:
                     spec = _detect(path, block, log_format, time_unit, fields)
                     if spec is None:
-                        buffers.put(buf)
+                        before += bytes(block).count(b"\n")
+                        release()
                         continue
                 if text_blocks is not None and spec.log_format != "json":
-                    fut = pool.submit(text_blocks, spec, block, first_line, fields)
+                    fut = pool.submit(text_blocks, spec, block, 1, fields)
                 else:
-                    fut = pool.submit(
-                        _parse_and_transform, spec, block, first_line, fields, transform
-                    )
-                pending.append((fut, spec, buf))
+                    fut = pool.submit(_parse_and_transform, spec, block, 1, fields, transform)
+                pending.append((fut, spec, release))
                 while len(pending) > workers:
-                    done, done_spec, done_buf = pending.pop(0)
-                    result, st = done.result()
-                    buffers.put(done_buf)
-                    yield done_spec, result, st
-            for fut, fut_spec, _ in pending:
-                result, st = fut.result()
-                yield fut_spec, result, st
+                    yield finished(pending.pop(0))
+            for item in pending:
+                yield finished(item)
 
 
 def _parse_and_transform(
@@ -289,46 +304,105 @@ class _Buffers:
             self._free.append(buf)
 
 
+Release = Callable[[], None]
+
+
+def _nothing() -> None:
+    return None
+
+
 def _iter_blocks(
     path: str, advance: ProgressFn, buffers: _Buffers | None = None
-) -> Iterator[tuple[memoryview, int, bytearray]]:
-    """Yield (block of whole lines, number of its first line, its buffer) from a file, .gz or
-    stdin. The block is a view into the buffer: give the buffer back to `buffers` when done."""
-    buffers = buffers or _Buffers()
+) -> Iterator[tuple[Block, Release]]:
+    """Yield (block of whole lines, release) from a file, .gz or stdin; call `release` once
+    the block is parsed. A plain file is mapped window by window (no copy, and memory holds only
+    the windows in flight); compressed files and stdin are read into reused buffers."""
     stream, raw = _open(path)
-    line_no = 1
-    rest = b""
-    last_pos = 0
     try:
-        while True:
-            buf = buffers.get(len(rest) + BLOCK_SIZE)
-            buf[: len(rest)] = rest
-            try:
-                n = stream.readinto(memoryview(buf)[len(rest) : len(rest) + BLOCK_SIZE])
-            except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
-                raise InvalidInput(f"cannot read {path}: {exc}; is the file complete?") from exc
-            if path != "-":
-                pos = raw.tell()
-                advance(pos - last_pos)
-                last_pos = pos
-            if not n:
-                buffers.put(buf)
-                break
-            total = len(rest) + n
-            cut = buf.rfind(b"\n", 0, total)
-            if cut < 0:  # one line longer than a block: read on
-                rest = bytes(buf[:total])
-                buffers.put(buf)
-                continue
-            rest = bytes(buf[cut + 1 : total])
-            yield memoryview(buf)[: cut + 1], line_no, buf
-            line_no += buf.count(b"\n", 0, cut + 1)
-        if rest:
-            last = bytearray(rest + b"\n")
-            yield memoryview(last), line_no, last
+        if path != "-" and not isinstance(stream, gzip.GzipFile) and hasattr(raw, "fileno"):
+            mapped = _iter_mapped(raw, advance)
+            if mapped is not None:
+                yield from mapped
+                return
+        yield from _iter_read(path, stream, raw, advance, buffers or _Buffers())
     finally:
         if path != "-":
             raw.close()
+
+
+def _iter_mapped(raw: IO[bytes], advance: ProgressFn) -> Iterator[tuple[Block, Release]] | None:
+    """Blocks as views of read-only mappings of the file, each window starting at the page
+    holding the first byte not yet yielded; None when the file cannot be mapped."""
+    try:
+        size = os.fstat(raw.fileno()).st_size
+    except (OSError, ValueError):
+        return None
+    if size == 0:
+        return iter(())
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+
+    def windows() -> Iterator[tuple[Block, Release]]:
+        start = 0  # first byte not yet yielded
+        while start < size:
+            base = start - start % mmap.ALLOCATIONGRANULARITY
+            length = min(size - base, start - base + BLOCK_SIZE)
+            while True:
+                mm = mmap.mmap(raw.fileno(), length, flags=flags, prot=mmap.PROT_READ, offset=base)
+                cut = mm.rfind(b"\n", start - base, length)
+                if cut >= 0 or base + length >= size:
+                    break
+                mm.close()  # one line longer than a window: map more
+                length = min(size - base, length * 2)
+            advance(base + length - start if cut < 0 else base + cut + 1 - start)
+            if cut < 0:  # the last line has no newline
+                last = mm[start - base : length] + b"\n"
+                mm.close()
+                yield last, _nothing
+                return
+            view = memoryview(mm)[start - base : cut + 1]
+            yield view, _closer(mm, view)
+            start = base + cut + 1
+
+    return windows()
+
+
+def _closer(mm: mmap.mmap, view: memoryview) -> Release:
+    def release() -> None:
+        view.release()
+        mm.close()
+
+    return release
+
+
+def _iter_read(
+    path: str, stream: io.BufferedIOBase, raw: IO[bytes], advance: ProgressFn, buffers: _Buffers
+) -> Iterator[tuple[Block, Release]]:
+    rest = b""
+    last_pos = 0
+    while True:
+        buf = buffers.get(len(rest) + BLOCK_SIZE)
+        buf[: len(rest)] = rest
+        try:
+            n = stream.readinto(memoryview(buf)[len(rest) : len(rest) + BLOCK_SIZE])
+        except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
+            raise InvalidInput(f"cannot read {path}: {exc}; is the file complete?") from exc
+        if path != "-":
+            pos = raw.tell()
+            advance(pos - last_pos)
+            last_pos = pos
+        if not n:
+            buffers.put(buf)
+            break
+        total = len(rest) + n
+        cut = buf.rfind(b"\n", 0, total)
+        if cut < 0:  # one line longer than a block: read on
+            rest = bytes(buf[:total])
+            buffers.put(buf)
+            continue
+        rest = bytes(buf[cut + 1 : total])
+        yield memoryview(buf)[: cut + 1], functools.partial(buffers.put, buf)
+    if rest:
+        yield rest + b"\n", _nothing
 
 
 def _split_lines(block: Block) -> pl.Series:
@@ -431,13 +505,15 @@ def parse_block(
     if spec.log_format == "json":
         frame = _parse_json_fast(lines, spec.time_unit, fields)
         if frame is None:
-            return _parse_slow(spec, lines.to_list(), first_line, fields, json_first=True)
+            rows, careful = _parse_slow(spec, lines.to_list(), first_line, fields, json_first=True)
+            careful.physical = lines.len()
+            return rows, careful
     else:
         frame = _parse_text_fast(lines, spec.time_unit)
     ok = frame["ok"]
     good = frame.filter(ok).drop("ok", "idx", "line")
     bad = frame.filter(~ok).select("idx", "line")
-    stats = LineStats(read=lines.len(), parsed=good.height)
+    stats = LineStats(read=lines.len(), parsed=good.height, physical=lines.len())
     if bad.height:
         blank = bad.filter(pl.col("line").is_null() | (pl.col("line").str.strip_chars() == ""))
         bad = bad.filter(pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != ""))
