@@ -332,9 +332,9 @@ def test_small_blocks_keep_line_numbers_and_long_lines(tmp_path, monkeypatch, co
     """Many blocks (mapped windows for plain files, reads for gzip): skipped lines keep their
     numbers in the file, a line longer than a block is read whole, a last line without a
     newline counts."""
-    from warroom.triage import parse
+    from warroom.triage import reader
 
-    monkeypatch.setattr(parse, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 4096)
     lines = [
         combined(f"20/Nov/2026:12:{i // 60 % 60:02d}:{i % 60:02d}", f"/p/{i}", 200, "0.1")
         for i in range(2000)

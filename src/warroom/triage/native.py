@@ -24,7 +24,8 @@ import numpy as np
 import polars as pl
 
 from warroom.triage.lineparse import TIME_UNITS
-from warroom.triage.parse import Block, FileSpec, LineStats, _parse_slow
+from warroom.triage.parse import _parse_slow
+from warroom.triage.reader import Block, FileSpec, LineStats
 
 try:  # built by setup.py when a C compiler is available
     from warroom.triage import _scan
