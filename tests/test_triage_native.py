@@ -369,3 +369,35 @@ def test_odd_bytes_anywhere_in_a_line_send_it_to_python():
     for n in range(1, 100):
         rows, bad = _scan_lines([base, "x" * n, base])
         assert set(rows) == {0, 2} and bad == [1]
+
+
+def test_histogram_quantiles_match_a_direct_count():
+    rng = np.random.default_rng(4)
+    rows = [
+        (int(g), int(b), int(n))
+        for g, b, n in zip(
+            rng.integers(0, 40, 3000),
+            rng.integers(-5, 90, 3000),
+            rng.integers(1, 50, 3000),
+            strict=True,
+        )
+    ]
+    hist = pl.DataFrame(
+        rows, schema={"g": pl.Int64, "bucket": pl.Int32, "n": pl.UInt32}, orient="row"
+    )
+    qs = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "p100": 1.0}
+    got = {r["g"]: r for r in sli.quantiles(hist, ["g"], qs).iter_rows(named=True)}
+    for g in {r[0] for r in rows}:
+        counts: dict[int, int] = {}
+        for gg, b, n in rows:
+            if gg == g:
+                counts[b] = counts.get(b, 0) + n
+        total = sum(counts.values())
+        assert got[g]["latency_n"] == total
+        for name, q in qs.items():
+            running = 0
+            for b in sorted(counts):
+                running += counts[b]
+                if running >= q * total:
+                    break
+            assert got[g][name] == pytest.approx(sli.LATENCY_BASE ** (b + 0.5)), (g, name)

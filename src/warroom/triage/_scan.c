@@ -76,6 +76,7 @@ enum {
     C_HEX = 16,
     C_LOW = 32,   /* < 0x20 */
     C_QUERY = 64, /* ? # */
+    C_MARK = 128, /* . - : a file-name part may follow */
 };
 static unsigned char CLS[256];
 
@@ -89,6 +90,7 @@ static void init_classes(void) {
         if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) k |= C_HEX;
         if (c < 0x20) k |= C_LOW;
         if (c == '?' || c == '#') k |= C_QUERY;
+        if (c == '.' || c == '-') k |= C_MARK;
         CLS[c] = k;
     }
 }
@@ -238,10 +240,9 @@ static Py_ssize_t fold_segment(char *seg, size_t n, int has_dash) {
  * ROUTE_BUF bytes); return the length. One pass: slashes folded, each segment after a slash
  * classified with early exits, file-name folding only for segments with a dot. */
 static Py_ssize_t normalise(const char *p, size_t n, char *out) {
-    const char *q = memchr(p, '?', n);
-    if (q) n = (size_t)(q - p);
-    q = memchr(p, '#', n);
-    if (q) n = (size_t)(q - p);
+    size_t cut = 0;
+    while (cut < n && !(CLS[(unsigned char)p[cut]] & C_QUERY)) cut++;
+    n = cut;
     if (n == 0) {
         out[0] = '/';
         return 1;
@@ -271,35 +272,29 @@ static Py_ssize_t normalise(const char *p, size_t n, char *out) {
             first = 0;
             continue;
         }
-        const char *seg = src + i;
-        const char *slash = memchr(seg, '/', len - i);
-        size_t n_seg = slash ? (size_t)(slash - seg) : len - i;
-        i += n_seg;
-        int id = 0;
-        if (!first) {
-            size_t k = 0;
-            while (k < n_seg && (CLS[(unsigned char)seg[k]] & C_DIGIT)) k++;
-            if (k == n_seg) {
-                id = 1;
-            } else if (n_seg >= 8) {
-                while (k < n_seg && (CLS[(unsigned char)seg[k]] & C_HEX)) k++;
-                id = k == n_seg || (n_seg == 36 && is_id_segment(seg, 36));
+        /* copy the segment while classifying it: all digits? all hex? any dot or dash? */
+        size_t start = o;
+        unsigned all = C_DIGIT | C_HEX, any = 0;
+        while (i < len && src[i] != '/') {
+            unsigned k = CLS[(unsigned char)src[i]];
+            all &= k;
+            any |= k;
+            out[o++] = src[i++];
+        }
+        size_t n_seg = o - start;
+        if (!first && ((all & C_DIGIT) || ((all & C_HEX) && n_seg >= 8) ||
+                       (n_seg == 36 && (any & C_MARK) && is_id_segment(out + start, 36)))) {
+            memcpy(out + start, "{id}", 4);
+            o = start + 4;
+        } else if (any & C_MARK) {
+            const char *seg = out + start;
+            if (memchr(seg, '.', n_seg)) {
+                Py_ssize_t m = fold_segment(out + start, n_seg, memchr(seg, '-', n_seg) != NULL);
+                if (m < 0) return -1;
+                o = start + (size_t)m;
             }
         }
         first = 0;
-        if (id) {
-            memcpy(out + o, "{id}", 4);
-            o += 4;
-            continue;
-        }
-        memcpy(out + o, seg, n_seg);
-        if (memchr(seg, '.', n_seg)) {
-            Py_ssize_t m = fold_segment(out + o, n_seg, memchr(seg, '-', n_seg) != NULL);
-            if (m < 0) return -1;
-            o += (size_t)m;
-        } else {
-            o += n_seg;
-        }
     }
     if (o == 0) {
         out[0] = '/';
@@ -506,6 +501,19 @@ typedef struct {
     int valid;
 } TimeCache;
 
+/* The 26 bytes of a CLF time equal to the cached ones? (two overlapping 16-byte compares) */
+static inline int same_time(const char *a, const char *b) {
+#if defined(__SSE2__)
+    __m128i x = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)a),
+                               _mm_loadu_si128((const __m128i *)b));
+    __m128i y = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + 10)),
+                               _mm_loadu_si128((const __m128i *)(b + 10)));
+    return _mm_movemask_epi8(_mm_and_si128(x, y)) == 0xffff;
+#else
+    return memcmp(a, b, 26) == 0;
+#endif
+}
+
 /* 1: parsed into row; 0: not plain, the careful parser decides; -1: out of memory */
 static int scan_line(const char *s, size_t n, double factor, RouteTable *routes, TimeCache *tc,
                      char *route_buf, Row *row) {
@@ -527,7 +535,7 @@ static int scan_line(const char *s, size_t n, double factor, RouteTable *routes,
     p++;
     /* [time] */
     if (end - p < 30 || p[0] != '[' || p[27] != ']' || p[28] != ' ' || p[29] != '"') return 0;
-    if (tc->valid && memcmp(tc->ts, p + 1, 26) == 0) {
+    if (tc->valid && same_time(tc->ts, p + 1)) {
         row->minute = tc->minute;
     } else {
         if (parse_clf_time(p + 1, &row->minute) < 0) return 0;

@@ -271,61 +271,80 @@ def quantiles(hist: pl.DataFrame, keys: list[str], qs: dict[str, float]) -> pl.D
         return pl.DataFrame(
             schema={**{k: hist.schema[k] for k in keys}, **{name: pl.Float64 for name in qs}}
         )
-    h = (
-        hist.group_by(*keys, "bucket")
-        .agg(pl.col("n").sum())
-        .sort([*keys, "bucket"])
+    h = hist.group_by(*keys, "bucket").agg(pl.col("n").sum()).sort([*keys, "bucket"])
+    # groups are contiguous after the sort: one running total over all rows, and per group
+    # the first bucket whose running total reaches q of the group's requests
+    group = h.select(pl.struct(keys).rle_id()).to_series().to_numpy()
+    cum = np.cumsum(h["n"].to_numpy().astype(np.int64))
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ends = np.r_[starts[1:], len(cum)]
+    before = np.r_[0, cum[:-1]][starts]
+    total = cum[ends - 1] - before
+    buckets = h["bucket"].to_numpy()
+    picked = {
+        # cum - before >= q * total, the threshold rounded up to the counts' integers
+        name: buckets[np.searchsorted(cum, before + np.ceil(q * total).astype(np.int64))]
+        for name, q in qs.items()
+    }
+    out = (
+        h[starts]
+        .select(keys)
         .with_columns(
-            cum=pl.col("n").cum_sum().over(keys),
-            tot=pl.col("n").sum().over(keys),
+            **{name: pl.Series(b) for name, b in picked.items()},
+            latency_n=pl.Series(total).cast(h.schema["n"]),
         )
     )
-    out = h.group_by(keys).agg(
-        [
-            bucket_ms(pl.col("bucket").filter(pl.col("cum") >= q * pl.col("tot")).first()).alias(
-                name
-            )
-            for name, q in qs.items()
-        ]
-        + [pl.col("n").sum().alias("latency_n")]
-    )
-    return out
+    return out.with_columns(bucket_ms(pl.col(name)).alias(name) for name in qs)
 
 
 def series(agg: Aggregates, grid: Grid, routes: list[str] | None) -> dict[str, Series]:
-    """Series for all routes together (scope "*") and for each route in `routes`."""
+    """Series for all routes together (scope "*") and for each route in `routes`.
+
+    Each figure is one grouped query over all scopes (the routes, plus "*" as a copy of every
+    row), not one query per scope.
+    """
     idx = grid.index_expr().alias("i")
-    st = agg.status.with_columns(idx, err=pl.col("status") >= 500)
-    lat = agg.latency.with_columns(idx)
-    ids = agg.request_ids.with_columns(idx)
-    out: dict[str, Series] = {}
-    scopes: list[tuple[str, pl.Expr]] = [("*", pl.lit(True))]
-    scopes += [(r, pl.col("route") == r) for r in routes or []]
+    wanted = pl.Series(routes or [], dtype=pl.String).implode()
+
+    def scoped(frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.with_columns(idx)
+        one = frame.filter(pl.col("route").is_in(wanted)).with_columns(pl.col("route").alias("s"))
+        return pl.concat([frame.with_columns(s=pl.lit("*")), one])
+
+    st = scoped(agg.status).with_columns(err=pl.col("status") >= 500)
+    lat = scoped(agg.latency)
+    ids = scoped(agg.request_ids)
+    counts = st.group_by("s", "i").agg(
+        req=pl.col("n").sum(), err=pl.col("n").filter(pl.col("err")).sum()
+    )
+    q = quantiles(lat, ["s", "i"], {"p95": 0.95})
+    mean = lat.group_by("s", "i").agg(
+        mean=(pl.col("n") * bucket_ms(pl.col("bucket"))).sum() / pl.col("n").sum()
+    )
+    rep = ids.group_by("s", "i").agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
+    parts = [_by_scope(f) for f in (counts, q, mean, rep)]
     times = [grid.time(i) for i in range(grid.size)]
-    for scope, cond in scopes:
-        s = (
-            st.filter(cond)
-            .group_by("i")
-            .agg(req=pl.col("n").sum(), err=pl.col("n").filter(pl.col("err")).sum())
-        )
-        q = quantiles(lat.filter(cond), ["i"], {"p95": 0.95})
-        mean = (
-            lat.filter(cond)
-            .group_by("i")
-            .agg(mean=(pl.col("n") * bucket_ms(pl.col("bucket"))).sum() / pl.col("n").sum())
-        )
-        d = ids.filter(cond).group_by("i").agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
+    out: dict[str, Series] = {}
+    for scope in ["*", *(routes or [])]:
+        c, qq, m, d = (p.get(scope, _NO_ROWS) for p in parts)
         out[scope] = Series(
             scope=scope,
             times=times,
-            requests=_dense(s, "req", grid.size, 0.0),
-            errors=_dense(s, "err", grid.size, 0.0),
-            p95=_dense(q, "p95", grid.size, np.nan),
-            latency_n=_dense(q, "latency_n", grid.size, 0.0),
-            mean_ms=_dense(mean, "mean", grid.size, np.nan),
+            requests=_dense(c, "req", grid.size, 0.0),
+            errors=_dense(c, "err", grid.size, 0.0),
+            p95=_dense(qq, "p95", grid.size, np.nan),
+            latency_n=_dense(qq, "latency_n", grid.size, 0.0),
+            mean_ms=_dense(m, "mean", grid.size, np.nan),
             repeated_ids=_dense(d, "rep", grid.size, 0.0),
         )
     return out
+
+
+_NO_ROWS = pl.DataFrame()
+
+
+def _by_scope(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {str(key[0]): part for key, part in frame.partition_by("s", as_dict=True).items()}
 
 
 def _dense(frame: pl.DataFrame, column: str, size: int, fill: float) -> np.ndarray:
