@@ -244,3 +244,45 @@ def test_after_declare_hooks_run_once_after_an_alert_opens_an_incident(db, clock
     finally:
         incidents.AFTER_DECLARE.remove(hook)
     assert seen == ["INC-1 alertmanager"]
+
+
+def test_concurrent_copies_of_one_payload_wait_for_the_first_instead_of_retrying(
+    db, clock, monkeypatch
+) -> None:
+    """The delivery is claimed first (unique payload hash, ON CONFLICT DO NOTHING): copies
+    posted at once wait for the first and answer "duplicate"; none fails and runs again."""
+    runs_per_call: list[int] = []
+    plain = db.retrying
+
+    def counting(fn, **kwargs):
+        runs = [0]
+
+        def once():
+            runs[0] += 1
+            return fn()
+
+        try:
+            return plain(once, **kwargs)
+        finally:
+            runs_per_call.append(runs[0])
+
+    monkeypatch.setattr(db, "retrying", counting)
+    payload = am_payload("copies", [am_alert(f"cp{i}", slo="copies") for i in range(3)])
+    results: list[alerts.IntakeResult] = []
+    errors: list[BaseException] = []
+
+    def post():
+        try:
+            results.append(alerts.receive_alertmanager(db, payload))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert sorted(r.outcome for r in results) == ["duplicate"] * 7 + ["opened"]
+    assert runs_per_call and all(n == 1 for n in runs_per_call)
+    assert alerts.delivery_counts(db)["opened"] == 1

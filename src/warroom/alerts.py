@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from warroom import incidents, timeline
 from warroom.db import Database, ensure_utc, utcnow
-from warroom.errors import InvalidInput, NotFound
+from warroom.errors import Conflict, InvalidInput, NotFound
 from warroom.severity import Severity
 from warroom.tables import incidents as incidents_t
 from warroom.tables_detect import alert_deliveries, alert_groups, alert_states
@@ -509,7 +511,7 @@ def _take(
     with db.connection() as conn:
         # Re-deliveries and repeat notifications are most of the traffic: those another
         # process took are answered by one read that takes no write lock (PostgreSQL: in
-        # autocommit, no BEGIN/COMMIT), before parsing. The write transaction checks again.
+        # autocommit, no BEGIN/COMMIT), before parsing. The write transaction claims it.
         seen = _seen_outside(db, conn, digest)
         if seen is not None:
             return seen
@@ -559,7 +561,13 @@ _GROUP = sa.select(alert_groups.c.id, alert_groups.c.incident_id).where(
     alert_groups.c.group_key == sa.bindparam("group_key"),
 )
 _GROUP_LOCKED = _GROUP.with_for_update()
-_GROUP_INSERT = alert_groups.insert().returning(alert_groups.c.id)
+# first sight of a group, or of a payload: INSERT ... ON CONFLICT DO NOTHING. A concurrent
+# insert of the same key waits for the other transaction and then inserts nothing, instead
+# of failing at the end and running the whole delivery again.
+_GROUP_CLAIM = {
+    name: insert(alert_groups).on_conflict_do_nothing(index_elements=["source", "group_key"])
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
 _GROUP_POINT = (
     alert_groups.update()
     .where(alert_groups.c.id == sa.bindparam("gid"))
@@ -607,7 +615,17 @@ _STILL_FIRING = (
     .select_from(alert_states)
     .where(alert_states.c.incident_id == sa.bindparam("iid"), alert_states.c.status == FIRING)
 )
-_DELIVERY_INSERT = alert_deliveries.insert()
+_DELIVERY_CLAIM = {
+    name: insert(alert_deliveries)
+    .on_conflict_do_nothing(index_elements=["payload_hash"])
+    .returning(alert_deliveries.c.id)
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+_DELIVERY_DONE = (
+    alert_deliveries.update()
+    .where(alert_deliveries.c.id == sa.bindparam("did"))
+    .values(outcome=sa.bindparam("outcome"), incident_id=sa.bindparam("iid"))
+)
 
 
 @dataclass(frozen=True)
@@ -646,15 +664,17 @@ def _group(db: Database, conn: Connection, note: Notification, now: datetime) ->
     """The group's (id, incident_id), locked for this transaction (created on first sight)."""
     params = {"source": note.source, "group_key": note.group_key}
     # SQLite holds the database lock; PostgreSQL locks the group's row
-    row = conn.execute(_GROUP if db.is_sqlite else _GROUP_LOCKED, params).first()
-    if row is not None:
-        return int(row.id), row.incident_id
-    # a concurrent first delivery of the same group fails here with a unique violation;
-    # db.retrying runs the whole delivery again and it then finds this row
-    group_id = conn.execute(
-        _GROUP_INSERT, {**params, "incident_id": None, "created_at": now, "updated_at": now}
-    ).scalar_one()
-    return int(group_id), None
+    select = _GROUP if db.is_sqlite else _GROUP_LOCKED
+    row = conn.execute(select, params).first()
+    if row is None:
+        # first sight; a concurrent first delivery's row makes this insert nothing (after
+        # that transaction ends), and the select below then locks that row
+        conn.execute(
+            _GROUP_CLAIM[db.dialect],
+            {**params, "incident_id": None, "created_at": now, "updated_at": now},
+        )
+        row = conn.execute(select, params).one()
+    return int(row.id), row.incident_id
 
 
 def _open_incident(db: Database, conn: Connection, incident_id: int | None) -> Any:
@@ -700,29 +720,40 @@ def _record(
     actor: str,
     opened: list[incidents.Incident],
 ) -> IntakeResult:
-    """The write transaction of a delivery, on `conn`, retried on conflicts."""
+    """The write transaction of a delivery, on `conn`, retried on conflicts.
+
+    It starts by claiming the payload (its unique payload_hash): a concurrent delivery of the
+    same payload waits there for this one, and then answers "duplicate" without doing the
+    work again (it used to fail at its final insert and run once more).
+    """
 
     def run() -> IntakeResult:
         now = utcnow()
         plan = _plan(note, routing, now)  # pure work, before the lock
         opened.clear()  # a retried attempt starts over
         with db.transaction(on=conn):
-            seen = _seen(conn, digest)
-            if seen is not None:
-                return seen
-            result = _apply(db, conn, note, plan, now=now, actor=actor, opened=opened)
-            conn.execute(
-                _DELIVERY_INSERT,
+            delivery_id = conn.execute(
+                _DELIVERY_CLAIM[db.dialect],
                 {
                     "payload_hash": digest,
                     "source": note.source,
                     "group_key": note.group_key,
                     "status": note.status,
                     "alerts": len(note.alerts),
-                    "outcome": result[0].outcome,
-                    "incident_id": result[1],
+                    "outcome": "pending",
+                    "incident_id": None,
                     "received_at": now,
                 },
+            ).scalar()
+            if delivery_id is None:
+                seen = _seen(conn, digest)
+                if seen is None:  # pragma: no cover - delivery rows are never deleted
+                    raise Conflict(f"delivery {digest[:12]} was claimed but is not recorded")
+                return seen
+            result = _apply(db, conn, note, plan, now=now, actor=actor, opened=opened)
+            conn.execute(
+                _DELIVERY_DONE,
+                {"did": delivery_id, "outcome": result[0].outcome, "iid": result[1]},
             )
             return result[0]
 

@@ -3,6 +3,7 @@
 WARROOM_DATABASE_URL   default sqlite:///./warroom.db
 WARROOM_CONFIG         path of warroom.toml (default ./warroom.toml when present)
 WARROOM_USER           who is acting (default: the OS user)
+WARROOM_DB_POOL_SIZE   PostgreSQL connections per process (default: 2 x cores, 4..15)
 """
 
 from __future__ import annotations
