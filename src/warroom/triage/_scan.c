@@ -600,101 +600,141 @@ static int scan_line(const char *s, size_t n, double factor, RouteTable *routes,
 
 /* --- Python entry points ---------------------------------------------------------------- */
 
+/* --- walking a block ---------------------------------------------------------------------- */
+
+/* Lines the careful parser must read: (index, start, end) triples. */
+typedef struct {
+    int64_t *items;
+    size_t n, cap;
+} OddLines;
+
+static int odd_push(OddLines *o, size_t index, size_t start, size_t stop) {
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 64;
+        int64_t *more = realloc(o->items, cap * 3 * sizeof(int64_t));
+        if (!more) return -1;
+        o->items = more;
+        o->cap = cap;
+    }
+    o->items[o->n * 3] = (int64_t)index;
+    o->items[o->n * 3 + 1] = (int64_t)start;
+    o->items[o->n * 3 + 2] = (int64_t)stop;
+    o->n++;
+    return 0;
+}
+
+typedef int (*RowSink)(void *ctx, const Row *row); /* -1: out of memory */
+
+/* Scan every line of data[0..size): plain rows go to `sink`, the others to `odd`; counts all
+ * lines and the blank ones. Runs without the GIL (no Python calls). 0, or -1 out of memory. */
+static int walk_lines(const char *data, size_t size, double factor, RouteTable *routes,
+                      TimeCache *tc, RowSink sink, void *ctx, OddLines *odd, size_t *lines,
+                      size_t *blank) {
+    char *route_buf = malloc(ROUTE_BUF);
+    if (!route_buf) return -1;
+    int failed = 0;
+    size_t pos = 0, index = 0;
+    while (pos < size) {
+        int odd_bytes;
+        size_t stop = next_line(data, pos, size, &odd_bytes);
+        size_t len = stop - pos;
+        const char *line = data + pos;
+        while (len && line[len - 1] == '\r') len--;
+        size_t k = 0;
+        while (k < len && is_space((unsigned char)line[k])) k++;
+        if (k == len) {
+            (*blank)++;
+        } else {
+            Row row;
+            int r = k || odd_bytes ? 0 : scan_line(line, len, factor, routes, tc, route_buf, &row);
+            if (r < 0 || (r && sink(ctx, &row) < 0) || (!r && odd_push(odd, index, pos, stop) < 0)) {
+                failed = 1;
+                break;
+            }
+        }
+        index++;
+        pos = stop + 1;
+    }
+    *lines = index;
+    free(route_buf);
+    return failed ? -1 : 0;
+}
+
+static PyObject *route_names(const RouteTable *routes) {
+    PyObject *names = PyList_New((Py_ssize_t)routes->count);
+    if (!names) return NULL;
+    for (size_t i = 0; i < routes->count; i++) {
+        size_t start = routes->offsets[i], len = routes->offsets[i + 1] - start;
+        PyObject *s = PyUnicode_DecodeASCII(routes->arena + start, (Py_ssize_t)len, NULL);
+        if (!s) {
+            Py_DECREF(names);
+            return NULL;
+        }
+        PyList_SET_ITEM(names, (Py_ssize_t)i, s);
+    }
+    return names;
+}
+
+/* --- scan_clf: the rows themselves, for checking the scanner line by line ---------------- */
+
+typedef struct {
+    int32_t *minute, *route;
+    int16_t *status;
+    double *latency;
+    uint64_t *client;
+    size_t n;
+} Columns;
+
+static int columns_add(void *ctx, const Row *row) {
+    Columns *c = ctx; /* sized for every line of the block: no growth */
+    c->minute[c->n] = (int32_t)row->minute;
+    c->route[c->n] = row->route;
+    c->status[c->n] = row->status;
+    c->latency[c->n] = row->latency_ms;
+    c->client[c->n] = row->client;
+    c->n++;
+    return 0;
+}
+
 static PyObject *scan_clf(PyObject *self, PyObject *args) {
     Py_buffer buf;
     double factor;
     if (!PyArg_ParseTuple(args, "y*d", &buf, &factor)) return NULL;
     const char *data = buf.buf;
-    size_t size = (size_t)buf.len;
-    size_t lines = 0;
-    for (const char *c = data; (c = memchr(c, '\n', size - (size_t)(c - data))); c++) lines++;
-    if (size && data[size - 1] != '\n') lines++;
-    size_t cap = lines ? lines : 1;
-    int32_t *minute = malloc(cap * sizeof(int32_t));
-    int32_t *route = malloc(cap * sizeof(int32_t));
-    int16_t *status = malloc(cap * sizeof(int16_t));
-    double *latency = malloc(cap * sizeof(double));
-    uint64_t *client = malloc(cap * sizeof(uint64_t));
-    int64_t *bad = malloc(cap * 3 * sizeof(int64_t));
-    char *route_buf = malloc(ROUTE_BUF);
+    size_t size = (size_t)buf.len, cap = 1;
+    for (const char *c = data; (c = memchr(c, '\n', size - (size_t)(c - data))); c++) cap++;
+    Columns cols = {malloc(cap * 4), malloc(cap * 4), malloc(cap * 2), malloc(cap * 8),
+                    malloc(cap * 8), 0};
+    OddLines odd = {NULL, 0, 0};
     RouteTable routes;
-    int failed = table_init(&routes) < 0;
-    size_t n_ok = 0, n_bad = 0, n_blank = 0, index = 0;
-    if (!minute || !route || !status || !latency || !client || !bad || !route_buf) failed = 1;
+    TimeCache tc = {{0}, 0, 0};
+    size_t lines = 0, blank = 0;
+    int failed = table_init(&routes) < 0 || !cols.minute || !cols.route || !cols.status ||
+                 !cols.latency || !cols.client;
     if (!failed) {
         Py_BEGIN_ALLOW_THREADS;
-        TimeCache tc = {{0}, 0, 0};
-        size_t pos = 0;
-        while (pos < size) {
-            int odd;
-            size_t stop = next_line(data, pos, size, &odd);
-            size_t len = stop - pos;
-            const char *line = data + pos;
-            while (len && (line[len - 1] == '\r')) len--;
-            size_t k = 0;
-            while (k < len && is_space((unsigned char)line[k])) k++;
-            if (k == len) {
-                n_blank++;
-            } else {
-                Row row;
-                int r = k || odd ? 0 : scan_line(line, len, factor, &routes, &tc, route_buf, &row);
-                if (r < 0) {
-                    failed = 1;
-                    break;
-                }
-                if (r) {
-                    minute[n_ok] = (int32_t)row.minute;
-                    route[n_ok] = row.route;
-                    status[n_ok] = row.status;
-                    latency[n_ok] = row.latency_ms;
-                    client[n_ok] = row.client;
-                    n_ok++;
-                } else {
-                    bad[n_bad * 3] = (int64_t)index;
-                    bad[n_bad * 3 + 1] = (int64_t)pos;
-                    bad[n_bad * 3 + 2] = (int64_t)stop;
-                    n_bad++;
-                }
-            }
-            index++;
-            pos = stop + 1;
-        }
+        failed = walk_lines(data, size, factor, &routes, &tc, columns_add, &cols, &odd, &lines,
+                            &blank) < 0;
         Py_END_ALLOW_THREADS;
     }
-    PyObject *result = NULL;
+    PyObject *result = NULL, *names = NULL;
     if (failed) {
         PyErr_NoMemory();
-    } else {
-        PyObject *names = PyList_New((Py_ssize_t)routes.count);
-        if (names) {
-            for (size_t i = 0; i < routes.count; i++) {
-                size_t start = routes.offsets[i], len = routes.offsets[i + 1] - start;
-                PyObject *s = PyUnicode_DecodeASCII(routes.arena + start, (Py_ssize_t)len, NULL);
-                if (!s) {
-                    Py_CLEAR(names);
-                    break;
-                }
-                PyList_SET_ITEM(names, (Py_ssize_t)i, s);
-            }
-        }
-        if (names) {
-            result = Py_BuildValue(
-                "nny#y#y#y#y#y#N", (Py_ssize_t)index, (Py_ssize_t)n_blank, (char *)minute,
-                (Py_ssize_t)(n_ok * sizeof(int32_t)), (char *)route,
-                (Py_ssize_t)(n_ok * sizeof(int32_t)), (char *)status,
-                (Py_ssize_t)(n_ok * sizeof(int16_t)), (char *)latency,
-                (Py_ssize_t)(n_ok * sizeof(double)), (char *)client,
-                (Py_ssize_t)(n_ok * sizeof(uint64_t)), (char *)bad,
-                (Py_ssize_t)(n_bad * 3 * sizeof(int64_t)), names);
-        }
+    } else if ((names = route_names(&routes))) {
+        size_t n = cols.n;
+        result = Py_BuildValue("nny#y#y#y#y#y#N", (Py_ssize_t)lines, (Py_ssize_t)blank,
+                               (char *)cols.minute, (Py_ssize_t)(n * 4), (char *)cols.route,
+                               (Py_ssize_t)(n * 4), (char *)cols.status, (Py_ssize_t)(n * 2),
+                               (char *)cols.latency, (Py_ssize_t)(n * 8), (char *)cols.client,
+                               (Py_ssize_t)(n * 8), odd.items ? (char *)odd.items : "",
+                               (Py_ssize_t)(odd.n * 3 * sizeof(int64_t)), names);
     }
-    free(minute);
-    free(route);
-    free(status);
-    free(latency);
-    free(client);
-    free(bad);
-    free(route_buf);
+    free(cols.minute);
+    free(cols.route);
+    free(cols.status);
+    free(cols.latency);
+    free(cols.client);
+    free(odd.items);
     table_free(&routes);
     PyBuffer_Release(&buf);
     return result;
@@ -910,6 +950,16 @@ static inline int32_t latency_bucket(Aggregator *self, double latency_ms) {
     return bucket;
 }
 
+static int aggregator_add(void *ctx, const Row *row) {
+    Aggregator *self = ctx;
+    int32_t minute = (int32_t)row->minute;
+    if (counts_add(&self->status, minute, row->route, row->status) < 0 ||
+        add_client(self, row->client, row->route, minute, row->status >= 500) < 0)
+        return -1;
+    if (isnan(row->latency_ms)) return 0;
+    return counts_add(&self->latency, minute, row->route, latency_bucket(self, row->latency_ms));
+}
+
 static PyObject *Aggregator_feed(Aggregator *self, PyObject *args) {
     Py_buffer buf;
     double factor;
@@ -924,79 +974,23 @@ static PyObject *Aggregator_feed(Aggregator *self, PyObject *args) {
         return NULL;
     }
     self->busy = 1;
-    const char *data = buf.buf;
-    size_t size = (size_t)buf.len;
-    size_t bad_cap = 64, n_bad = 0, n_blank = 0, index = 0;
-    int64_t *bad = malloc(bad_cap * 3 * sizeof(int64_t));
-    char *route_buf = malloc(ROUTE_BUF);
-    int failed = !bad || !route_buf;
-    if (!failed) {
-        Py_BEGIN_ALLOW_THREADS;
-        size_t pos = 0;
-        while (pos < size) {
-            int odd;
-            size_t stop = next_line(data, pos, size, &odd);
-            size_t len = stop - pos;
-            const char *line = data + pos;
-            while (len && line[len - 1] == '\r') len--;
-            size_t k = 0;
-            while (k < len && is_space((unsigned char)line[k])) k++;
-            if (k == len) {
-                n_blank++;
-            } else {
-                Row row;
-                int r = k || odd ? 0
-                                 : scan_line(line, len, factor, &self->routes, &self->tc,
-                                             route_buf, &row);
-                if (r < 0) {
-                    failed = 1;
-                    break;
-                }
-                if (r) {
-                    int32_t minute = (int32_t)row.minute;
-                    if (counts_add(&self->status, minute, row.route, row.status) < 0 ||
-                        add_client(self, row.client, row.route, minute, row.status >= 500) < 0) {
-                        failed = 1;
-                        break;
-                    }
-                    if (!isnan(row.latency_ms)) {
-                        int32_t bucket = latency_bucket(self, row.latency_ms);
-                        if (counts_add(&self->latency, minute, row.route, bucket) < 0) {
-                            failed = 1;
-                            break;
-                        }
-                    }
-                } else {
-                    if (n_bad == bad_cap) {
-                        int64_t *more = realloc(bad, bad_cap * 2 * 3 * sizeof(int64_t));
-                        if (!more) {
-                            failed = 1;
-                            break;
-                        }
-                        bad = more;
-                        bad_cap *= 2;
-                    }
-                    bad[n_bad * 3] = (int64_t)index;
-                    bad[n_bad * 3 + 1] = (int64_t)pos;
-                    bad[n_bad * 3 + 2] = (int64_t)stop;
-                    n_bad++;
-                }
-            }
-            index++;
-            pos = stop + 1;
-        }
-        Py_END_ALLOW_THREADS;
-    }
+    OddLines odd = {NULL, 0, 0};
+    size_t lines = 0, blank = 0;
+    int failed;
+    Py_BEGIN_ALLOW_THREADS;
+    failed = walk_lines(buf.buf, (size_t)buf.len, factor, &self->routes, &self->tc,
+                        aggregator_add, self, &odd, &lines, &blank) < 0;
+    Py_END_ALLOW_THREADS;
     self->busy = 0;
     PyBuffer_Release(&buf);
     PyObject *result = NULL;
     if (failed)
         PyErr_NoMemory();
     else
-        result = Py_BuildValue("nny#", (Py_ssize_t)index, (Py_ssize_t)n_blank, (char *)bad,
-                               (Py_ssize_t)(n_bad * 3 * sizeof(int64_t)));
-    free(bad);
-    free(route_buf);
+        result = Py_BuildValue("nny#", (Py_ssize_t)lines, (Py_ssize_t)blank,
+                               odd.items ? (char *)odd.items : "",
+                               (Py_ssize_t)(odd.n * 3 * sizeof(int64_t)));
+    free(odd.items);
     return result;
 }
 
@@ -1043,8 +1037,8 @@ static PyObject *Aggregator_result(Aggregator *self, PyObject *unused) {
     PyObject *route = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 4));
     PyObject *seen = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 4));
     PyObject *error = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 4));
-    PyObject *names = PyList_New((Py_ssize_t)self->routes.count);
-    if (!client || !route || !seen || !error || !names) goto fail;
+    PyObject *names = NULL;
+    if (!client || !route || !seen || !error) goto fail;
     uint64_t *pc = (uint64_t *)PyBytes_AS_STRING(client);
     int32_t *pr = (int32_t *)PyBytes_AS_STRING(route), *ps = (int32_t *)PyBytes_AS_STRING(seen),
             *pe = (int32_t *)PyBytes_AS_STRING(error);
@@ -1058,12 +1052,8 @@ static PyObject *Aggregator_result(Aggregator *self, PyObject *unused) {
         pe[o] = c->last_error;
         o++;
     }
-    for (size_t i = 0; i < self->routes.count; i++) {
-        size_t start = self->routes.offsets[i], len = self->routes.offsets[i + 1] - start;
-        PyObject *s = PyUnicode_DecodeASCII(self->routes.arena + start, (Py_ssize_t)len, NULL);
-        if (!s) goto fail;
-        PyList_SET_ITEM(names, (Py_ssize_t)i, s);
-    }
+    names = route_names(&self->routes);
+    if (!names) goto fail;
     PyObject *status = count_columns(&self->status);
     if (!status) goto fail;
     PyObject *latency = count_columns(&self->latency);
