@@ -8,9 +8,11 @@ The mix is what Alertmanager sends: each group's first firing notification (open
 incident), group updates as alerts join (attach), repeat notifications of the same state and
 re-deliveries of the same payload (dedup). Traffic goes to loopback only and stops by itself.
 
-Each run starts a fresh server and store; three runs by default, and the median is printed:
-uvicorn's workers share one listening socket, and how the kernel hands the 32 keep-alive
-connections to them (printed as "CPU by worker") moves a single run's figure by a third.
+Each run starts a fresh server and store; three runs by default, and the median is printed.
+The server is `--workers` uvicorn processes, each on its own SO_REUSEPORT socket of one port
+(as gunicorn --reuse-port runs them), so the kernel spreads the 32 keep-alive connections
+over them; "CPU by worker" shows how evenly. With `uvicorn --workers` (one shared socket)
+one worker's accept loop often took nearly all of them (4.5 s against 0.1 s of CPU).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from alert_payloads import am_alert, am_payload  # noqa: E402
 
+# BENCH_UVICORN_ARGS: more uvicorn.Config settings for the server, as key=value strings
 EXTRA: list[str] = os.environ.get("BENCH_UVICORN_ARGS", "").split()
 
 
@@ -60,19 +63,13 @@ def _payloads(n: int, groups: int, seed: int = 7) -> list[dict]:
     return out[:n]
 
 
-def _cpu_by_process(root: int) -> dict[int, float]:
-    """User+system CPU seconds of a process and of each of its children (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if pid == root or ppid == root:
-            out[pid] = (int(fields[11]) + int(fields[12])) / tick
-    return out
+def _cpu_of(pid: int) -> float:
+    """User+system CPU seconds of one process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _fresh_schema(url: str) -> tuple[str, str]:
@@ -99,7 +96,26 @@ def _drop_schema(url: str, schema: str) -> None:
     engine.dispose()
 
 
-def _start_server(db_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+# One server process: its own listening socket with SO_REUSEPORT on the shared port.
+_WORKER = """
+import socket, sys, uvicorn
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+sock.bind(("127.0.0.1", int(sys.argv[1])))
+config = uvicorn.Config(
+    "warroom.web.app:create_app", factory=True, log_level="warning", access_log=False,
+    **{k: v for k, v in (a.split("=", 1) for a in sys.argv[2:])},
+)
+uvicorn.Server(config).run(sockets=[sock])
+"""
+
+
+def _start_server(db_url: str, port: int, workers: int) -> list[subprocess.Popen[bytes]]:
+    """`workers` uvicorn processes, each on its own SO_REUSEPORT socket of `port`, as
+    gunicorn --reuse-port or nginx reuseport run them: the kernel spreads connections over
+    the sockets. (uvicorn --workers shares one socket, and its accept wake-ups gave one
+    worker up to twice the other's connections, so the figure swung by a third.)"""
     from warroom import migrate
     from warroom.db import Database
 
@@ -107,35 +123,26 @@ def _start_server(db_url: str, port: int, workers: int) -> subprocess.Popen[byte
     migrate.upgrade(database)
     database.dispose()
     env = {**os.environ, "WARROOM_DATABASE_URL": db_url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "warroom.web.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            *EXTRA,
-        ],
-        env=env,
-    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WORKER, str(port), *EXTRA], env=env)
+        for _ in range(workers)
+    ]
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    healthy = 0
+    while time.monotonic() < deadline and healthy < 10 * workers:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
+                healthy += 1  # new connections each time: every socket gets to answer
+                continue
         except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("the server did not start within 30 s")
+            pass
+        time.sleep(0.2)
+    if healthy < 10 * workers:
+        for proc in procs:
+            proc.terminate()
+        raise SystemExit("the server did not start within 30 s")
+    time.sleep(1.0)  # the slower process finishes starting
+    return procs
 
 
 async def _drive(
@@ -202,12 +209,15 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=4000, help="deliveries to send")
     ap.add_argument("--groups", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=32, help="connections")
-    ap.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="server processes (SO_REUSEPORT on one port)"
+    )
     ap.add_argument("--time-limit", type=float, default=120.0, help="stop after this many s")
     ap.add_argument(
         "--repeat", type=int, default=3, help="whole runs (fresh server and store each time)"
     )
     args = ap.parse_args()
+    print(f"machine reference: {_reference():.2f} s for a fixed Python loop (lower is faster)")
     rates = [_once(args) for _ in range(max(1, args.repeat))]
     if len(rates) > 1:
         print(
@@ -216,9 +226,19 @@ def main() -> None:
         )
 
 
+def _reference() -> float:
+    """Seconds for a fixed pure-Python loop: this shared machine's speed changes over a day
+    (the same loop took 0.67 s and 1.36 s an hour apart), and deliveries/s with it."""
+    t = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.perf_counter() - t
+
+
 def _once(args: argparse.Namespace) -> float:
     """One run: a fresh server and store, the whole mix; prints its figures, returns the rate."""
-    proc = None
+    procs: list[subprocess.Popen[bytes]] = []
     tmp = tempfile.TemporaryDirectory()
     url = args.url
     schema = None
@@ -227,25 +247,23 @@ def _once(args: argparse.Namespace) -> float:
         if db_url.startswith("postgresql"):
             db_url, schema = _fresh_schema(db_url)
         port = _free_port()
-        proc = _start_server(db_url, port, args.workers)
+        procs = _start_server(db_url, port, args.workers)
         url = f"http://127.0.0.1:{port}"
     bodies = [json.dumps(p).encode() for p in _payloads(args.n, args.groups)]
     host, port_text = url.split("://", 1)[1].rstrip("/").split(":")
-    root = proc.pid if proc is not None else -1
-    cpu0 = _cpu_by_process(root) if proc is not None else {}
+    cpu0 = {p.pid: _cpu_of(p.pid) for p in procs}
     own0 = time.process_time()
     try:
         latencies, outcomes, errors, elapsed = _run(
             _drive(host, int(port_text), bodies, args.concurrency, args.time_limit)
         )
-        cpu1 = _cpu_by_process(root) if proc is not None else {}
-        used = {pid: t - cpu0.get(pid, 0.0) for pid, t in cpu1.items()}
-        cpu = sum(used.values())
-        workers = sorted((t for pid, t in used.items() if pid != root and t > 0.05), reverse=True)
+        workers = sorted((_cpu_of(p.pid) - cpu0[p.pid] for p in procs), reverse=True)
+        cpu = sum(workers)
         own = time.process_time() - own0
     finally:
-        if proc is not None:
+        for proc in procs:
             proc.terminate()
+        for proc in procs:
             proc.wait(10)
         tmp.cleanup()
         if schema is not None:
@@ -269,7 +287,7 @@ def _once(args: argparse.Namespace) -> float:
             f"({os.getloadavg()[0]:.1f} load average on {os.cpu_count()} cores during the run)"
         )
     print(f"bench client CPU: {own * 1000 / max(done, 1):.2f} ms per delivery (same cores)")
-    if len(workers) > 1:  # uvicorn's workers share one socket: the split is the kernel's
+    if len(workers) > 1:  # how evenly the kernel spread the connections over the sockets
         print("CPU by worker: " + ", ".join(f"{t:.1f} s" for t in workers))
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     if errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -210,6 +211,15 @@ def test_api_accepts_alertmanager_webhooks_and_lists_alerts(db_url, clock) -> No
     assert client.post("/api/v1/alerts/alertmanager", json=payload).json()["outcome"] == (
         "duplicate"
     )
+    # the same payload in other bytes (key order, spacing) is the same delivery too
+    reordered = json.dumps(dict(reversed(list(payload.items()))), indent=1).encode()
+    r = client.post(
+        "/api/v1/alerts/alertmanager",
+        content=reordered,
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.json() == {"outcome": "duplicate", "incident": "INC-1", "firing": 0, "resolved": 0}
+    assert alerts.delivery_counts(Database(db_url)) == {"opened": 1}
     listed = client.get("/api/v1/incidents/INC-1/alerts").json()
     assert [a["fingerprint"] for a in listed] == ["f1"]
     bad = client.post("/api/v1/alerts/alertmanager", json={"version": "4", "alerts": []})

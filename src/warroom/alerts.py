@@ -438,6 +438,17 @@ def _remember(db: Database, digest: str, incident: str | None) -> None:
     _seen_cache[(db.url, digest)] = IntakeResult("duplicate", incident)
 
 
+def body_key(source: str, body: bytes) -> str:
+    """A cache key for the exact bytes of a delivery (the same bytes are the same payload;
+    equal payloads in other bytes still meet at `payload_hash`)."""
+    return "raw:" + hashlib.sha256(source.encode() + b"\n" + body).hexdigest()
+
+
+def remember_as(db: Database, key: str, taken: IntakeResult) -> None:
+    """After a delivery was taken (committed), answer `key` from memory as its duplicate."""
+    _remember(db, key, taken.incident)
+
+
 def remembered(db: Database, digest: str) -> IntakeResult | None:
     """The duplicate result when this process committed this payload before (no I/O)."""
     return _seen_cache.get((db.url, digest))

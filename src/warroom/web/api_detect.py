@@ -87,20 +87,26 @@ async def alertmanager_webhook(request: Request) -> JSONResponse:
     worker thread: a query on the event loop would stall every other request while it waits
     for a pooled connection that the writers hold.
     """
-    payload = _body(await request.body())
+    raw = await request.body()
     db = request.app.state.db
-    digest = alerts.payload_hash("alertmanager", payload)
-    seen = alerts.remembered(db, digest)
+    # Alertmanager re-sends the same bytes: those are looked up before any JSON work
+    same_bytes = alerts.body_key("alertmanager", raw)
+    seen = alerts.remembered(db, same_bytes)
     if seen is None:
-        routing = _routing(request.app.state.settings)
-        seen = await run_in_threadpool(
-            alerts.receive_alertmanager,
-            db,
-            payload,
-            routing=routing,
-            digest=digest,
-            actor=_actor(request, alerts.DEFAULT_ACTOR),
-        )
+        payload = _body(raw)
+        digest = alerts.payload_hash("alertmanager", payload)
+        seen = alerts.remembered(db, digest)
+        if seen is None:
+            routing = _routing(request.app.state.settings)
+            seen = await run_in_threadpool(
+                alerts.receive_alertmanager,
+                db,
+                payload,
+                routing=routing,
+                digest=digest,
+                actor=_actor(request, alerts.DEFAULT_ACTOR),
+            )
+        alerts.remember_as(db, same_bytes, seen)
     return JSONResponse(seen.to_dict())
 
 
