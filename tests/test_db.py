@@ -89,7 +89,7 @@ def test_postgresql_pool_size_follows_the_cores_or_the_setting(
         assert db_module.pool_size() == size
     monkeypatch.setenv(db_module.POOL_SIZE_ENV, "6")
     assert db_module.pool_size() == 6
-    for bad in ("0", "-2", "many"):
+    for bad in ("1", "0", "-2", "many"):
         monkeypatch.setenv(db_module.POOL_SIZE_ENV, bad)
         with pytest.raises(InvalidInput, match="WARROOM_DB_POOL_SIZE"):
             db_module.pool_size()
