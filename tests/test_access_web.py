@@ -348,3 +348,40 @@ def test_incident_opened_by_a_webhook_token_is_recorded_as_that_token(
     events = timeline.read(database, r.json()["incident"])
     assert events[0].kind == "incident.declared"
     assert {e.actor for e in events} == {"token:am"}
+
+
+def test_access_checks_read_the_database_off_the_event_loop(
+    db_url: str, database: Database, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read on the event loop would stall every request of the process while it waits for a
+    pooled connection: token, session and access-state lookups run in worker threads."""
+    import asyncio
+
+    calls: list[str] = []
+
+    def off_loop(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                calls.append(name)
+                return fn(*args, **kwargs)
+            raise AssertionError(f"{name} ran on the event loop")
+
+        return wrapper
+
+    for name in ("token_identity", "session_identity", "any_accounts", "sources_with_tokens"):
+        monkeypatch.setattr(accounts, name, off_loop(name, getattr(accounts, name)))
+    am, _ = accounts.create_token(database, "am", source="alertmanager", actor="root")
+    api, _ = accounts.create_token(database, "ci", role="admin", actor="root")
+    accounts.add_user(database, "ana", role="admin", password=PASSWORD, actor="root")
+    c = client(db_url, database)
+    body = am_payload("loop", [am_alert("fp1", slo="loop")])
+    ok = c.post("/api/v1/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {am}"})
+    assert ok.status_code == 200
+    assert c.get("/api/v1/incidents", headers={"Authorization": f"Bearer {api}"}).status_code == 200
+    assert login(c, "ana").status_code == 303
+    assert c.get("/").status_code == 200
+    assert {"token_identity", "session_identity", "any_accounts", "sources_with_tokens"} <= set(
+        calls
+    )

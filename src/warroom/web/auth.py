@@ -31,6 +31,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -113,16 +114,24 @@ class AccessState:
     generation: int
 
 
-def access_state(app_state: Any, db: Database) -> AccessState:
-    """Whether accounts exist and which webhook sources have tokens (re-read each second)."""
+def cached_access_state(app_state: Any) -> AccessState | None:
+    """The access state read less than a second ago (and since no account change), if any."""
     cached: AccessState | None = getattr(app_state, "access", None)
-    now = time.monotonic()
     if (
         cached is not None
         and cached.generation == accounts.generation
-        and now - cached.checked < STATE_TTL
+        and time.monotonic() - cached.checked < STATE_TTL
     ):
         return cached
+    return None
+
+
+def access_state(app_state: Any, db: Database) -> AccessState:
+    """Whether accounts exist and which webhook sources have tokens (re-read each second)."""
+    cached = cached_access_state(app_state)
+    if cached is not None:
+        return cached
+    now = time.monotonic()
     fresh = AccessState(
         accounts=accounts.any_accounts(db),
         sources=accounts.sources_with_tokens(db),
@@ -268,16 +277,24 @@ class AccessMiddleware:
         if is_public(path):
             return None, receive
 
+        # Database reads run in a worker thread, never on the event loop: one waiting for a
+        # pooled connection would stall every other request of this process.
         db: Database = scope["app"].state.db
-        state = access_state(scope["app"].state, db)
+        app_state = scope["app"].state
+        state = cached_access_state(app_state)
+        if state is None:
+            state = await run_in_threadpool(access_state, app_state, db)
 
         source = webhook_source(path)
         if source is not None and method == "POST":
-            return self._webhook(scope, request, db, state, source, bearer), receive
+            if bearer is None:
+                return self._webhook(scope, request, None, state, source, None), receive
+            found = await run_in_threadpool(accounts.token_identity, db, bearer)
+            return self._webhook(scope, request, found, state, source, bearer), receive
 
         identity: Identity | None = None
         if bearer is not None:
-            identity = accounts.token_identity(db, bearer)
+            identity = await run_in_threadpool(accounts.token_identity, db, bearer)
             if identity is None:
                 return _refuse(request, 401, "unknown or revoked API token"), receive
             if identity.source is not None:
@@ -287,7 +304,7 @@ class AccessMiddleware:
                     f"{identity.name} is a webhook token for {identity.source} only",
                 ), receive
         elif (cookie := request.cookies.get(COOKIE)) is not None:
-            identity = accounts.session_identity(db, cookie)
+            identity = await run_in_threadpool(accounts.session_identity, db, cookie)
         if identity is None:
             if state.accounts:
                 return _unauthenticated(request, api), receive
@@ -330,11 +347,12 @@ class AccessMiddleware:
     def _webhook(
         scope: Scope,
         request: Request,
-        db: Database,
+        identity: Identity | None,
         state: AccessState,
         source: str,
         bearer: str | None,
     ) -> Response | None:
+        """The decision for a webhook intake; `identity` is the bearer token's, looked up."""
         required = state.accounts or source in state.sources
         if bearer is None:
             if required:
@@ -345,7 +363,6 @@ class AccessMiddleware:
                     f"warroom token create NAME --source {source}",
                 )
             return None
-        identity = accounts.token_identity(db, bearer)
         if identity is None or identity.source != source:
             return _refuse(request, 401, f"the bearer token is not a live token for {source}")
         scope.setdefault("state", {})["identity"] = identity
