@@ -152,3 +152,26 @@ def test_similarity_uses_only_parts_both_incidents_have():
     assert score == 1.0
     assert reasons == ["shared words: orders, timeout"]
     assert recurrence.similarity(a, recurrence.Fingerprint()) == (0.0, [])
+
+
+def test_past_reports_are_read_once_per_version_of_the_incident(db, clock, monkeypatch):
+    """Each declaration compares against every closed incident: their triage reports are read
+    and parsed once, and again only after the incident changed (a new report, a note)."""
+    _past_incident(db, clock)
+    reads: list[str] = []
+    plain = postmortems.triage_report
+
+    def counting(database, key):
+        reads.append(str(key))
+        return plain(database, key)
+
+    monkeypatch.setattr(postmortems, "triage_report", counting)
+    # unrelated incidents: no recurrence, so nothing is escalated on INC-1 (which would be
+    # a change to it, and rightly a new read)
+    for title in ("Login page renders without styles", "Search results are stale"):
+        incidents.declare(db, title=title, actor="dee", severity="P3")
+    assert reads.count("INC-1") == 1
+    incidents.add_note(db, "INC-1", text="later finding", actor="ana")  # a new last_seq
+    inc = incidents.declare(db, title="Orders API times out again", actor="dee", severity="P2")
+    assert reads.count("INC-1") == 2
+    assert [m.key for m in recurrence.find_similar(db, inc.key)] == ["INC-1"]

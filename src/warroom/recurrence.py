@@ -139,11 +139,44 @@ def _elevated(routes: list[dict[str, Any]]) -> list[str]:
     return out or [str(r.get("route")) for r in routes[:3] if r.get("route")]
 
 
+# The report part of past incidents' fingerprints, by (database, incident, last_seq): every
+# change to an incident (a new report included) is a timeline event, so a new last_seq. Each
+# declaration compares against every closed incident; without this it re-read and re-parsed
+# all their triage reports each time.
+_REPORT_PARTS_MAX = 20_000
+_report_parts: dict[tuple[str, int, int], Fingerprint] = {}
+
+
+def _report_part(db: Database, inc: Incident) -> Fingerprint:
+    key = (db.url, inc.id, inc.last_seq)
+    cached = _report_parts.get(key)
+    if cached is None:
+        cached = _from_report(postmortems.triage_report(db, inc.key))
+        if len(_report_parts) >= _REPORT_PARTS_MAX:
+            _report_parts.clear()
+        _report_parts[key] = cached
+    return cached
+
+
 def fingerprint(
     db: Database, inc: Incident, *, causes: dict[int, postmortems.RootCause] | None = None
 ) -> Fingerprint:
+    part = _report_part(db, inc)
+    fp = Fingerprint(
+        routes=set(part.routes),
+        services=set(part.services),
+        signatures=set(part.signatures),
+        suspects=set(part.suspects),
+    )
+    rc = causes.get(inc.id) if causes is not None else postmortems.get_root_cause(db, inc.key)
+    if rc is not None:
+        fp.category = {rc.category.value}
+    fp.words = _words(" ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope)))
+    return fp
+
+
+def _from_report(report: dict[str, Any] | None) -> Fingerprint:
     fp = Fingerprint()
-    report = postmortems.triage_report(db, inc.key)
     if report:
         routes = [r for r in report.get("routes") or [] if isinstance(r, dict)]
         fp.routes = set(_elevated(routes))
@@ -164,10 +197,6 @@ def fingerprint(
             for x in suspects
             if isinstance(x.get("change"), dict) and x["change"].get("service")
         }
-    rc = causes.get(inc.id) if causes is not None else postmortems.get_root_cause(db, inc.key)
-    if rc is not None:
-        fp.category = {rc.category.value}
-    fp.words = _words(" ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope)))
     return fp
 
 
