@@ -116,8 +116,8 @@ def _start_server(db_url: str, port: int, workers: int) -> list[subprocess.Popen
     gunicorn --reuse-port or nginx reuseport run them: the kernel spreads connections over
     the sockets. (uvicorn --workers shares one socket, and its accept wake-ups gave one
     worker up to twice the other's connections, so the figure swung by a third.)"""
-    from warroom import migrate
-    from warroom.db import Database
+    from warroom.core import migrate
+    from warroom.core.db import Database
 
     database = Database(db_url)
     migrate.upgrade(database)

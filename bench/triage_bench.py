@@ -94,7 +94,7 @@ def warroom_cmd() -> list[str]:
     found = shutil.which("warroom")
     if found:
         return [found]
-    return [sys.executable, "-m", "warroom.cli_triage"]
+    return [sys.executable, "-m", "warroom.cli.triage"]
 
 
 def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[bytes]]:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from warroom import db as dbmod
-from warroom import migrate
-from warroom.db import Database
+from warroom.core import db as dbmod
+from warroom.core import migrate
+from warroom.core.db import Database
 
 PG_ADMIN_URL = os.environ.get(
     "WARROOM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

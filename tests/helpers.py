@@ -15,7 +15,7 @@ import httpx
 def append_notes(url: str, key: str, count: int, who: str) -> list[str]:
     """Append `count` notes as `who` from a fresh process; returns the errors seen."""
     from warroom import incidents
-    from warroom.db import Database
+    from warroom.core.db import Database
 
     db = Database(url)
     errors: list[str] = []

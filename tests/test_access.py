@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from warroom import accounts
-from warroom.accounts import Role
-from warroom.cli import app as cli_app
-from warroom.db import Database
-from warroom.errors import AuthFailed, Conflict, InvalidInput, NotFound, TooManyAttempts
-from warroom.tables_access import accounts as accounts_t
-from warroom.tables_access import api_tokens, login_failures
+from warroom.access import accounts
+from warroom.access.accounts import Role
+from warroom.access.tables import accounts as accounts_t
+from warroom.access.tables import api_tokens, login_failures
+from warroom.cli.main import app as cli_app
+from warroom.core.db import Database
+from warroom.core.errors import AuthFailed, Conflict, InvalidInput, NotFound, TooManyAttempts
 
 PASSWORD = "correct horse battery"
 

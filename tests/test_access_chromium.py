@@ -12,9 +12,11 @@ from starlette.routing import Route
 
 from conftest import need
 from helpers import running_server
-from warroom import accounts, incidents, timeline
-from warroom.config import load_settings
-from warroom.db import Database
+from warroom import incidents
+from warroom.access import accounts
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.incidents import timeline
 from warroom.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -10,9 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alert_payloads import am_alert, am_payload
-from warroom import accounts, incidents, timeline
-from warroom.config import load_settings
-from warroom.db import Database
+from warroom import incidents
+from warroom.access import accounts
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.incidents import timeline
 from warroom.web.app import create_app
 from warroom.web.auth import CSP
 

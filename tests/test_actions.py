@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from warroom import actions, incidents, timeline
-from warroom.cli import app
-from warroom.errors import InvalidInput
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.core.errors import InvalidInput
+from warroom.incidents import timeline
+from warroom.learn import actions
 
 
 def test_overdue_items_list_first_and_export_for_import(db, db_url, clock):

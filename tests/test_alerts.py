@@ -9,10 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alert_payloads import am_alert, am_payload
-from warroom import alerts, audit, incidents, timeline
-from warroom.config import Settings
-from warroom.db import Database
-from warroom.errors import InvalidInput
+from warroom import incidents
+from warroom.core import registry
+from warroom.core.config import Settings
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput
+from warroom.core.registry import Area
+from warroom.detect import alerts
+from warroom.incidents import timeline
+from warroom.trust import audit
 from warroom.web.app import create_app
 
 ROUTING = alerts.Routing.from_config(
@@ -245,14 +250,11 @@ def test_after_declare_hooks_run_once_after_an_alert_opens_an_incident(db, clock
     def hook(database, incident, actor):
         seen.append(f"{incident.key} {actor}")
 
-    incidents.AFTER_DECLARE.append(hook)
-    try:
+    with registry.extra_area(Area("probe", "records declarations", after_declare=(hook,))):
         payload = am_payload("hooked", [am_alert("h1", slo="hooked")])
         alerts.receive_alertmanager(db, payload)
         alerts.receive_alertmanager(db, payload)
         alerts.receive_alertmanager(db, am_payload("hooked", [am_alert("h2", slo="hooked")]))
-    finally:
-        incidents.AFTER_DECLARE.remove(hook)
     assert seen == ["INC-1 alertmanager"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from warroom.config import load_settings
+from warroom.core.config import load_settings
 from warroom.web.app import create_app
 
 

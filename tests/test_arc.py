@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from warroom import artifacts
-from warroom.cli import app
-from warroom.db import Database
+from warroom.cli.main import app
+from warroom.core.db import Database
+from warroom.incidents import artifacts
 from warroom.triage.scenarios import generate
 
 runner = CliRunner()

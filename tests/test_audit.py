@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from trust_scenarios import busy_history
-from warroom import audit, incidents
-from warroom.cli import app
-from warroom.db import Database
-from warroom.tables import events
-from warroom.tables import incidents as incidents_t
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.core.db import Database
+from warroom.incidents.tables import events
+from warroom.incidents.tables import incidents as incidents_t
+from warroom.trust import audit
 
 
 def _allow_event_edits(conn: sa.Connection, db: Database) -> None:
@@ -68,7 +69,7 @@ def test_rewritten_hash_breaks_the_next_link(db: Database, clock: Any) -> None:
         e = conn.execute(
             sa.select(events).where(events.c.incident_id == incident_id, events.c.seq == 2)
         ).one()
-    from warroom.timeline import event_hash
+    from warroom.incidents.timeline import event_hash
 
     forged = {**e.data, "to": "P4"}
     with db.transaction() as conn:

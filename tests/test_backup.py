@@ -13,11 +13,14 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from trust_scenarios import busy_history
-from warroom import artifacts, audit, backup, comms, incidents, timeline, transfer
-from warroom.cli import app
-from warroom.db import Database
-from warroom.errors import InvalidInput, UnknownFormat
-from warroom.tables_comms import status_updates
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.comms import updates
+from warroom.comms.tables import status_updates
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, UnknownFormat
+from warroom.incidents import artifacts, timeline
+from warroom.trust import audit, backup, transfer
 
 
 def _dump(db: Database) -> dict[str, list[dict[str, Any]]]:
@@ -121,7 +124,7 @@ def test_restore_until_rebuilds_the_state_at_that_moment(
     db: Database, clock: Any, tmp_path: Path
 ) -> None:
     a = incidents.declare(db, title="Checkout 500", actor="ana", severity="P2").key
-    comms.post_update(db, a, audience="internal", actor="ana", conditions="errors at 30 %")
+    updates.post_update(db, a, audience="internal", actor="ana", conditions="errors at 30 %")
     clock.advance(minutes=1)
     incidents.assign_role(db, a, role="commander", person="ana", actor="ana")
     incidents.add_task(db, a, title="Roll back", actor="ana")
@@ -145,7 +148,7 @@ def test_restore_until_rebuilds_the_state_at_that_moment(
         content=b"later",
         media_type="text/plain",
     )
-    comms.post_update(db, a, audience="internal", actor="bo", conditions="recovered")
+    updates.post_update(db, a, audience="internal", actor="bo", conditions="recovered")
     b = incidents.declare(db, title="Later incident", actor="cy").key
 
     backup.backup(db, tmp_path / "wr.bak")

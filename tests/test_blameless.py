@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warroom.blameless import check, check_sections
+from warroom.learn.blameless import check, check_sections
 
 
 @pytest.mark.parametrize(

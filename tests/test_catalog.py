@@ -9,11 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from warroom import catalog, incidents, timeline
-from warroom.cli import app as cli_app
-from warroom.config import load_settings
-from warroom.db import Database
-from warroom.errors import InvalidInput, InvalidTransition, NotFound
+from warroom import incidents
+from warroom.cli.main import app as cli_app
+from warroom.comms import catalog
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.incidents import timeline
 from warroom.web.app import create_app
 
 CATALOG = """

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from warroom.cli import app
-from warroom.config import load_settings
+from warroom.cli.main import app
+from warroom.core.config import load_settings
 from warroom.web.app import create_app
 
 runner = CliRunner()

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from warroom import comms, incidents, timeline
-from warroom.cli import app as cli_app
-from warroom.comms import CommsConfig
-from warroom.comms_heartbeat import (
+from warroom import incidents
+from warroom.cli.main import app as cli_app
+from warroom.comms import updates
+from warroom.comms.heartbeat import (
     Beat,
     ReminderKind,
     due_reminders,
@@ -21,11 +21,13 @@ from warroom.comms_heartbeat import (
     punctuality,
     send_reminders,
 )
-from warroom.config import load_settings
-from warroom.db import Database
-from warroom.errors import InvalidInput
-from warroom.notify import Channel, NotifyConfig
-from warroom.tables_comms import outbox, reminders_sent
+from warroom.comms.notify import Channel, NotifyConfig
+from warroom.comms.tables import outbox, reminders_sent
+from warroom.comms.updates import CommsConfig
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput
+from warroom.incidents import timeline
 from warroom.web.app import create_app
 
 OPS = Channel("ops", "json://127.0.0.1:9/ops", audiences=("internal",))
@@ -93,7 +95,7 @@ def test_cadence_is_configurable(db: Database, clock) -> None:
 def test_update_resets_heartbeat_and_is_a_timeline_event(db: Database, clock) -> None:
     key = declare(db, "P1")
     clock.advance(minutes=25)
-    u = comms.post_update(
+    u = updates.post_update(
         db,
         key,
         audience="stakeholder",
@@ -111,7 +113,7 @@ def test_update_resets_heartbeat_and_is_a_timeline_event(db: Database, clock) ->
     assert f"Next update by {u.next_update_at:%H:%M} UTC" in u.text
     beat = heartbeat(db, key, config=CFG)
     assert beat.state is Beat.OK and beat.due_at == u.next_update_at
-    events = timeline.read(db, key, kinds=[comms.UPDATE_POSTED])
+    events = timeline.read(db, key, kinds=[updates.UPDATE_POSTED])
     assert len(events) == 1
     assert events[0].data["audience"] == "stakeholder"
     assert "Initial assessment to stakeholder" in events[0].summary()
@@ -120,7 +122,7 @@ def test_update_resets_heartbeat_and_is_a_timeline_event(db: Database, clock) ->
 def test_internal_updates_do_not_reset_heartbeat(db: Database, clock) -> None:
     key = declare(db, "P0")
     clock.advance(minutes=10)
-    comms.post_update(
+    updates.post_update(
         db, key, audience="internal", actor="ana", conditions="db cpu 100%", config=CFG
     )
     clock.advance(minutes=5)
@@ -130,7 +132,7 @@ def test_internal_updates_do_not_reset_heartbeat(db: Database, clock) -> None:
 def test_each_template_renders_its_moment(db: Database, clock) -> None:
     key = declare(db, "P1")
     eta = clock.now + timedelta(hours=1)
-    u = comms.post_update(
+    u = updates.post_update(
         db,
         key,
         audience="stakeholder",
@@ -142,7 +144,7 @@ def test_each_template_renders_its_moment(db: Database, clock) -> None:
     )
     assert u.text.startswith("Revised estimate for Payments down.")
     assert f"Expected resolution: {eta:%Y-%m-%d %H:%M} UTC." in u.text
-    r = comms.post_update(
+    r = updates.post_update(
         db,
         key,
         audience="stakeholder",
@@ -156,7 +158,7 @@ def test_each_template_renders_its_moment(db: Database, clock) -> None:
     assert "What we did: Rolled back" in r.text and r.next_update_at is None
     clock.advance(hours=3)
     assert heartbeat(db, key, config=CFG).state is Beat.NONE  # resolution stops the cadence
-    f = comms.post_update(
+    f = updates.post_update(
         db,
         key,
         audience="stakeholder",
@@ -168,7 +170,7 @@ def test_each_template_renders_its_moment(db: Database, clock) -> None:
     )
     assert "Preventing a recurrence: Alert 30 days before expiry" in f.text
     with pytest.raises(InvalidInput, match="--prevention"):
-        comms.post_update(
+        updates.post_update(
             db,
             key,
             audience="stakeholder",
@@ -178,7 +180,7 @@ def test_each_template_renders_its_moment(db: Database, clock) -> None:
             config=CFG,
         )
     with pytest.raises(InvalidInput, match="--eta"):
-        comms.post_update(
+        updates.post_update(
             db, key, audience="stakeholder", kind="eta", actor="ana", conditions="x", config=CFG
         )
 
@@ -186,7 +188,7 @@ def test_each_template_renders_its_moment(db: Database, clock) -> None:
 def test_promise_later_than_cadence_is_refused(db: Database, clock) -> None:
     key = declare(db, "P0")
     with pytest.raises(InvalidInput, match="every 15 min"):
-        comms.post_update(
+        updates.post_update(
             db,
             key,
             audience="stakeholder",
@@ -195,7 +197,7 @@ def test_promise_later_than_cadence_is_refused(db: Database, clock) -> None:
             next_update_minutes=45,
             config=CFG,
         )
-    u = comms.post_update(
+    u = updates.post_update(
         db,
         key,
         audience="stakeholder",
@@ -230,7 +232,7 @@ def test_overdue_reminds_commander_once_then_escalates_after_grace(db: Database,
         rows = conn.execute(sa.select(outbox.c.channel, outbox.c.key).order_by(outbox.c.id)).all()
     assert [r.channel for r in rows] == ["@ana", "ops", "@carl", "managers"]
     # An update stops the nagging; the next slot starts from it.
-    comms.post_update(
+    updates.post_update(
         db, key, audience="stakeholder", actor="carl", conditions="Still down", config=CFG
     )
     assert [r for r in due_reminders(db, config=CFG) if r.kind.value.startswith("update")] == []
@@ -390,7 +392,7 @@ def test_reminders_sent_table_rejects_a_second_record_of_the_same_slot(db: Datab
 def test_serve_runs_the_reminder_scheduler_in_the_background(sqlite_url: str, clock) -> None:
     import time
 
-    from warroom.config import Settings
+    from warroom.core.config import Settings
 
     db = Database(sqlite_url)
     declare(db, "P1", commander=None)
@@ -408,7 +410,7 @@ def test_serve_runs_the_reminder_scheduler_in_the_background(sqlite_url: str, cl
     off = Settings(database_url=sqlite_url, raw={"worker": {"in_serve": False}})
     app = create_app(off, database=db)
     with TestClient(app):
-        assert app.state.comms_scheduler.thread is None
+        assert app.state.scheduler.thread is None
     db.dispose()
 
 
@@ -438,8 +440,8 @@ def test_composer_form_posts_and_shows_refusals_on_the_incident_page(db_url: str
 
 
 def test_channels_by_audience_and_min_severity_plus_service_owners(db: Database, clock) -> None:
-    from warroom import catalog
-    from warroom.config import Settings
+    from warroom.comms import catalog
+    from warroom.core.config import Settings
 
     settings = Settings(
         raw={
@@ -467,9 +469,9 @@ def test_channels_by_audience_and_min_severity_plus_service_owners(db: Database,
     p2 = declare(db, "P2")
     p0 = declare(db, "P0")
     catalog.affect(db, p2, names=["search"], actor="ana")
-    comms.post_update(db, p2, audience="stakeholder", actor="ana", conditions="x", config=cfg)
-    comms.post_update(db, p0, audience="stakeholder", actor="ana", conditions="x", config=cfg)
-    comms.post_update(db, p0, audience="public", actor="ana", conditions="x", config=cfg)
+    updates.post_update(db, p2, audience="stakeholder", actor="ana", conditions="x", config=cfg)
+    updates.post_update(db, p0, audience="stakeholder", actor="ana", conditions="x", config=cfg)
+    updates.post_update(db, p0, audience="public", actor="ana", conditions="x", config=cfg)
     with db.read() as conn:
         keys = sorted(conn.execute(sa.select(outbox.c.key)).scalars())
     assert keys == [
@@ -482,7 +484,7 @@ def test_channels_by_audience_and_min_severity_plus_service_owners(db: Database,
 
 
 def test_bad_channel_config_is_reported() -> None:
-    from warroom.config import Settings
+    from warroom.core.config import Settings
 
     bad = Settings(raw={"comms": {"channels": [{"url": "json://h/p", "audiences": ["ceo"]}]}})
     with pytest.raises(InvalidInput, match="unknown audience 'ceo'"):

@@ -7,9 +7,10 @@ import multiprocessing
 import pytest
 
 from helpers import append_notes
-from warroom import incidents, timeline
-from warroom.db import Database
-from warroom.timeline import Kind
+from warroom import incidents
+from warroom.core.db import Database
+from warroom.incidents import timeline
+from warroom.incidents.timeline import Kind
 
 WORKERS = 8
 NOTES = 200

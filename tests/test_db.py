@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from warroom.db import Database
-from warroom.tables import counters
+from warroom.core.db import Database
+from warroom.incidents.tables import counters
 
 PROBE = sa.select(counters.c.value).where(counters.c.name == "probe")
 
@@ -45,7 +45,7 @@ def test_a_postgresql_connection_that_died_while_idle_is_replaced_unnoticed(
 ) -> None:
     """Idle past IDLE_PING_SECONDS, a pooled connection is pinged on checkout; a dead one is
     replaced before the request uses it."""
-    from warroom import db as db_module
+    from warroom.core import db as db_module
 
     monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)
     database = Database(pg_url)
@@ -62,8 +62,8 @@ def test_a_postgresql_connection_that_died_while_busy_fails_once_then_reconnects
 ) -> None:
     """Used within IDLE_PING_SECONDS, a connection is not pinged: if it died, that request
     fails with StorageUnavailable saying the database is back, and the next one reconnects."""
-    from warroom import db as db_module
-    from warroom.errors import StorageUnavailable
+    from warroom.core import db as db_module
+    from warroom.core.errors import StorageUnavailable
 
     monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 3600.0)
     database = Database(pg_url)
@@ -80,8 +80,8 @@ def test_a_postgresql_connection_that_died_while_busy_fails_once_then_reconnects
 def test_postgresql_pool_size_follows_the_cores_or_the_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from warroom import db as db_module
-    from warroom.errors import InvalidInput
+    from warroom.core import db as db_module
+    from warroom.core.errors import InvalidInput
 
     monkeypatch.delenv(db_module.POOL_SIZE_ENV, raising=False)
     for cores, size in ((1, 4), (2, 4), (4, 8), (8, 15), (64, 15)):

@@ -8,10 +8,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from conftest import Clock
-from warroom import desk, incidents
-from warroom.cli import app
-from warroom.config import load_settings
-from warroom.db import Database
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.incidents import desk
 from warroom.web.app import create_app
 
 
@@ -26,15 +27,15 @@ def test_overdue_update_and_overdue_postmortem_are_flagged(
     clock.advance(minutes=20)  # P0 cadence is 15 min: the first update is overdue
 
     by_key = {e.incident.key: e for e in desk.overview(db)}
-    assert by_key[live.key].heartbeat is not None
-    assert by_key[live.key].heartbeat.state.value == "overdue"
+    assert by_key[live.key].columns["heartbeat"] is not None
+    assert by_key[live.key].columns["heartbeat"].state.value == "overdue"
     assert any("status update" in w for w in by_key[live.key].warnings)
-    assert by_key[resolved.key].postmortem_status == "missing"
-    assert not by_key[resolved.key].postmortem_overdue
+    assert by_key[resolved.key].columns["postmortem"]["status"] == "missing"
+    assert not by_key[resolved.key].columns["postmortem"]["overdue"]
 
     clock.advance(hours=49)
     entry = {e.incident.key: e for e in desk.overview(db)}[resolved.key]
-    assert entry.postmortem_overdue
+    assert entry.columns["postmortem"]["overdue"]
     assert any("postmortem overdue" in w for w in entry.warnings)
 
     out = CliRunner().invoke(app, ["list", "--db", db_url, "--json"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer.main
 
-from warroom.cli import app
+from warroom.cli.main import app
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -7,10 +7,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from warroom import artifacts, drills, incidents, timeline
-from warroom.cli import app
-from warroom.db import Database
-from warroom.errors import InvalidInput, InvalidTransition
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.contain import drills
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, InvalidTransition
+from warroom.incidents import artifacts, timeline
 
 
 def test_drill_declares_a_marked_incident_with_evidence_and_scores_it(db, clock, tmp_path):

@@ -24,11 +24,12 @@ import uvicorn
 import yaml
 
 from conftest import need
-from warroom import incidents, timeline
-from warroom.config import Settings
-from warroom.db import Database
-from warroom.slo import parse_slos
-from warroom.slo.rules import rules_yaml
+from warroom import incidents
+from warroom.core.config import Settings
+from warroom.core.db import Database
+from warroom.detect.slo import parse_slos
+from warroom.detect.slo.rules import rules_yaml
+from warroom.incidents import timeline
 from warroom.web.app import create_app
 
 pytestmark = pytest.mark.slow

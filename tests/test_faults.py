@@ -22,10 +22,12 @@ from fastapi.testclient import TestClient
 
 from conftest import need
 from helpers import free_port
-from warroom import audit, incidents, timeline
-from warroom.config import load_settings
-from warroom.db import Database, create_db_engine
-from warroom.errors import StorageUnavailable
+from warroom import incidents
+from warroom.core.config import load_settings
+from warroom.core.db import Database, create_db_engine
+from warroom.core.errors import StorageUnavailable
+from warroom.incidents import timeline
+from warroom.trust import audit
 from warroom.web.app import create_app
 
 WARROOM = str(Path(sys.executable).parent / "warroom")

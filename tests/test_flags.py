@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from warroom import flags
-from warroom.errors import InvalidInput, NotFound
+from warroom.contain import flags
+from warroom.core.errors import InvalidInput, NotFound
 
 DOC = {
     "flags": {"a": {"state": "ENABLED", "variants": {"on": 1, "off": 0}, "defaultVariant": "on"}}

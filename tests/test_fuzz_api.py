@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from warroom import incidents
-from warroom.config import load_settings
-from warroom.db import Database
+from warroom.core.config import load_settings
+from warroom.core.db import Database
 from warroom.web.app import create_app
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from warroom import incidents, timeline
-from warroom.db import Database, utcnow
-from warroom.errors import InvalidInput, InvalidTransition, NotFound
-from warroom.incidents import Stage
-from warroom.tables import events
-from warroom.tables import incidents as incidents_table
-from warroom.timeline import Kind
+from warroom import incidents
+from warroom.core.db import Database, utcnow
+from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.incidents import timeline
+from warroom.incidents.lifecycle import Stage
+from warroom.incidents.tables import events
+from warroom.incidents.tables import incidents as incidents_table
+from warroom.incidents.timeline import Kind
 
 
 def kinds(db: Database, key: str) -> list[str]:

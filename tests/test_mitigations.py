@@ -9,10 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from warroom import artifacts, flags, incidents, mitigations, timeline
-from warroom.config import Settings
-from warroom.db import Database
-from warroom.errors import InvalidInput, InvalidTransition
+from warroom import incidents
+from warroom.contain import flags, mitigations
+from warroom.core.config import Settings
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, InvalidTransition
+from warroom.incidents import artifacts, timeline
 
 # A flag file written by hand: odd indentation and key order that a re-serialisation would
 # not reproduce, so "byte for byte" really means the original bytes came back.

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from warroom import incidents, mitigations, timeline
-from warroom.cli import app
-from warroom.db import Database
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.contain import mitigations
+from warroom.core.db import Database
+from warroom.incidents import timeline
 
 FLAGS = (
     b'{"flags": {"search-v2": {"state": "ENABLED", "variants": {"on": true, "off": false},'

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from warroom import incidents, mitigations, timeline
-from warroom.config import load_settings
-from warroom.db import Database
+from warroom import incidents
+from warroom.contain import mitigations
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.incidents import timeline
 from warroom.web.app import create_app
 
 FLAGS = {

@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from warroom import comms, incidents, notify
-from warroom.comms import CommsConfig
-from warroom.config import load_settings
-from warroom.db import Database
-from warroom.notify import Channel, NotifyConfig
-from warroom.tables_comms import outbox, reminders_sent
+from warroom import incidents
+from warroom.comms import notify, updates
+from warroom.comms.notify import Channel, NotifyConfig
+from warroom.comms.tables import outbox, reminders_sent
+from warroom.comms.updates import CommsConfig
+from warroom.core.config import load_settings
+from warroom.core.db import Database
 
 WARROOM = str(Path(sys.executable).parent / "warroom")
 
@@ -104,10 +105,10 @@ def test_update_is_delivered_once_with_its_idempotency_key(
 ) -> None:
     cfg = config_for(receiver)
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(
+    updates.post_update(
         db, inc.key, audience="stakeholder", actor="ana", conditions="Nobody can log in", config=cfg
     )
-    comms.post_update(
+    updates.post_update(
         db, inc.key, audience="internal", actor="ana", conditions="internal only", config=cfg
     )  # no internal channel
     stats = notify.deliver_pending(db, config=cfg.notify)
@@ -137,7 +138,9 @@ def test_retried_with_backoff_after_the_receiver_answers_500(
 ) -> None:
     cfg = config_for(receiver, backoff_seconds=30, max_attempts=3)
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg)
+    updates.post_update(
+        db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg
+    )
     receiver.statuses = [500]
     assert notify.deliver_pending(db, config=cfg.notify).retried == 1
     [row] = notify.deliveries(db, inc.key)
@@ -157,7 +160,9 @@ def test_a_dead_channel_fails_after_max_attempts_without_blocking_changes(
 ) -> None:
     cfg = config_for(receiver, backoff_seconds=1, max_attempts=2)
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg)
+    updates.post_update(
+        db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg
+    )
     receiver.statuses = [500, 500]
     notify.deliver_pending(db, config=cfg.notify)
     clock.advance(seconds=5)
@@ -166,7 +171,9 @@ def test_a_dead_channel_fails_after_max_attempts_without_blocking_changes(
     assert row.status == "failed" and row.attempts == 2
     # The incident moves on regardless, and the next update is queued normally.
     incidents.move(db, inc.key, to="contained", actor="ana")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="y", config=cfg)
+    updates.post_update(
+        db, inc.key, audience="stakeholder", actor="ana", conditions="y", config=cfg
+    )
     assert notify.deliver_pending(db, config=cfg.notify).sent == 1
     notify.retry_now(db, row.id)
     assert notify.deliver_pending(db, config=cfg.notify).sent == 1
@@ -195,8 +202,8 @@ def write_config(tmp_path: Path, receiver: Receiver) -> Path:
 def _worker_process(url: str, config: str, out: Any) -> None:
     """What `warroom worker --once` does, in a separate process (the CLI itself imports the
     analytics stack and takes seconds to start, which would spread the workers apart)."""
-    from warroom import worker
-    from warroom.config import load_settings
+    from warroom.comms import worker
+    from warroom.core.config import load_settings
 
     db = Database(url)
     cfg = CommsConfig.from_settings(load_settings(config_path=config))
@@ -222,7 +229,9 @@ def test_no_duplicate_after_a_worker_is_killed_mid_delivery(
     db = Database(db_url)
     clock.set(datetime.now(UTC))
     inc = incidents.declare(db, title="Login fails", actor="ana", severity="P1")
-    comms.post_update(db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg)
+    updates.post_update(
+        db, inc.key, audience="stakeholder", actor="ana", conditions="x", config=cfg
+    )
     clock.set(datetime.now(UTC))
     receiver.hang.set()
     procs, _ = start_workers(db_url, config, 1)
@@ -291,7 +300,7 @@ def test_two_workers_send_each_reminder_exactly_once(
     # import this module, and the CLI pulls in the analytics stack, seconds to load.)
     from typer.testing import CliRunner
 
-    from warroom.cli import app as cli_app
+    from warroom.cli.main import app as cli_app
 
     again = CliRunner().invoke(
         cli_app, ["worker", "--once", "--json", "--db", db_url], env={"WARROOM_CONFIG": str(config)}
@@ -303,7 +312,7 @@ def test_two_workers_send_each_reminder_exactly_once(
 
 
 def test_threads_racing_send_reminders_on_postgres_record_each_once(pg_url: str, clock) -> None:
-    from warroom.comms_heartbeat import send_reminders
+    from warroom.comms.heartbeat import send_reminders
 
     db = Database(pg_url)
     for i in range(5):

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from conftest import need
 from slo_helpers import write_log
-from warroom.cli import app
-from warroom.errors import InvalidInput
-from warroom.slo import SLOKind, check_logs, load_slo_file
-from warroom.slo.openslo import read_openslo_file
-from warroom.slo.rules import rules_yaml
+from warroom.cli.main import app
+from warroom.core.errors import InvalidInput
+from warroom.detect.slo import SLOKind, check_logs, load_slo_file
+from warroom.detect.slo.openslo import read_openslo_file
+from warroom.detect.slo.rules import rules_yaml
 
 DATA = Path(__file__).parent / "data" / "openslo"
 RATIO = "spec.indicator.spec.ratioMetric"

@@ -19,9 +19,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warroom import runbooks
-from warroom.errors import InvalidInput
-from warroom.slo import spec as slo_spec
+from warroom.contain import runbooks
+from warroom.core.errors import InvalidInput
+from warroom.detect.slo import spec as slo_spec
 from warroom.triage import parse as log_parse
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from typer.testing import CliRunner
 
-from warroom import actions, artifacts, incidents, postmortems
-from warroom.cli import app
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.incidents import artifacts
+from warroom.learn import actions, postmortems
 
 runner = CliRunner()
 
@@ -188,7 +190,7 @@ def test_postmortem_is_due_48_hours_after_resolution_for_p1(db, clock):
 
 
 def test_published_postmortem_cannot_be_edited_or_skip_review(db, clock):
-    from warroom.errors import InvalidTransition
+    from warroom.core.errors import InvalidTransition
 
     incidents.declare(db, title="Search slow", actor="ana", severity="P2")
     postmortems.draft(db, "INC-1", actor="ana")
@@ -212,7 +214,7 @@ def test_published_postmortem_cannot_be_edited_or_skip_review(db, clock):
 
 
 def test_closing_p1_without_action_items_needs_a_recorded_reason(db, db_url, clock):
-    from warroom import timeline
+    from warroom.incidents import timeline
 
     incidents.declare(db, title="Queue stuck", actor="ana", severity="P1", commander="ana")
     incidents.move(db, "INC-1", to="fixed", actor="ana")
@@ -277,7 +279,7 @@ def test_report_in_the_triage_engine_shape_feeds_impact_suspects_and_chart(db, c
     assert "| /checkout | 900 | 0.1% | 12.0% |" in pm.sections["impact"]
     assert "cfg-7 (config, score 0.7)" in pm.sections["root_cause"]
     assert "`PaymentGatewayTimeout <*>`" in pm.sections["root_cause"]
-    from warroom import recurrence, reports
+    from warroom.learn import recurrence, reports
 
     assert len(reports.triage_series(report)) == 20
     assert "data:image/svg+xml;base64," in postmortems.render_html(db, pm)

@@ -7,9 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from trust_scenarios import busy_history
-from warroom import incidents, projection, timeline
-from warroom.db import Database
-from warroom.tables import incidents as incidents_t
+from warroom import incidents
+from warroom.core.db import Database
+from warroom.incidents import timeline
+from warroom.incidents.tables import incidents as incidents_t
+from warroom.trust import projection
 
 
 def _state_pair(db: Database, key: str) -> tuple[projection.State, projection.State]:

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from conftest import need
-from warroom.errors import InvalidInput
-from warroom.slo import load_slo_file, parse_slos
-from warroom.slo.rules import ALERT_NAME, rule_groups, rules_yaml
+from warroom.core.errors import InvalidInput
+from warroom.detect.slo import load_slo_file, parse_slos
+from warroom.detect.slo.rules import ALERT_NAME, rule_groups, rules_yaml
 
 DATA = Path(__file__).parent / "data" / "slo"
 CHECKOUT = (
@@ -133,7 +133,7 @@ def test_latency_rules_read_the_histogram_bucket(tmp_path: Path) -> None:
 def test_rules_cli_takes_metric_and_label_names(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from warroom.cli import app
+    from warroom.cli.main import app
 
     out = tmp_path / "rules.yml"
     res = CliRunner().invoke(
@@ -170,7 +170,7 @@ def test_rules_cli_takes_metric_and_label_names(tmp_path: Path) -> None:
 def test_alert_policy_from_warroom_toml(tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from warroom.cli import app
+    from warroom.cli.main import app
 
     config = tmp_path / "warroom.toml"
     config.write_text(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from warroom import actions, artifacts, incidents, postmortems, recurrence, timeline
+from warroom import incidents
+from warroom.incidents import artifacts, timeline
+from warroom.learn import actions, postmortems, recurrence
 
 
 def _report(routes: list[tuple[str, float, float]], signature: str, suspect: str) -> bytes:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
-from warroom import actions, incidents, postmortems, reports
-from warroom.cli import app
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.learn import actions, postmortems, reports
 
 
 def T(day: int, hour: int, minute: int = 0) -> datetime:

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from warroom import incidents, runbooks, timeline
-from warroom.cli import app
-from warroom.config import Settings
-from warroom.db import Database
-from warroom.errors import InvalidInput, InvalidTransition
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.contain import runbooks
+from warroom.core.config import Settings
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, InvalidTransition
+from warroom.incidents import timeline
 
 SHIPPED = {
     "deploy-5xx",

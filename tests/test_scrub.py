@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from warroom import artifacts, incidents, scrub, timeline
-from warroom.db import Database
-from warroom.errors import InvalidInput
+from warroom import incidents
+from warroom.core import scrub
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput
+from warroom.incidents import artifacts, timeline
 
 MASK = scrub.MASK
 

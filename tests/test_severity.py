@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from warroom.errors import InvalidInput
-from warroom.severity import DEFINITIONS, Factors, Reach, Severity, suggest
+from warroom.core.errors import InvalidInput
+from warroom.core.severity import DEFINITIONS, Factors, Reach, Severity, suggest
 
 CASES = [
     # factors, expected severity, deciding factor

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from slo_helpers import START, write_log
-from warroom.cli import app
-from warroom.errors import InvalidInput
-from warroom.slo import check_logs, load_slo_file, parse_slos
+from warroom.cli.main import app
+from warroom.core.errors import InvalidInput
+from warroom.detect.slo import check_logs, load_slo_file, parse_slos
 
 DATA = Path(__file__).parent / "data" / "slo"
 CHECKOUT = "slos:\n  - {name: checkout, objective: 99.9%, match: {route: /checkout}}\n"

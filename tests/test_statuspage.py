@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 
 from conftest import need
 from helpers import running_server
-from warroom import catalog, comms, incidents, statuspage
-from warroom.comms import CommsConfig
-from warroom.config import load_settings
-from warroom.db import Database
+from warroom import incidents
+from warroom.comms import catalog, statuspage, updates
+from warroom.comms.updates import CommsConfig
+from warroom.core.config import load_settings
+from warroom.core.db import Database
 from warroom.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -57,7 +58,7 @@ def setup_incident(db: Database) -> str:
         commander="ana",
     ).key
     catalog.affect(db, key, names=["secret-internal-db"], actor="ana")
-    comms.post_update(
+    updates.post_update(
         db,
         key,
         audience="internal",
@@ -66,10 +67,10 @@ def setup_incident(db: Database) -> str:
         needs=SECRETS[5],
         config=CFG,
     )
-    comms.post_update(
+    updates.post_update(
         db, key, audience="stakeholder", actor="ana", conditions=SECRETS[4], config=CFG
     )
-    comms.post_update(
+    updates.post_update(
         db,
         key,
         audience="public",
@@ -111,7 +112,7 @@ def test_components_take_the_state_of_public_updates(db: Database, clock) -> Non
     assert current.headline == "Checkout errors" and current.status == "Investigating"
     assert current.components == ["Checkout"] and len(current.updates) == 1
     clock.advance(minutes=20)
-    comms.post_update(
+    updates.post_update(
         db,
         key,
         audience="public",
@@ -126,7 +127,7 @@ def test_components_take_the_state_of_public_updates(db: Database, clock) -> Non
         "Update on Checkout errors.",
         "We are investigating: Checkout errors.",
     ]
-    comms.post_update(
+    updates.post_update(
         db,
         key,
         audience="public",
@@ -195,7 +196,7 @@ def test_chromium_posts_a_public_update_and_sees_it_on_status(sqlite_url: str) -
         db, title="Internal: PSP cert expired", actor="ana", severity="P1", commander="ana"
     ).key
     catalog.affect(db, key, names=["checkout"], actor="ana")
-    comms.post_update(
+    updates.post_update(
         db,
         key,
         audience="internal",

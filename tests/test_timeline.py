@@ -7,9 +7,10 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from warroom import incidents, timeline
-from warroom.db import Database
-from warroom.timeline import Kind, event_hash
+from warroom import incidents
+from warroom.core.db import Database
+from warroom.incidents import timeline
+from warroom.incidents.timeline import Kind, event_hash
 
 
 @pytest.fixture

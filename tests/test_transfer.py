@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from trust_scenarios import busy_history
-from warroom import audit, incidents, transfer
-from warroom.cli import app
-from warroom.db import Database
-from warroom.errors import InvalidInput, UnknownFormat
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, UnknownFormat
+from warroom.trust import audit, transfer
 
 
 def _dump(db: Database) -> dict[str, list[dict[str, Any]]]:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from warroom.errors import InvalidInput
+from warroom.core.errors import InvalidInput
 from warroom.triage.changes import Change, git_changes, load_changes, rank_suspects
 
 ONSET = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ import typer
 from typer.testing import CliRunner
 
 from triage_helpers import combined, write
-from warroom.cli_triage import register
+from warroom.cli.triage import register
 from warroom.triage.scenarios import generate
 
 
@@ -80,8 +80,8 @@ def test_open_declares_an_incident_and_attaches_the_report(tmp_path):
     )
     assert result.exit_code == 0, result.output
     key = json.loads(result.output)["stored_on"]
-    from warroom import artifacts
-    from warroom.db import Database
+    from warroom.core.db import Database
+    from warroom.incidents import artifacts
 
     found = artifacts.latest(Database(url), key, kind="triage-report")
     assert found is not None

@@ -316,7 +316,7 @@ def test_triage_cli_starts_without_the_database_stack(tmp_path):
     log = write(tmp_path / "a.log", [combined("20/Nov/2026:12:00:01", "/a", 200, "0.1")])
     code = (
         f"import sys; sys.argv = ['warroom', 'triage', {str(log)!r}, '--format', 'json'];"
-        "from warroom.entry import main\n"
+        "from warroom.cli.entry import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "assert 'sqlalchemy' not in sys.modules and 'scipy.stats' not in sys.modules, "
         "sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'scipy')))"

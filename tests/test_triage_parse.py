@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from triage_helpers import apache_logs, combined, write
-from warroom.errors import InvalidInput, UnknownFormat
+from warroom.core.errors import InvalidInput, UnknownFormat
 from warroom.triage.parse import read_access_logs
 
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from triage_helpers import apache_logs
-from warroom.severity import Severity
+from warroom.core.severity import Severity
 from warroom.triage.report import triage
 from warroom.triage.scenarios import SCENARIOS, generate
 

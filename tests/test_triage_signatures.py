@@ -59,7 +59,7 @@ def test_new_and_surging_signatures_since_the_onset(tmp_path):
 def test_logs_templates_cli_json_with_assign(tmp_path):
     import typer
 
-    from warroom.cli_triage import register
+    from warroom.cli.triage import register
 
     app = typer.Typer()
     register(app)

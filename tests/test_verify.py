@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from warroom import incidents, timeline, verify
-from warroom.cli import app
-from warroom.db import Database
-from warroom.errors import InvalidInput, InvalidTransition
+from warroom import incidents
+from warroom.cli.main import app
+from warroom.contain import verify
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, InvalidTransition
+from warroom.incidents import timeline
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ONSET = T0 + timedelta(minutes=60)

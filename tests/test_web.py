@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from conftest import need
 from helpers import free_port, running_server
 from warroom import incidents
-from warroom.config import load_settings
-from warroom.db import Database
+from warroom.core.config import load_settings
+from warroom.core.db import Database
 from warroom.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

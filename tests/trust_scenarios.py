@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from warroom import artifacts, incidents
-from warroom.db import Database
+from warroom import incidents
+from warroom.core.db import Database
+from warroom.incidents import artifacts
 
 
 def busy_history(db: Database, clock: Any) -> list[str]:

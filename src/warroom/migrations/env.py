@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from warroom.tables import metadata
+from warroom.incidents.tables import metadata
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from warroom.severity import Factors, Impact, Reach, suggest
+from warroom.core.severity import Factors, Impact, Reach, suggest
 from warroom.triage.sli import PhaseStats
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from warroom.errors import InvalidInput
+from warroom.core.errors import InvalidInput
 from warroom.triage.lineparse import parse_timestamp
 
 KINDS = ("deploy", "config", "migration", "flag", "infra")

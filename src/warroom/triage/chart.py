@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warroom.errors import InvalidInput
+from warroom.core.errors import InvalidInput
 from warroom.triage.report import TriageReport
 
 

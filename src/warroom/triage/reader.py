@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-from warroom.errors import InvalidInput, UnknownFormat
+from warroom.core.errors import InvalidInput, UnknownFormat
 from warroom.triage.lineparse import CLF_RE, JSON_FIELDS, TIME_UNITS, trailing_number
 
 FORMATS = ("combined", "common", "json")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from warroom.errors import InvalidInput
+from warroom.core.errors import InvalidInput
 
 SCENARIOS = (
     "deploy_5xx",

@@ -22,7 +22,7 @@ from drain3 import TemplateMiner
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
-from warroom.errors import InvalidInput
+from warroom.core.errors import InvalidInput
 
 _B = r"(?<![A-Za-z0-9_.-])"  # token start
 _E = r"(?![A-Za-z0-9_-])"  # token end

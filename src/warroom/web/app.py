@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +13,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from warroom import __version__
-from warroom.config import Settings, load_settings
-from warroom.db import Database
-from warroom.errors import WarroomError
+from warroom.core import registry
+from warroom.core.config import Settings, load_settings
+from warroom.core.db import Database
+from warroom.core.errors import WarroomError
+from warroom.core.worker import Scheduler
+from warroom.web.auth import AccessMiddleware
 from warroom.web.deps import templates
-
-# Each module has `router`; areas that are not part of this build are skipped. Routing
-# tries them in this order, so alert intake (the busiest endpoint by far) comes first: after
-# the others it paid for matching some seventy routes on every delivery. No path of one area
-# overlaps another's, so the order changes nothing else.
-AREA_ROUTERS = (
-    "warroom.web.api_detect",
-    "warroom.web.api",
-    "warroom.web.pages",
-    "warroom.web.api_comms",
-    "warroom.web.pages_comms",
-    "warroom.web.api_learn",
-    "warroom.web.pages_learn",
-    "warroom.web.api_contain",
-    "warroom.web.pages_contain",
-    "warroom.web.auth",
-)
 
 
 def _wants_html(request: Request) -> bool:
@@ -44,7 +31,21 @@ def _wants_html(request: Request) -> bool:
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """The web application over one database."""
     settings = settings or load_settings()
+    areas = registry.active()
+    areas.check()  # a misspelled area reference fails here, at start-up, not on first use
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = Scheduler(app.state.db, settings, areas.jobs())
+        scheduler.start()
+        app.state.scheduler = scheduler
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="warroom",
         version=__version__,
         description="Incident response desk: declare, command, record, contain, verify, learn.",
@@ -101,15 +102,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for name in AREA_ROUTERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        app.include_router(module.router)
-    from warroom.web.auth import AccessMiddleware
-
+    for router in areas.routers():
+        app.include_router(router)
     app.add_middleware(AccessMiddleware)
     return app

@@ -37,11 +37,11 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from starlette.datastructures import MutableHeaders
 
-from warroom import accounts
-from warroom.accounts import Identity, Role
-from warroom.config import current_user
-from warroom.db import Database
-from warroom.errors import AuthFailed, InvalidInput, TooManyAttempts, WarroomError
+from warroom.access import accounts
+from warroom.access.accounts import Identity, Role
+from warroom.core.config import current_user
+from warroom.core.db import Database
+from warroom.core.errors import AuthFailed, InvalidInput, TooManyAttempts, WarroomError
 from warroom.web.deps import templates
 
 Scope = MutableMapping[str, Any]

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.templating import Jinja2Templates
 
-from warroom.config import Settings, current_user
-from warroom.db import Database
+from warroom.core.config import Settings, current_user
+from warroom.core.db import Database
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Jinja2Templates autoescapes .html templates (select_autoescape).

@@ -1,27 +1,25 @@
-"""Panels that area modules add to the right-hand column of the incident page."""
+"""The panels areas add to the right-hand column of the incident page (see the registry)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from warroom.db import Database
-from warroom.incidents import Incident
+from warroom.core import registry
+from warroom.core.config import Settings
+from warroom.core.db import Database
+from warroom.incidents.lifecycle import Incident
 
-PanelProvider = Callable[[Database, Incident], tuple[str, dict[str, Any]] | None]
-PANELS: dict[str, PanelProvider] = {}
-
-
-def register_panel(name: str, provider: PanelProvider) -> None:
-    """Add (or replace) a panel; `provider` returns (template, context) or None to hide it."""
-    PANELS[name] = provider
+PanelProvider = Callable[[Database, Incident, Settings], tuple[str, dict[str, Any]] | None]
 
 
-def render_context(db: Database, incident: Incident) -> list[tuple[str, dict[str, Any]]]:
-    """The panels to show for one incident, in registration order."""
+def render_context(
+    db: Database, incident: Incident, settings: Settings
+) -> list[tuple[str, dict[str, Any]]]:
+    """(template, context) of each panel to show for one incident, in registry order."""
     out = []
-    for provider in PANELS.values():
-        panel = provider(db, incident)
+    for provider in registry.active().panels():
+        panel = provider(db, incident, settings)
         if panel is not None:
             out.append(panel)
     return out

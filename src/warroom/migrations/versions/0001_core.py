@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from warroom.db import UTCDateTime
+from warroom.core.db import UTCDateTime
 
 revision = "0001_core"
 down_revision = None

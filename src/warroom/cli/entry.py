@@ -1,0 +1,23 @@
+"""The `warroom` command: `warroom triage` and `warroom logs` start without loading the rest.
+
+Triage runs during an outage on big files, often on a machine where nothing else of warroom
+is needed; importing the whole CLI (SQLAlchemy, the web stack, every area) would cost it most
+of a second. Every other command goes through `warroom.cli`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+LIGHT_COMMANDS = frozenset({"triage", "logs"})
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in LIGHT_COMMANDS:
+        from warroom.cli.triage import main as light_main
+
+        light_main()
+        return
+    from warroom.cli.main import main as full_main
+
+    full_main()

@@ -1,0 +1,521 @@
+"""CLI of the incidents core: declare, list, show, stage, severity, role, task, note, timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from warroom import incidents
+from warroom.cli.common import (
+    AsOpt,
+    DbOpt,
+    JsonOpt,
+    actor,
+    console,
+    emit_json,
+    handle_errors,
+    open_db,
+    parse_time,
+)
+from warroom.core import severity
+from warroom.core.config import load_settings
+from warroom.core.db import utcnow
+from warroom.core.errors import InvalidInput
+from warroom.incidents import desk, timeline
+
+task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_is_help=True)
+app = typer.Typer()  # the commands below are added to the main app by `register`
+
+SEV_STYLE = {"P0": "bold white on red", "P1": "bold red", "P2": "yellow", "P3": "cyan", "P4": "dim"}
+
+
+def _ago(when: datetime) -> str:
+    seconds = int((utcnow() - when).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            rest = (seconds % size) // (size // 60 if size > 60 else 1)
+            return f"{seconds // size}{unit}" + (f"{rest:02d}" if unit != "d" and rest else "")
+    return f"{seconds}s"
+
+
+def _sev(value: str | None) -> str:
+    if not value:
+        return "[dim]--[/]"
+    return f"[{SEV_STYLE.get(value, '')}] {value} [/]"
+
+
+def _print_warnings(inc: incidents.Incident) -> None:
+    for w in inc.warnings:
+        console.print(f"[bold red]! {inc.key}: {w}[/]", highlight=False)
+
+
+# --- declare / list / show -------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def declare(
+    title: Annotated[str, typer.Argument(help="Short title: what is broken, for whom.")],
+    severity_: Annotated[
+        str | None, typer.Option("--severity", "-s", help="P0-P4 (see `warroom severity`).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="Problem description.")] = "",
+    started: Annotated[
+        str | None,
+        typer.Option(help="When the impact started (ISO-8601; may be before detection)."),
+    ] = None,
+    impact: Annotated[str, typer.Option(help="Who and what is affected.")] = "",
+    business_impact: Annotated[str, typer.Option(help="Business impact (money, users).")] = "",
+    errors_seen: Annotated[str, typer.Option("--errors", help="Error messages seen.")] = "",
+    changes: Annotated[str, typer.Option(help="Recent changes suspected.")] = "",
+    reporter: Annotated[str | None, typer.Option(help="Who reported it.")] = None,
+    contact: Annotated[str, typer.Option(help="How to reach the reporter.")] = "",
+    security: Annotated[bool, typer.Option("--security", help="A security incident.")] = False,
+    commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Declare an incident (the intake questions of the method)."""
+    database = open_db(db)
+    inc = incidents.declare(
+        database,
+        title=title,
+        actor=actor(as_),
+        description=description,
+        started_at=parse_time(started, field="started_at"),
+        severity=severity_,
+        impact_scope=impact,
+        business_impact=business_impact,
+        error_messages=errors_seen,
+        suspected_changes=changes,
+        reporter=reporter,
+        reporter_contact=contact,
+        security=security,
+        commander=commander,
+    )
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    console.print(f"Declared [bold]{inc.key}[/] {_sev(inc.severity)} {inc.title}")
+    console.print(f"Next: {inc.next_step}")
+    _print_warnings(inc)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Incidents in priority order (open first, by severity, factors, then age), with the
+    next status update due and postmortem state."""
+    entries = desk.overview(
+        open_db(db), settings=load_settings(database_url=db), include_closed=not open_only
+    )
+    if json_:
+        emit_json([e.to_dict() for e in entries])
+        return
+    if not entries:
+        console.print("No incidents. Declare one with `warroom declare TITLE --severity P1`.")
+        return
+    table = Table(box=None, header_style="bold")
+    for col in ("key", "sev", "stage", "commander", "age", "next update", "postmortem", "title"):
+        table.add_column(col)
+    for e in entries:
+        i = e.incident
+        beat = ""
+        hb = e.columns.get("heartbeat")
+        if hb is not None and hb.due_at is not None:
+            style = {"due": "yellow", "overdue": "bold red", "escalated": "bold red"}.get(
+                hb.state.value, ""
+            )
+            beat = (
+                f"[{style}]{hb.state.value} {hb.due_at:%H:%M}[/]" if style else f"{hb.due_at:%H:%M}"
+            )
+        pm = ""
+        if e.columns.get("postmortem"):
+            post = e.columns["postmortem"]
+            pm = ("[bold red]OVERDUE[/] " if post["overdue"] else "") + post["status"]
+        table.add_row(
+            i.key,
+            _sev(i.severity.value if i.severity else None),
+            i.stage.value,
+            i.commander or ("[bold red]NONE[/]" if i.is_open else "-"),
+            _ago(i.started_at),
+            beat,
+            pm,
+            i.title + (" [dim](drill)[/]" if i.drill else ""),
+            style=None if i.is_open else "dim",
+        )
+    console.print(table)
+    for e in entries:
+        for w in e.warnings:
+            console.print(f"[bold red]! {e.incident.key}: {w}[/]", highlight=False)
+
+
+@app.command()
+@handle_errors
+def show(
+    key: Annotated[str, typer.Argument(help="Incident key, e.g. INC-7.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """One incident: summary, stage and next step, roles, tasks, recent timeline."""
+    database = open_db(db)
+    inc = incidents.get(database, key)
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    console.print(
+        f"[bold]{inc.key}[/] {_sev(inc.severity.value if inc.severity else None)} {inc.title}",
+        highlight=False,
+    )
+    bar = "  ".join(
+        (
+            f"[bold reverse] {s.label} [/]"
+            if s is inc.stage
+            else f"[green]{s.label}[/]"
+            if s.index < inc.stage.index and s.value not in inc.skipped_stages
+            else f"[dim]{s.label}[/]"
+        )
+        for s in incidents.Stage
+    )
+    console.print(bar)
+    console.print(f"Next: {inc.next_step}")
+    console.print(
+        f"Started {inc.started_at:%Y-%m-%d %H:%M} UTC ({_ago(inc.started_at)} ago), "
+        f"detected {inc.detected_at:%H:%M} UTC"
+    )
+    if inc.impact_scope or inc.business_impact:
+        console.print(f"Impact: {inc.impact_scope} {inc.business_impact}".strip())
+    roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
+    console.print(
+        f"Roles: {roles or 'none'}"
+        + (f"; participants: {', '.join(inc.participants)}" if inc.participants else "")
+    )
+    for t in inc.tasks:
+        console.print(
+            f"  T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
+            highlight=False,
+        )
+    events = timeline.read(database, inc.key)[-10:]
+    if events:
+        console.print("[bold]Recent timeline[/]")
+        for e in events:
+            console.print(f"  #{e.seq} {e.at:%H:%M:%S} {e.actor}: {e.summary()}", highlight=False)
+    _print_warnings(inc)
+
+
+# --- stage / severity / roles / tasks / notes ------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def stage(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    to: Annotated[
+        str | None,
+        typer.Argument(help="contained, root_caused, fixed, verified or closed."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why (required to reopen or to override verification).")
+    ] = None,
+    reopen: Annotated[bool, typer.Option("--reopen", help="Reopen a resolved incident.")] = False,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Move an incident forward through detected -> contained -> ... -> closed."""
+    database = open_db(db)
+    if reopen:
+        if not reason:
+            raise InvalidInput("reopening needs --reason: what came back?", field="reason")
+        inc = incidents.reopen(database, key, actor=actor(as_), reason=reason)
+    else:
+        if not to:
+            raise InvalidInput(
+                "give the stage to move to (contained, root_caused, fixed, verified, closed) "
+                "or --reopen",
+                field="to",
+            )
+        inc = incidents.move(database, key, to=to, actor=actor(as_), reason=reason)
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    skipped = f" (skipped: {', '.join(inc.skipped_stages)})" if inc.skipped_stages else ""
+    console.print(f"{inc.key} is now [bold]{inc.stage.value}[/]{skipped}. Next: {inc.next_step}")
+    _print_warnings(inc)
+
+
+@app.command("severity")
+@handle_errors
+def severity_cmd(
+    key: Annotated[
+        str | None,
+        typer.Argument(help="Incident key (INC-7), or `suggest` to propose a severity."),
+    ] = None,
+    level: Annotated[str | None, typer.Argument(help="P0-P4.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why it changed.")] = None,
+    business_impact: Annotated[
+        str, typer.Option(help="[suggest] none, low, medium, high, critical (key flow down).")
+    ] = "low",
+    users: Annotated[
+        str, typer.Option(help="[suggest] affected users: none, few, some, many, most.")
+    ] = "few",
+    data_loss: Annotated[
+        str, typer.Option(help="[suggest] data-loss risk: none, possible, confirmed.")
+    ] = "none",
+    security_: Annotated[
+        str,
+        typer.Option(
+            "--security", help="[suggest] security implication: none, possible, confirmed."
+        ),
+    ] = "none",
+    workaround: Annotated[
+        bool,
+        typer.Option("--workaround/--no-workaround", help="[suggest] is a workaround available?"),
+    ] = False,
+    complexity: Annotated[
+        str, typer.Option(help="[suggest] recovery complexity: low, medium, high.")
+    ] = "low",
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Severity: definitions (no arguments), set one (`INC-7 P1`), or `suggest` one from the
+    six prioritisation factors."""
+    if key is None:
+        if json_:
+            emit_json({k.value: v for k, v in severity.DEFINITIONS.items()})
+            return
+        for sev, text in severity.DEFINITIONS.items():
+            console.print(f"{_sev(sev.value)} {text}", highlight=False)
+        return
+    if key.lower() == "suggest":
+        _suggest(business_impact, users, data_loss, security_, workaround, complexity, json_)
+        return
+    if level is None:
+        raise InvalidInput("give the new severity: warroom severity INC-7 P1", field="severity")
+    inc = incidents.set_severity(open_db(db), key, severity=level, actor=actor(as_), reason=reason)
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    console.print(f"{inc.key} is now {_sev(inc.severity.value if inc.severity else None)}")
+    _print_warnings(inc)
+
+
+def _suggest(
+    business_impact: str,
+    users: str,
+    data_loss: str,
+    security_: str,
+    workaround: bool,
+    complexity: str,
+    json_: bool,
+) -> None:
+    result = severity.suggest(
+        severity.Factors.from_dict(
+            {
+                "business_impact": business_impact,
+                "affected_users": users,
+                "data_loss_risk": data_loss,
+                "security": security_,
+                "workaround": workaround,
+                "recovery_complexity": complexity,
+            }
+        )
+    )
+    if json_:
+        emit_json(result.to_dict())
+        return
+    console.print(
+        f"Suggested {_sev(result.severity.value)} decided by [bold]{result.deciding_factor}[/]",
+        highlight=False,
+    )
+    console.print(result.reason, highlight=False)
+    console.print(f"[dim]{severity.DEFINITIONS[result.severity]}[/]", highlight=False)
+    for line in result.considered:
+        console.print(f"  - {line}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def role(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    role_: Annotated[
+        str,
+        typer.Argument(
+            metavar="ROLE",
+            help="commander, ops_lead, comms_lead, scribe, liaison or participant.",
+        ),
+    ],
+    person: Annotated[str, typer.Argument(help="Who takes the role.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Take the role back.")] = False,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Assign a role; naming a new commander hands command over (one at a time)."""
+    database = open_db(db)
+    if remove:
+        inc = incidents.remove_role(database, key, role=role_, person=person, actor=actor(as_))
+    else:
+        inc = incidents.assign_role(database, key, role=role_, person=person, actor=actor(as_))
+    if json_:
+        emit_json(inc.to_dict())
+        return
+    roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
+    console.print(f"{inc.key} roles: {roles or 'none'}", highlight=False)
+    _print_warnings(inc)
+
+
+@task_app.command("add")
+@handle_errors
+def task_add(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    title: Annotated[str, typer.Argument(help="What to do, e.g. 'inspect DB logs'.")],
+    assignee: Annotated[str | None, typer.Option("--assignee", "-a", help="Who does it.")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Add a task to an incident."""
+    t = incidents.add_task(open_db(db), key, title=title, assignee=assignee, actor=actor(as_))
+    if json_:
+        emit_json(t.to_dict())
+        return
+    console.print(
+        f"T{t.number} {t.title}" + (f" -> {t.assignee}" if t.assignee else ""), highlight=False
+    )
+
+
+@task_app.command("update")
+@handle_errors
+def task_update(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    number: Annotated[str, typer.Argument(help="Task number, e.g. T2.")],
+    status: Annotated[
+        str | None, typer.Option(help="open, in_progress, done or cancelled.")
+    ] = None,
+    assignee: Annotated[str | None, typer.Option("--assignee", "-a")] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a task's status or assignee."""
+    t = incidents.update_task(
+        open_db(db), key, number, status=status, assignee=assignee, actor=actor(as_)
+    )
+    if json_:
+        emit_json(t.to_dict())
+        return
+    console.print(
+        f"T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
+        highlight=False,
+    )
+
+
+@task_app.command("list")
+@handle_errors
+def task_list(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The tasks of an incident."""
+    inc = incidents.get(open_db(db), key)
+    if json_:
+        emit_json([t.to_dict() for t in inc.tasks])
+        return
+    if not inc.tasks:
+        console.print(f"{inc.key} has no tasks (warroom task add {inc.key} 'check APM').")
+    for t in inc.tasks:
+        console.print(
+            f"T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
+            highlight=False,
+        )
+
+
+@app.command()
+@handle_errors
+def note(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    text: Annotated[str | None, typer.Argument(help="The note.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Attach a file to the incident.")
+    ] = None,
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Write a note on the timeline, or attach a file (--file) as an artifact."""
+    from warroom.incidents import artifacts
+
+    database = open_db(db)
+    if file is not None:
+        if not file.is_file():
+            raise InvalidInput(f"{file} is not a readable file", field="file")
+        art = artifacts.attach(
+            database,
+            key,
+            actor=actor(as_),
+            kind="attachment",
+            name=file.name,
+            content=file.read_bytes(),
+            summary=text or "",
+        )
+        if json_:
+            emit_json(art.to_dict())
+            return
+        console.print(f"Attached {art.name} ({art.size:,} bytes, sha256 {art.sha256[:12]})")
+        return
+    if text is None:
+        raise InvalidInput("give the note text, or --file PATH to attach a file", field="text")
+    seq = incidents.add_note(database, key, text=text, actor=actor(as_))
+    if json_:
+        emit_json({"incident": key.upper(), "seq": seq})
+        return
+    console.print(f"Noted as #{seq}.")
+
+
+@app.command("timeline")
+@handle_errors
+def timeline_cmd(
+    key: Annotated[str, typer.Argument(help="Incident key.")],
+    format_: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The incident's timeline, every event in order; export as JSON or Markdown."""
+    database = open_db(db)
+    events = timeline.read(database, key)
+    fmt = "json" if json_ else format_.lower()
+    if fmt == "json":
+        emit_json([e.to_dict() for e in events])
+    elif fmt in ("markdown", "md"):
+        inc = incidents.get(database, key)
+        typer.echo(timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, events))
+    elif fmt == "text":
+        for e in events:
+            console.print(
+                f"#{e.seq:<4} {e.at:%Y-%m-%d %H:%M:%S}Z  {e.actor:<12} {e.kind:<24} {e.summary()}",
+                highlight=False,
+            )
+    else:
+        raise InvalidInput(
+            f"unknown format {format_!r}: use text, json or markdown", field="format"
+        )
+
+
+def register(main: typer.Typer) -> None:
+    for command in app.registered_commands:
+        main.registered_commands.append(command)
+    main.add_typer(task_app, name="task")

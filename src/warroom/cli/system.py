@@ -1,0 +1,134 @@
+"""System commands of the `warroom` shell: the database schema and the web server."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+import typer
+
+from warroom.cli.common import (
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    open_db,
+)
+from warroom.core import registry, worker
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput
+
+app = typer.Typer()
+db_app = typer.Typer(help="Database schema: upgrade, status.", no_args_is_help=True)
+
+# --- db / serve ------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Migrate the database schema to the newest version."""
+    from warroom.core import migrate
+
+    database = Database(load_settings(database_url=db).database_url)
+    heads = migrate.upgrade(database)
+    if json_:
+        emit_json({"revisions": heads})
+        return
+    console.print(f"Database is at {', '.join(heads)}.")
+
+
+@db_app.command("status")
+@handle_errors
+def db_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Show the schema revision and what is pending."""
+    from warroom.core import migrate
+
+    database = Database(load_settings(database_url=db).database_url)
+    data = {"current": migrate.current(database), "pending": migrate.pending(database)}
+    if json_:
+        emit_json(data)
+        return
+    console.print(
+        f"current: {', '.join(data['current']) or 'empty'}; "
+        f"pending: {', '.join(data['pending']) or 'none'}"
+    )
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    insecure_bind: Annotated[
+        bool,
+        typer.Option("--insecure-bind", help="Allow a non-loopback address without accounts."),
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Run the web desk and REST API (migrates the database first)."""
+    import uvicorn
+
+    from warroom.access import accounts
+    from warroom.core import migrate
+    from warroom.web.app import create_app
+
+    settings = load_settings(database_url=db)
+    database = Database(settings.database_url)
+    migrate.upgrade(database)
+    # Any address once an account exists; without one, loopback only (or --insecure-bind).
+    warning = accounts.check_bind(
+        host, accounts_exist=accounts.any_accounts(database), insecure_bind=insecure_bind
+    )
+    if warning:
+        err_console.print(f"[bold yellow]warning:[/] {warning}")
+    console.print(
+        f"warroom desk on http://{host}:{port}/ (database "
+        f"{database.engine.url.render_as_string(hide_password=True)})"
+    )
+    uvicorn.run(create_app(settings, database=database), host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+@handle_errors
+def worker_cmd(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 30.0,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Run the background jobs: send due reminders, deliver queued notifications (loop, or
+    --once)."""
+    if interval <= 0:
+        raise InvalidInput("--interval must be a positive number of seconds", field="interval")
+    settings = load_settings(database_url=db)
+    database = open_db(db)
+    jobs = registry.active().jobs()
+    if once:
+        result = worker.run_once(database, settings, jobs)
+        if json_:
+            emit_json(result)
+            return
+        d = result.get("delivery", {})
+        console.print(
+            f"{len(result.get('reminders_sent', []))} reminders queued; {d.get('sent', 0)} "
+            f"sent, {d.get('retried', 0)} to retry, {d.get('failed', 0)} failed"
+        )
+        return
+    console.print(f"warroom worker: every {interval:g}s (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        worker.run_forever(database, settings, jobs, interval=interval)
+
+
+def register(main: typer.Typer) -> None:
+    for command in app.registered_commands:
+        main.registered_commands.append(command)
+    main.add_typer(db_app, name="db")

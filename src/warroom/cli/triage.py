@@ -1,0 +1,247 @@
+"""CLI for triage: `warroom triage LOG...` and `warroom logs templates FILE...`.
+
+Thin: parses options, calls `warroom.triage.report.triage` / `signatures.mine_templates`,
+renders. `register(app)` adds both to the main app; `python -m warroom.cli.triage` runs them
+on their own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+from warroom.cli.common import actor as current_actor
+from warroom.cli.common import emit_json, handle_errors, open_db, parse_time
+from warroom.core.errors import InvalidInput
+
+if TYPE_CHECKING:  # the triage engine (polars, scipy) loads only when a command runs
+    from warroom.triage.report import TriageReport
+
+OUTPUT_FORMATS = ("terminal", "json", "markdown")
+
+logs_app = typer.Typer(help="Work with application logs: mine templates, count signatures.")
+
+
+def store_report(
+    report: TriageReport,
+    *,
+    open_incident: bool,
+    incident_key: str | None,
+    actor: str,
+    db_url: str | None = None,
+) -> str:
+    """Attach the report to an incident (declaring one first with --open); return its key."""
+    from warroom import incidents
+    from warroom.incidents import artifacts
+
+    if open_incident and incident_key:
+        raise InvalidInput("use --open to declare a new incident or --incident INC-n, not both")
+    db = open_db(db_url)
+    key = incident_key
+    if open_incident:
+        if not report.incident:
+            raise InvalidInput(
+                "no incident detected, so --open has nothing to declare: drop --open, or "
+                "declare by hand (warroom declare) if you know better"
+            )
+        inc = incidents.declare(
+            db,
+            title=report.headline(),
+            actor=actor,
+            started_at=report.onset,
+            severity=report.severity["severity"] if report.severity else None,
+            impact_scope=", ".join(r.route for r in report.routes if r.affected),
+            error_messages="\n".join(s.template for s in report.signatures[:5]),
+            suspected_changes="\n".join(f"{s.change.id}: {s.reason}" for s in report.suspects[:3]),
+        )
+        key = inc.key
+    assert key is not None
+    artifacts.attach(
+        db,
+        key,
+        actor=actor,
+        kind="triage-report",
+        name="triage.json",
+        content=json.dumps(report.to_dict(), indent=2, default=str).encode(),
+        media_type="application/json",
+        summary=report.headline(),
+    )
+    return key
+
+
+def _fields(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        role, sep, name = v.partition("=")
+        if not sep or not role or not name:
+            raise InvalidInput(f"--field {v!r}: write ROLE=NAME, e.g. --field ts=@t")
+        out[role.strip()] = name.strip()
+    return out
+
+
+@handle_errors
+def triage_command(
+    access_logs: list[str] = typer.Argument(
+        ..., help="Access logs (combined, common, JSON lines; .gz too), or - for stdin."
+    ),
+    app_log: list[Path] = typer.Option(
+        [], "--app-log", help="App log to mine for new or surging error signatures."
+    ),
+    changes: Path | None = typer.Option(
+        None, "--changes", help="Changes as JSON lines: id, at, kind, service, paths, ..."
+    ),
+    git: Path | None = typer.Option(
+        None, "--git", help="Git repository whose commits before the onset are suspects."
+    ),
+    log_format: str | None = typer.Option(
+        None, "--log-format", help="Force the format: combined, common or json."
+    ),
+    time_unit: str | None = typer.Option(
+        None, "--time-unit", help="Unit of the request-time field: s, ms or us."
+    ),
+    field: list[str] = typer.Option(
+        [], "--field", help="JSON field name for a role, ROLE=NAME (ts, client, path, ...)."
+    ),
+    output: str = typer.Option("terminal", "--format", help="terminal, json or markdown."),
+    json_: bool = typer.Option(False, "--json", help="Same as --format json."),
+    chart: Path | None = typer.Option(
+        None, "--chart", help="Also draw 5xx rate and p95 over time into FILE.png or .svg."
+    ),
+    open_incident: bool = typer.Option(
+        False, "--open", help="Declare an incident from the report and attach it."
+    ),
+    incident: str | None = typer.Option(
+        None, "--incident", help="Attach the report to this incident (INC-n)."
+    ),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="WARROOM_DATABASE_URL",
+        help="Database URL for --open/--incident (default sqlite:///./warroom.db).",
+    ),
+    actor: str | None = typer.Option(
+        None, "--as", "--actor", help="Who is acting (default: $WARROOM_USER, then the OS user)."
+    ),
+) -> None:
+    """Tell from raw logs when an incident started, what is hit, how badly, and the suspect."""
+    if json_:
+        output = "json"
+    if output not in OUTPUT_FORMATS:
+        raise InvalidInput(f"unknown --format {output!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+    from warroom.triage.report import triage
+
+    report = triage(
+        access_logs,
+        app_logs=list(app_log),
+        changes=changes,
+        git_repo=git,
+        log_format=log_format,
+        time_unit=time_unit,
+        progress=True,
+        json_fields=_fields(field),
+    )
+    if chart is not None:
+        from warroom.triage.chart import write_chart
+
+        write_chart(report, chart)
+    stored = None
+    if open_incident or incident:
+        stored = store_report(
+            report,
+            open_incident=open_incident,
+            incident_key=incident,
+            actor=current_actor(actor),
+            db_url=db,
+        )
+    if output == "json":
+        data = report.to_dict()
+        if stored:
+            data["stored_on"] = stored
+        emit_json(data)
+    elif output == "markdown":
+        from warroom.triage.render import render_markdown
+
+        sys.stdout.write(render_markdown(report))
+    else:
+        from warroom.triage.render import render_terminal
+
+        console = Console()
+        render_terminal(report, console)
+        if stored:
+            console.print(f"report attached to {stored}")
+
+
+@logs_app.command("templates")
+@handle_errors
+def templates_command(
+    files: list[Path] = typer.Argument(..., help="App log files (.gz too)."),
+    since: str | None = typer.Option(None, "--since", help="Only lines at or after (ISO-8601)."),
+    until: str | None = typer.Option(None, "--until", help="Only lines before (ISO-8601)."),
+    output: str = typer.Option("terminal", "--format", help="terminal or json."),
+    json_: bool = typer.Option(False, "--json", help="Same as --format json."),
+    assign: bool = typer.Option(
+        False, "--assign", help="Also give the template id of every input line, in order."
+    ),
+    limit: int = typer.Option(50, "--limit", help="Templates shown in the terminal."),
+) -> None:
+    """Templates of an app log with counts, first and last time, an example; busiest first."""
+    from warroom.triage.signatures import mine_templates
+
+    if json_:
+        output = "json"
+    if output not in ("terminal", "json"):
+        raise InvalidInput(f"unknown --format {output!r}: use terminal or json")
+    mined = mine_templates(
+        list(files),
+        since=parse_time(since, field="since"),
+        until=parse_time(until, field="until"),
+        assign=assign,
+    )
+    if output == "json":
+        data: dict[str, Any] = {
+            "lines": mined.lines,
+            "templates": [t.to_dict() for t in mined.templates],
+        }
+        if assign:
+            data["assignments"] = mined.assignments
+        emit_json(data)
+        return
+    console = Console()
+    console.print(f"{len(mined.templates)} templates in {mined.lines} lines")
+    for t in mined.templates[:limit]:
+        span = f"{t.first:%Y-%m-%d %H:%M:%S}..{t.last:%H:%M:%S}" if t.first and t.last else "-"
+        console.print(
+            f"{t.count:>8}  #{t.id:<4} {span}  {t.template}", markup=False, highlight=False
+        )
+        console.print(f"{'':>15}e.g. {t.example[:140]}", style="dim", markup=False, highlight=False)
+    if assign:
+        for i, cid in enumerate(mined.assignments, start=1):
+            console.print(f"{i}\t{cid if cid is not None else '-'}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `triage` and `logs templates` to the main CLI."""
+    app.command("triage")(triage_command)
+    app.add_typer(logs_app, name="logs")
+
+
+def main() -> None:
+    """`warroom triage` / `warroom logs` on their own (see `warroom.cli.entry`)."""
+    app = typer.Typer(
+        name="warroom",
+        help="warroom triage and log templates",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Trust commands: audit, backup (and backup verify), restore, export, import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from warroom.cli.common import (
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    open_db,
+    parse_time,
+)
+from warroom.core.config import load_settings
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput
+from warroom.trust import audit, backup, transfer
+
+FileArg = Annotated[str, typer.Argument(help="Backup or export file.")]
+
+
+@handle_errors
+def audit_cmd(
+    key: Annotated[
+        str | None, typer.Argument(help="Incident key (INC-7); all incidents when omitted.")
+    ] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Verify the hash chain of an incident's timeline and that its row matches the events.
+
+    Exit 1 and name the first broken event when someone edited the database directly.
+    """
+    database = open_db(db)
+    reports = [audit.audit(database, key)] if key else audit.audit_all(database)
+    if json_:
+        emit_json([r.to_dict() for r in reports])
+    else:
+        for r in reports:
+            if r.ok:
+                console.print(f"{r.key}: intact ({r.events} events)", highlight=False)
+                continue
+            where = f" at event {r.first_broken_seq}" if r.first_broken_seq else ""
+            console.print(f"[bold red]{r.key}: BROKEN{where}[/]", highlight=False)
+            for p in r.problems:
+                console.print(f"  {p.what}: {p.message}", highlight=False, soft_wrap=True)
+        if not reports:
+            console.print("no incidents to audit")
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+@handle_errors
+def backup_cmd(
+    file: Annotated[str, typer.Argument(help="File to write, or `verify`.", metavar="FILE")],
+    verify_file: Annotated[
+        str | None,
+        typer.Argument(help="With `verify`: the backup file to check.", metavar="[FILE]"),
+    ] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Take a consistent online backup: `warroom backup FILE`; check one: `backup verify FILE`.
+
+    SQLite uses its backup API (a copy of the database file); PostgreSQL writes a
+    `warroom export` of every table. `backup verify` restores the file into a temporary
+    database and checks row counts, integrity and every incident's hash chain.
+    """
+    if file == "verify":
+        if not verify_file:
+            raise InvalidInput("give the backup to check: warroom backup verify FILE")
+        _verify(verify_file, json_)
+        return
+    if verify_file:
+        raise InvalidInput(f"unexpected argument {verify_file!r}: warroom backup FILE")
+    result = backup.backup(open_db(db), file)
+    if json_:
+        emit_json(result.to_dict())
+        return
+    rows = sum(result.tables.values())
+    console.print(
+        f"backup written to {result.path} ({result.kind}, {result.bytes:,} bytes, "
+        f"{result.tables.get('incidents', 0)} incidents, {rows} rows); check it with "
+        f"`warroom backup verify {result.path}`",
+        highlight=False,
+    )
+
+
+def _verify(path: str, json_: bool) -> None:
+    result = backup.verify(path)
+    if json_:
+        emit_json(result.to_dict())
+    else:
+        status = "[green]OK[/]" if result.ok else "[bold red]FAILED[/]"
+        console.print(
+            f"{status} {path} ({result.kind}): {len(result.audits)} incidents, "
+            f"{result.tables.get('events', 0)} events, {sum(result.tables.values())} rows "
+            "restored into a temporary database",
+            highlight=False,
+        )
+        for problem in result.problems:
+            console.print(f"  {problem}", highlight=False)
+        for r in result.audits:
+            if not r.ok:
+                console.print(
+                    f"  {r.key}: {r.problems[0].what}: {r.problems[0].message}", highlight=False
+                )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@handle_errors
+def restore_cmd(
+    file: FileArg,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Rebuild the state as of this moment (ISO-8601) by replaying the timeline.",
+        ),
+    ] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Restore a backup or export into an empty database (--db), optionally as of --until."""
+    when = parse_time(until, field="until")
+    database = Database(load_settings(database_url=db).database_url)
+    result = backup.restore(database, file, until=when)
+    if json_:
+        emit_json(result.to_dict())
+        return
+    as_of = f" as of {when.isoformat()}" if when else ""
+    console.print(
+        f"restored {file}{as_of}: {result.tables.get('incidents', 0)} incidents, "
+        f"{result.tables.get('events', 0)} events, {sum(result.tables.values())} rows",
+        highlight=False,
+    )
+    if result.dropped_incidents:
+        console.print(
+            f"left out, declared after {until}: {', '.join(result.dropped_incidents)}",
+            highlight=False,
+        )
+
+
+@handle_errors
+def export_cmd(
+    file: Annotated[str, typer.Argument(help="File to write; `-` for standard output.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Write every table to a JSON-lines file (moves data between SQLite and PostgreSQL)."""
+    database = open_db(db)
+    head = transfer.export(database, sys.stdout if file == "-" else Path(file))
+    if file == "-":
+        return
+    if json_:
+        emit_json(head)
+        return
+    err_console.print(
+        f"exported {sum(head['tables'].values())} rows of {len(head['tables'])} tables to {file}",
+        highlight=False,
+    )
+
+
+@handle_errors
+def import_cmd(
+    file: Annotated[str, typer.Argument(help="A file written by `warroom export`.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Load an export into an empty database (--db), keeping every id."""
+    database = Database(load_settings(database_url=db).database_url)
+    counts = transfer.import_(database, file)
+    if json_:
+        emit_json({"path": file, "tables": counts})
+        return
+    console.print(
+        f"imported {sum(counts.values())} rows ({counts.get('incidents', 0)} incidents, "
+        f"{counts.get('events', 0)} events) from {file}",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit_cmd)
+    app.command("backup")(backup_cmd)
+    app.command("restore")(restore_cmd)
+    app.command("export")(export_cmd)
+    app.command("import")(import_cmd)

@@ -1,0 +1,12 @@
+"""Contain: levers, runbooks, verification from the numbers, drills."""
+
+from warroom.core.registry import Area
+
+AREA = Area(
+    name="contain",
+    summary="Typed reversible levers, runbooks as checklists, verify recovery, drills.",
+    tables=("warroom.contain.tables",),
+    cli=("warroom.cli.contain",),
+    routers=("warroom.web.api.contain:router", "warroom.web.pages.contain:router"),
+    panels=("warroom.web.pages.contain:contain_panel",),
+)

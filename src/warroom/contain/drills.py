@@ -1,0 +1,278 @@
+"""Drills: a realistic generated incident, declared as a drill, with the team timed through it.
+
+    d = start(db, "deploy_5xx", actor="ana", out_dir="drill-1")   # logs, app log, changes
+    ... the team triages, contains, finds the cause, fixes, verifies ...
+    card = end(db, d.incident_key, actor="ana")                   # times per stage, truth
+
+Drill incidents carry `drill=True`: they are badged everywhere and left out of real metrics
+(`incidents.list_incidents(include_drills=False)`). The scenario's truth (onset, route,
+suspect change) is stored with the drill and revealed only when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from warroom import incidents
+from warroom.contain.tables import drills
+from warroom.core.db import Database, utcnow
+from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.incidents import artifacts, timeline
+
+STARTED = "drill.started"
+ENDED = "drill.ended"
+
+# What the pager or a reporter would say: the symptom, never the answer.
+BRIEFS: dict[str, tuple[str, str]] = {
+    "deploy_5xx": ("Customers report errors at checkout", "P1"),
+    "migration_latency": ("Order pages are slow", "P2"),
+    "healthy": ("A customer says the site feels slow", "P3"),
+    "retry_storm": ("Inventory API traffic spike", "P2"),
+    "upstream_timeout": ("Search and product pages time out", "P1"),
+    "latency_creep": ("Search is getting slower", "P3"),
+}
+
+
+def scenarios() -> list[str]:
+    """The built-in scenario names."""
+    from warroom.triage import scenarios as sc
+
+    return list(sc.SCENARIOS)
+
+
+@dataclass
+class Drill:
+    incident_key: str
+    scenario: str
+    seed: int
+    directory: str
+    truth: dict[str, Any]
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    score: dict[str, Any] | None
+    files: dict[str, str]
+
+    def to_dict(self, *, reveal: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "incident": self.incident_key,
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "directory": self.directory,
+            "files": self.files,
+            "started_by": self.started_by,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "score": self.score,
+        }
+        if reveal or self.ended_at:
+            out["truth"] = self.truth
+        return out
+
+
+def _files(directory: str) -> dict[str, str]:
+    d = Path(directory)
+    names = {
+        "access_log": ("access.log", "access.jsonl"),
+        "app_log": ("app.log",),
+        "changes": ("changes.jsonl",),
+    }
+    out = {}
+    for key, candidates in names.items():
+        for c in candidates:
+            if (d / c).exists():
+                out[key] = str(d / c)
+    return out
+
+
+def start(
+    db: Database,
+    scenario: str,
+    *,
+    actor: str,
+    out_dir: str | Path,
+    seed: int | None = None,
+    severity: str | None = None,
+    commander: str | None = None,
+) -> Drill:
+    """Generate the scenario's logs in `out_dir` and declare the drill incident."""
+    from warroom.triage import scenarios as sc
+
+    if scenario not in sc.SCENARIOS:
+        raise InvalidInput(
+            f"unknown scenario {scenario!r}: use one of {', '.join(sc.SCENARIOS)}", field="scenario"
+        )
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise InvalidInput(
+            f"{out} is not empty: give a new --out directory for the drill's files", field="out"
+        )
+    seed = random.SystemRandom().randrange(1, 1_000_000) if seed is None else seed
+    truth = sc.generate(scenario, out, seed=seed)
+    title, default_sev = BRIEFS.get(scenario, (f"Drill: {scenario}", "P2"))
+    files = _files(str(out))
+    inc = incidents.declare(
+        db,
+        title=f"[DRILL] {title}",
+        actor=actor,
+        severity=severity or default_sev,
+        description=(
+            f"Drill scenario {scenario}. The evidence is in {out}: access log, "
+            "application log and the change list. Triage, contain, find the cause, "
+            "fix and verify as if it were real."
+        ),
+        drill=True,
+        commander=commander,
+    )
+    now = utcnow()
+    truth_data = {
+        "incident": truth.incident,
+        "onset": truth.onset.isoformat() if truth.onset else None,
+        "top_route": truth.top_route,
+        "top_suspect": truth.top_suspect,
+        "log_format": truth.log_format,
+        "lines": truth.lines,
+    }
+    with db.transaction() as conn:
+        row = incidents.lock(db, conn, inc.key)
+        conn.execute(
+            drills.insert().values(
+                incident_id=row.id,
+                scenario=scenario,
+                seed=seed,
+                directory=str(out),
+                truth=truth_data,
+                started_by=actor,
+                started_at=now,
+            )
+        )
+        timeline.append(
+            conn,
+            row.id,
+            actor=actor,
+            kind=STARTED,
+            at=now,
+            data={
+                "scenario": scenario,
+                "seed": seed,
+                "directory": str(out),
+                "files": files,
+                "summary": f"Drill started: scenario {scenario}, evidence in {out}",
+            },
+        )
+    return get(db, inc.key)
+
+
+def _from_row(key: str, r: Any) -> Drill:
+    return Drill(
+        key,
+        r.scenario,
+        r.seed,
+        r.directory,
+        r.truth,
+        r.started_by,
+        r.started_at,
+        r.ended_at,
+        r.score,
+        _files(r.directory),
+    )
+
+
+def get(db: Database, key: str) -> Drill:
+    with db.read() as conn:
+        incident_id = incidents.get_id(conn, key)
+        r = conn.execute(sa.select(drills).where(drills.c.incident_id == incident_id)).first()
+    k = f"INC-{incidents.parse_key(key)}"
+    if r is None:
+        raise NotFound(f"{k} is not a drill (warroom drills lists them)")
+    return _from_row(k, r)
+
+
+def list_drills(db: Database) -> list[Drill]:
+    from warroom.incidents.tables import incidents as inc_table
+
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(drills, inc_table.c.key.label("key"))
+            .join(inc_table, inc_table.c.id == drills.c.incident_id)
+            .order_by(drills.c.id)
+        ).all()
+    return [_from_row(r.key, r) for r in rows]
+
+
+def timings(db: Database, key: str) -> dict[str, Any]:
+    """Minutes from the drill's start to each stage reached (None when not reached yet)."""
+    d = get(db, key)
+    inc = incidents.get(db, key)
+    end = d.ended_at or utcnow()
+    out: dict[str, Any] = {"elapsed_minutes": round((end - d.started_at).total_seconds() / 60, 1)}
+    for stage in ("contained", "root_caused", "fixed", "verified", "closed"):
+        t = inc.stage_times.get(stage)
+        out[stage] = None if t is None else round((t - d.started_at).total_seconds() / 60, 1)
+    out["stage"] = inc.stage.value
+    return out
+
+
+def _triage_check(db: Database, key: str, truth: dict[str, Any]) -> dict[str, Any]:
+    found = artifacts.latest(db, key, kind="triage-report")
+    if found is None:
+        return {"triage_report": False}
+    try:
+        report = json.loads(found[1].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {"triage_report": False}
+    suspects = [s.get("id") for s in report.get("suspects") or [] if isinstance(s, dict)]
+    routes = [
+        r.get("route")
+        for r in report.get("routes") or []
+        if isinstance(r, dict) and r.get("affected")
+    ]
+    out: dict[str, Any] = {"triage_report": True}
+    if truth.get("top_suspect"):
+        out["suspect_found"] = bool(suspects) and suspects[0] == truth["top_suspect"]
+    if truth.get("top_route"):
+        out["route_found"] = truth["top_route"] in routes[:3]
+    return out
+
+
+def end(db: Database, key: str, *, actor: str) -> Drill:
+    """End the drill: the scorecard (minutes to each stage, checks) and the truth revealed."""
+    d = get(db, key)
+    if d.ended_at is not None:
+        raise InvalidTransition(f"the drill {d.incident_key} already ended")
+    score = {**timings(db, key), **_triage_check(db, key, d.truth)}
+    now = utcnow()
+    score["elapsed_minutes"] = round((now - d.started_at).total_seconds() / 60, 1)
+    reached = [
+        s for s in ("contained", "root_caused", "fixed", "verified") if score.get(s) is not None
+    ]
+    summary = f"Drill ended after {score['elapsed_minutes']} min"
+    if score.get("contained") is not None:
+        summary += f"; contained at +{score['contained']} min"
+    summary += f"; reached {reached[-1] if reached else 'no stage past detection'}"
+    with db.transaction() as conn:
+        row = incidents.lock(db, conn, key)
+        conn.execute(
+            drills.update().where(drills.c.incident_id == row.id).values(ended_at=now, score=score)
+        )
+        timeline.append(
+            conn,
+            row.id,
+            actor=actor,
+            kind=ENDED,
+            at=now,
+            data={
+                "scenario": d.scenario,
+                "score": score,
+                "truth": d.truth,
+                "summary": summary,
+            },
+        )
+    return get(db, key)

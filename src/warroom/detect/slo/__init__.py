@@ -1,0 +1,49 @@
+"""SLOs in business terms: spec files, burn-rate alerts over logs, Prometheus rules.
+
+Pure functions over files and data frames; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from warroom.detect.slo.burn import AlertStatus, Firing, SLOReport, evaluate
+from warroom.detect.slo.logs import read_logs, sli_events
+from warroom.detect.slo.spec import (
+    DEFAULT_ALERTS,
+    SLO,
+    BurnAlert,
+    SLOKind,
+    load_slo_file,
+    parse_slos,
+)
+
+__all__ = [
+    "DEFAULT_ALERTS",
+    "SLO",
+    "AlertStatus",
+    "BurnAlert",
+    "Firing",
+    "SLOKind",
+    "SLOReport",
+    "check_logs",
+    "evaluate",
+    "load_slo_file",
+    "parse_slos",
+    "read_logs",
+    "sli_events",
+]
+
+
+def check_logs(
+    paths: Sequence[str | Path],
+    slos: Sequence[SLO],
+    *,
+    now: datetime | None = None,
+    log_format: str | None = None,
+) -> list[SLOReport]:
+    """Read access logs once and evaluate every SLO over them."""
+    frame = read_logs(paths, log_format=log_format)
+    return [evaluate(sli_events(frame, s), s, now=now) for s in slos]

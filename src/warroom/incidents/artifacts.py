@@ -1,0 +1,155 @@
+"""Artifacts: files attached to an incident (triage reports, log excerpts, evidence).
+
+Content-addressed by sha256: the same bytes are stored once, and the hash on the timeline
+proves what was attached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from warroom import incidents
+from warroom.core import registry, scrub
+from warroom.core.db import Database, utcnow
+from warroom.core.errors import InvalidInput, NotFound
+from warroom.incidents import timeline
+from warroom.incidents.tables import artifacts, blobs
+from warroom.incidents.timeline import Kind
+
+MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: int
+    incident_key: str
+    sha256: str
+    kind: str
+    name: str
+    media_type: str
+    size: int
+    created_by: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "incident": self.incident_key,
+            "sha256": self.sha256,
+            "kind": self.kind,
+            "name": self.name,
+            "media_type": self.media_type,
+            "size": self.size,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def attach(
+    db: Database,
+    key: str | int,
+    *,
+    actor: str,
+    kind: str,
+    name: str,
+    content: bytes,
+    media_type: str = "application/octet-stream",
+    summary: str = "",
+) -> Artifact:
+    """Store `content` once by its sha256 and record the attachment on the timeline."""
+    if not content:
+        raise InvalidInput(f"artifact {name!r} is empty", field="content")
+    if len(content) > MAX_ARTIFACT_BYTES:
+        raise InvalidInput(
+            f"artifact {name!r} is {len(content):,} bytes; the limit is "
+            f"{MAX_ARTIFACT_BYTES:,}: attach an excerpt",
+            field="content",
+        )
+    redacted: int | None = None
+    if scrub.is_text_media(media_type):
+        # Secrets never reach the store: the hash is of the scrubbed bytes.
+        content, redacted = scrub.scrub_bytes(content, media_type=media_type)
+    digest = hashlib.sha256(content).hexdigest()
+    with db.transaction() as conn:
+        row = incidents.lock(db, conn, key)
+        if conn.execute(sa.select(blobs.c.sha256).where(blobs.c.sha256 == digest)).first() is None:
+            conn.execute(blobs.insert().values(sha256=digest, size=len(content), content=content))
+        now = utcnow()
+        artifact_id = conn.execute(
+            artifacts.insert()
+            .values(
+                incident_id=row.id,
+                sha256=digest,
+                kind=kind,
+                name=name[:200],
+                media_type=media_type,
+                created_by=actor,
+                created_at=now,
+            )
+            .returning(artifacts.c.id)
+        ).scalar_one()
+        timeline.append(
+            conn,
+            row.id,
+            actor=actor,
+            kind=Kind.ARTIFACT_ATTACHED,
+            at=now,
+            data={
+                "artifact_id": artifact_id,
+                "kind": kind,
+                "name": name[:200],
+                "sha256": digest,
+                "size": len(content),
+                "summary": summary[:500],
+                **({"redacted": redacted} if redacted is not None else {}),
+            },
+        )
+        art = Artifact(
+            artifact_id, row.key, digest, kind, name[:200], media_type, len(content), actor, now
+        )
+    incidents.run_hooks(registry.active().after_attach(), db, art, actor)
+    return art
+
+
+def list_for(db: Database, key: str | int, *, kind: str | None = None) -> list[Artifact]:
+    """An incident's artifacts, oldest first."""
+    with db.read() as conn:
+        incident_id = incidents.get_id(conn, key)
+        stmt = (
+            sa.select(artifacts, blobs.c.size)
+            .join(blobs, blobs.c.sha256 == artifacts.c.sha256)
+            .where(artifacts.c.incident_id == incident_id)
+            .order_by(artifacts.c.id)
+        )
+        if kind:
+            stmt = stmt.where(artifacts.c.kind == kind)
+        rows = conn.execute(stmt).all()
+    k = f"INC-{incidents.parse_key(key)}"
+    return [
+        Artifact(
+            r.id, k, r.sha256, r.kind, r.name, r.media_type, r.size, r.created_by, r.created_at
+        )
+        for r in rows
+    ]
+
+
+def content(db: Database, sha256: str) -> bytes:
+    """The bytes of a stored artifact."""
+    with db.read() as conn:
+        row = conn.execute(sa.select(blobs.c.content).where(blobs.c.sha256 == sha256)).first()
+    if row is None:
+        raise NotFound(f"no artifact with sha256 {sha256}")
+    return bytes(row.content)
+
+
+def latest(db: Database, key: str | int, *, kind: str) -> tuple[Artifact, bytes] | None:
+    """The newest artifact of a kind on an incident with its bytes, or None."""
+    items = list_for(db, key, kind=kind)
+    if not items:
+        return None
+    return items[-1], content(db, items[-1].sha256)

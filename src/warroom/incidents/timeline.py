@@ -1,0 +1,298 @@
+"""The timeline: one append-only event for every change to an incident.
+
+Events carry a gapless `seq` per incident, UTC time, actor, kind and data, and are
+hash-chained (each carries the hash of the one before) so later edits are detectable.
+`append` must run inside the transaction that makes the change it records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from warroom.core.db import Database, utcnow
+from warroom.core.errors import InvalidInput
+from warroom.incidents.tables import events, incidents
+
+MAX_NOTE_CHARS = 20_000
+
+
+class Kind(StrEnum):
+    DECLARED = "incident.declared"
+    FIELDS_UPDATED = "incident.updated"
+    STAGE_CHANGED = "stage.changed"
+    STAGE_SKIPPED = "stage.skipped"
+    REOPENED = "incident.reopened"
+    SEVERITY_CHANGED = "severity.changed"
+    ROLE_ASSIGNED = "role.assigned"
+    COMMANDER_HANDOFF = "role.commander_handoff"
+    ROLE_REMOVED = "role.removed"
+    TASK_ADDED = "task.added"
+    TASK_UPDATED = "task.updated"
+    NOTE = "note.added"
+    ARTIFACT_ATTACHED = "artifact.attached"
+    VERIFICATION = "verification.recorded"
+    VERIFICATION_OVERRIDDEN = "verification.overridden"
+
+
+@dataclass(frozen=True)
+class Event:
+    incident_key: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incident": self.incident_key,
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "kind": self.kind,
+            "data": self.data,
+            "hash": self.hash,
+        }
+
+    def summary(self) -> str:
+        """One line a person can read."""
+        return summarise(self.kind, self.data)
+
+
+def event_hash(
+    prev_hash: str, seq: int, at: datetime, actor: str, kind: str, data: dict[str, Any]
+) -> str:
+    """sha256 over the previous hash and a canonical form of the event."""
+    body = json.dumps(
+        {
+            "prev": prev_hash,
+            "seq": seq,
+            "at": at.isoformat(),
+            "actor": actor,
+            "kind": kind,
+            "data": data,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where an incident's chain ends: its last event's seq and hash (0 and "" before any)."""
+
+    seq: int = 0
+    hash: str = ""
+
+
+def chain(
+    head: Head, *, actor: str, at: datetime, items: list[tuple[str, dict[str, Any] | None]]
+) -> tuple[list[dict[str, Any]], Head]:
+    """The event rows (kind, data) that follow `head`, without incident_id, and the new head.
+
+    Pure: callers that know the head (an incident they just inserted, a row they locked) build
+    the rows before or without reading it back.
+    """
+    rows: list[dict[str, Any]] = []
+    for kind, raw in items:
+        data = json.loads(json.dumps(raw or {}, default=str))
+        seq = head.seq + 1
+        digest = event_hash(head.hash, seq, at, actor, kind, data)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "kind": kind,
+                "data": data,
+                "prev_hash": head.hash,
+                "hash": digest,
+            }
+        )
+        head = Head(seq, digest)
+    return rows, head
+
+
+# Built once: appending is on the alert intake hot path.
+_HEAD = sa.select(incidents.c.last_seq, incidents.c.last_hash).where(
+    incidents.c.id == sa.bindparam("iid")
+)
+_INSERT = events.insert()
+_ADVANCE = (
+    incidents.update()
+    .where(incidents.c.id == sa.bindparam("iid"))
+    .values(
+        last_seq=sa.bindparam("new_seq"),
+        last_hash=sa.bindparam("new_hash"),
+        updated_at=sa.bindparam("when"),
+    )
+)
+
+
+def head(conn: Connection, incident_id: int) -> Head:
+    """The incident's chain head as stored (read it under the incident row lock)."""
+    row = conn.execute(_HEAD, {"iid": incident_id}).one()
+    return Head(int(row.last_seq), str(row.last_hash))
+
+
+def insert_events(conn: Connection, incident_id: int, rows: list[dict[str, Any]]) -> None:
+    """Store rows from `chain` (the caller also moves the incident's head to the last one)."""
+    conn.execute(_INSERT, [{**r, "incident_id": incident_id} for r in rows])
+
+
+def append(
+    conn: Connection,
+    incident_id: int,
+    *,
+    actor: str,
+    kind: str,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one event to an incident inside the caller's transaction; returns its seq.
+
+    The caller must hold the incident row lock (see `incidents._lock`), which makes `seq`
+    gapless under concurrency.
+    """
+    return append_after(
+        conn, incident_id, head(conn, incident_id), actor=actor, items=[(kind, data)], at=at
+    ).seq
+
+
+def append_after(
+    conn: Connection,
+    incident_id: int,
+    after: Head,
+    *,
+    actor: str,
+    items: list[tuple[str, dict[str, Any] | None]],
+    at: datetime | None = None,
+) -> Head:
+    """Append events (kind, data) after the head the caller read under the incident row lock,
+    in two statements; returns the new head."""
+    when = at or utcnow()
+    rows, new = chain(after, actor=actor, at=when, items=items)
+    insert_events(conn, incident_id, rows)
+    conn.execute(
+        _ADVANCE, {"iid": incident_id, "new_seq": new.seq, "new_hash": new.hash, "when": when}
+    )
+    return new
+
+
+def read(
+    db: Database, incident_key: str, *, since_seq: int = 0, kinds: list[str] | None = None
+) -> list[Event]:
+    """The incident's events in order (optionally after `since_seq`, of some kinds)."""
+    from warroom.incidents.lifecycle import get_id
+
+    with db.read() as conn:
+        incident_id = get_id(conn, incident_key)
+        stmt = (
+            sa.select(events)
+            .where(events.c.incident_id == incident_id, events.c.seq > since_seq)
+            .order_by(events.c.seq)
+        )
+        if kinds:
+            stmt = stmt.where(events.c.kind.in_(kinds))
+        rows = conn.execute(stmt).all()
+    return [
+        Event(
+            incident_key=incident_key.upper(),
+            seq=r.seq,
+            at=r.at,
+            actor=r.actor,
+            kind=r.kind,
+            data=r.data,
+            prev_hash=r.prev_hash,
+            hash=r.hash,
+        )
+        for r in rows
+    ]
+
+
+def markdown(key: str, title: str, severity: object, stage: object, items: list[Event]) -> str:
+    """The timeline as a Markdown document with one table row per event."""
+    sev = getattr(severity, "value", severity) or "none"
+    lines = [
+        f"# {key}: {title}",
+        "",
+        f"Severity {sev}, stage {getattr(stage, 'value', stage)}.",
+        "",
+        "| # | time (UTC) | who | what |",
+        "|---|---|---|---|",
+    ]
+    for e in items:
+        what = e.summary().replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {e.actor} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+def check_note(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("a note needs some text", field="text")
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidInput(
+            f"the note is {len(text):,} characters; the limit is {MAX_NOTE_CHARS:,}: "
+            "attach long text as a file instead (warroom note INC-n --file PATH)",
+            field="text",
+        )
+    return text
+
+
+def summarise(kind: str, data: dict[str, Any]) -> str:
+    """A one-line human summary of an event."""
+    d = data
+    match kind:
+        case Kind.DECLARED:
+            sev = d.get("severity") or "no severity"
+            return f"Declared ({sev}): {d.get('title', '')}"
+        case Kind.STAGE_CHANGED:
+            return f"Stage {d.get('from')} -> {d.get('to')}" + (
+                f" ({d['reason']})" if d.get("reason") else ""
+            )
+        case Kind.STAGE_SKIPPED:
+            return f"Stage {d.get('stage')} skipped"
+        case Kind.REOPENED:
+            return f"Reopened from {d.get('from')}: {d.get('reason', '')}"
+        case Kind.SEVERITY_CHANGED:
+            return f"Severity {d.get('from') or 'none'} -> {d.get('to')}" + (
+                f" ({d['reason']})" if d.get("reason") else ""
+            )
+        case Kind.ROLE_ASSIGNED:
+            return f"{d.get('person')} is {str(d.get('role', '')).replace('_', ' ')}"
+        case Kind.COMMANDER_HANDOFF:
+            return f"Command handed from {d.get('from')} to {d.get('to')}"
+        case Kind.ROLE_REMOVED:
+            return f"{d.get('person')} no longer {str(d.get('role', '')).replace('_', ' ')}"
+        case Kind.TASK_ADDED:
+            who = f" -> {d['assignee']}" if d.get("assignee") else ""
+            return f"Task T{d.get('number')}: {d.get('title')}{who}"
+        case Kind.TASK_UPDATED:
+            changes = ", ".join(f"{k} {v}" for k, v in d.get("changes", {}).items())
+            return f"Task T{d.get('number')} {changes}"
+        case Kind.NOTE:
+            text = str(d.get("text", ""))
+            return text if len(text) <= 160 else text[:157] + "..."
+        case Kind.ARTIFACT_ATTACHED:
+            return f"Attached {d.get('kind')} {d.get('name')} ({str(d.get('sha256', ''))[:12]})"
+        case Kind.FIELDS_UPDATED:
+            return "Updated " + ", ".join(sorted(d.get("fields", {})))
+        case Kind.VERIFICATION:
+            return f"Verification: {d.get('verdict')} {d.get('summary', '')}".strip()
+        case Kind.VERIFICATION_OVERRIDDEN:
+            return f"Verification overridden: {d.get('reason')}"
+    title = d.get("summary") or d.get("text") or d.get("title")
+    return f"{kind}: {title}" if title else kind

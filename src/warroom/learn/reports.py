@@ -1,0 +1,433 @@
+"""Reports over the incident history: counts, MTTD/MTTA/MTTC/MTTR, punctuality, follow-ups.
+
+    rep = build(db, since=utcnow() - timedelta(days=90))
+    rep.durations["mttr"]["all"]        # {"n": 4, "median": 5400.0, "p90": 9720.0}
+
+Definitions (seconds): MTTD = start -> detection; MTTA = detection -> first commander;
+MTTC = start -> containment; MTTR = start -> resolution (the `fixed` stage). Medians and
+p90 use linear interpolation between closest ranks (numpy's default). Drills are excluded.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from warroom import incidents
+from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.errors import InvalidInput
+from warroom.incidents import timeline
+from warroom.incidents.lifecycle import Incident
+from warroom.incidents.tables import events as events_t
+from warroom.learn import actions, postmortems
+
+METRICS = {
+    "mttd": "MTTD (start to detection)",
+    "mtta": "MTTA (detection to a commander)",
+    "mttc": "MTTC (start to containment)",
+    "mttr": "MTTR (start to resolution)",
+}
+
+_SINCE_RE = re.compile(r"^\s*(\d+)\s*([hdwm])\s*$", re.IGNORECASE)
+
+
+def parse_since(value: str, *, now: datetime | None = None) -> datetime:
+    """`90d`, `12w`, `6m` (30-day months), `48h`, or an ISO date/time."""
+    now = now or utcnow()
+    m = _SINCE_RE.match(value or "")
+    if m:
+        n, unit = int(m.group(1)), m.group(2).lower()
+        days = {"h": 1 / 24, "d": 1, "w": 7, "m": 30}[unit] * n
+        return now - timedelta(days=days)
+    try:
+        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except (ValueError, AttributeError):
+        raise InvalidInput(
+            f"{value!r} is not a period: use 90d, 12w, 6m, 48h or an ISO date like 2026-09-01",
+            field="since",
+        ) from None
+
+
+def _span(a: datetime | None, b: datetime | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return (b - a).total_seconds()
+
+
+def metric_values(inc: Incident) -> dict[str, float | None]:
+    t = inc.stage_times
+    return {
+        "mttd": _span(inc.started_at, inc.detected_at),
+        "mtta": _span(inc.detected_at, inc.commander_at),
+        "mttc": _span(inc.started_at, t.get("contained")),
+        "mttr": _span(inc.started_at, t.get("fixed")),
+    }
+
+
+def stats(values: list[float]) -> dict[str, Any]:
+    """n, median and p90 (linear interpolation) of a list of seconds."""
+    if not values:
+        return {"n": 0, "median": None, "p90": None}
+    arr = np.asarray(values, dtype=float)
+    return {
+        "n": len(values),
+        "median": float(np.percentile(arr, 50)),
+        "p90": float(np.percentile(arr, 90)),
+    }
+
+
+@dataclass
+class Report:
+    since: datetime
+    until: datetime
+    incidents: list[str]
+    by_severity: dict[str, int]
+    by_service: dict[str, int]
+    by_category: dict[str, int]
+    durations: dict[str, dict[str, dict[str, Any]]]  # metric -> group -> stats
+    punctuality: dict[str, Any]
+    action_items: dict[str, Any]
+    recurrences: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "incidents": self.incidents,
+            "count": len(self.incidents),
+            "by_severity": self.by_severity,
+            "by_service": self.by_service,
+            "by_root_cause": self.by_category,
+            "durations_seconds": self.durations,
+            "update_punctuality": self.punctuality,
+            "action_items": self.action_items,
+            "recurrences": self.recurrences,
+        }
+
+
+def build(db: Database, *, since: datetime, until: datetime | None = None) -> Report:
+    """The figures for incidents that started in [since, until), drills left out."""
+    from warroom.learn import recurrence
+
+    until = until or utcnow()
+    since = ensure_utc(since)
+    chosen = [
+        i
+        for i in incidents.list_incidents(db, include_drills=False)
+        if since <= i.started_at < until
+    ]
+    chosen.sort(key=lambda i: i.started_at)
+    causes = postmortems.root_causes_by_incident(db)
+    by_sev = Counter(i.severity.value if i.severity else "none" for i in chosen)
+    by_cat = Counter(causes[i.id].category.value if i.id in causes else "unknown" for i in chosen)
+    by_service: Counter[str] = Counter()
+    for i in chosen:
+        for s in sorted(recurrence.services_of(db, i)) or ["unknown"]:
+            by_service[s] += 1
+
+    groups: dict[str, dict[str, list[float]]] = {m: {} for m in METRICS}
+    for i in chosen:
+        labels = [
+            "all",
+            f"severity {i.severity.value if i.severity else 'none'}",
+            f"month {i.started_at:%Y-%m}",
+        ]
+        for m, v in metric_values(i).items():
+            if v is None:
+                continue
+            for label in labels:
+                groups[m].setdefault(label, []).append(v)
+    durations = {m: {g: stats(v) for g, v in sorted(groups[m].items())} for m in METRICS}
+
+    on_time = expected = 0
+    recurrences: list[dict[str, Any]] = []
+    ids = {i.id: i for i in chosen}
+    if ids:
+        with db.read() as conn:
+            rows = conn.execute(
+                sa.select(
+                    events_t.c.incident_id,
+                    events_t.c.seq,
+                    events_t.c.at,
+                    events_t.c.actor,
+                    events_t.c.kind,
+                    events_t.c.data,
+                )
+                .where(
+                    events_t.c.incident_id.in_(list(ids)),
+                    events_t.c.kind.in_(["update.posted", "recurrence.detected"]),
+                )
+                .order_by(events_t.c.incident_id, events_t.c.seq)
+            ).all()
+        per: dict[int, list[timeline.Event]] = {}
+        for r in rows:
+            ev = timeline.Event(
+                ids[r.incident_id].key, r.seq, r.at, r.actor, r.kind, r.data, "", ""
+            )
+            per.setdefault(r.incident_id, []).append(ev)
+        for iid, evs in per.items():
+            p = postmortems.update_punctuality(evs)
+            if p is not None:
+                on_time += p[0]
+                expected += p[1]
+            rec = [e for e in evs if e.kind == "recurrence.detected"]
+            if rec:
+                matches = rec[-1].data.get("matches") or []
+                recurrences.append(
+                    {"incident": ids[iid].key, "looks_like": [m.get("incident") for m in matches]}
+                )
+    punctuality = {
+        "on_time": on_time,
+        "expected": expected,
+        "rate": (on_time / expected) if expected else None,
+    }
+
+    now = utcnow()
+    keys = {i.key for i in chosen}
+    items = [
+        a
+        for a in actions.list_items(db, now=now)
+        if a.incident_key in keys and a.status is not actions.ActionStatus.CANCELLED
+    ]
+    done = sum(1 for a in items if a.status is actions.ActionStatus.DONE)
+    overdue = sum(1 for a in items if a.is_overdue(now))
+    ai = {
+        "total": len(items),
+        "done": done,
+        "open": len(items) - done,
+        "overdue": overdue,
+        "completion_rate": (done / len(items)) if items else None,
+    }
+
+    return Report(
+        since,
+        until,
+        [i.key for i in chosen],
+        dict(sorted(by_sev.items())),
+        dict(by_service.most_common()),
+        dict(by_cat.most_common()),
+        durations,
+        punctuality,
+        ai,
+        recurrences,
+    )
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def _d(seconds: float | None) -> str:
+    return postmortems.fmt_duration(None if seconds is None else timedelta(seconds=seconds))
+
+
+def _rate(value: float | None) -> str:
+    return "--" if value is None else f"{value * 100:.0f}%"
+
+
+def render_markdown(rep: Report) -> str:
+    out = [
+        f"# Incident report {rep.since:%Y-%m-%d} to {rep.until:%Y-%m-%d}",
+        "",
+        f"{len(rep.incidents)} incidents (drills excluded).",
+        "",
+    ]
+    for title, counts in (
+        ("By severity", rep.by_severity),
+        ("By service", rep.by_service),
+        ("By root cause", rep.by_category),
+    ):
+        out += [f"## {title}", ""]
+        out += [f"- {k}: {v}" for k, v in counts.items()] or ["- none"]
+        out.append("")
+    out += [
+        "## Response times",
+        "",
+        "| metric | group | n | median | p90 |",
+        "|---|---|---|---|---|",
+    ]
+    for m, label in METRICS.items():
+        for group, s in rep.durations[m].items():
+            out.append(f"| {label} | {group} | {s['n']} | {_d(s['median'])} | {_d(s['p90'])} |")
+    p, a = rep.punctuality, rep.action_items
+    out += [
+        "",
+        "## Status updates",
+        "",
+        f"Punctuality: {p['on_time']} of {p['expected']} on time ({_rate(p['rate'])}).",
+        "",
+        "## Action items",
+        "",
+        f"{a['done']} of {a['total']} done ({_rate(a['completion_rate'])}); "
+        f"{a['overdue']} overdue.",
+        "",
+        "## Recurrences",
+        "",
+    ]
+    out += [
+        f"- {r['incident']} looks like {', '.join(r['looks_like'])}" for r in rep.recurrences
+    ] or ["- none"]
+    return "\n".join(out) + "\n"
+
+
+def _svg_uri(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def report_charts(rep: Report) -> list[tuple[str, str]]:
+    """(caption, SVG data URI) for the HTML report: counts by severity, MTTR per month."""
+    plt = _pyplot()
+    charts: list[tuple[str, str]] = []
+    if rep.by_severity:
+        fig, ax = plt.subplots(figsize=(5, 2.6))
+        ax.bar(list(rep.by_severity), list(rep.by_severity.values()), color="#555")
+        ax.set_ylabel("incidents")
+        charts.append(("Incidents by severity", _svg_uri(fig)))
+    months = {
+        g.split(" ", 1)[1]: s
+        for g, s in rep.durations["mttr"].items()
+        if g.startswith("month ") and s["median"] is not None
+    }
+    if months:
+        fig, ax = plt.subplots(figsize=(5, 2.6))
+        xs = sorted(months)
+        ax.plot(xs, [months[x]["median"] / 60 for x in xs], marker="o", label="median")
+        ax.plot(xs, [months[x]["p90"] / 60 for x in xs], marker="s", label="p90")
+        ax.set_ylabel("MTTR (minutes)")
+        ax.legend()
+        charts.append(("MTTR per month (minutes)", _svg_uri(fig)))
+    return charts
+
+
+def render_html(rep: Report) -> str:
+    body = postmortems.markdown_to_html(render_markdown(rep))
+    figures = "".join(
+        f'<figure><img alt="{c}" src="{uri}"><figcaption>{c}</figcaption></figure>'
+        for c, uri in report_charts(rep)
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta '
+        'name="viewport" content="width=device-width, initial-scale=1"><title>'
+        f"warroom report</title><style>{postmortems.EXPORT_CSS}</style></head><body>"
+        f"{body}{figures}</body></html>"
+    )
+
+
+# --- the incident chart -------------------------------------------------------------------------
+
+SERIES_KEYS = ("series", "timeseries", "time_series")
+
+
+def triage_series(report: dict[str, Any]) -> list[tuple[datetime, float | None, float | None]]:
+    """(time, error rate, p95 ms) points from a triage report, whatever shape the series
+    takes: a list of points, a dict of columns, or a dict of scopes ("*" = all routes)."""
+    raw: Any = None
+    for key in SERIES_KEYS:
+        if report.get(key):
+            raw = report[key]
+            break
+    if isinstance(raw, dict) and not any(k in raw for k in ("times", "t", "time", "start")):
+        raw = raw.get("*") or raw.get("all") or next(iter(raw.values()), None)
+    points: list[tuple[datetime, float | None, float | None]] = []
+
+    def num(v: Any) -> float | None:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            return None
+        return None if f != f else f
+
+    def when(v: Any) -> datetime | None:
+        try:
+            return ensure_utc(datetime.fromisoformat(str(v).replace("Z", "+00:00")))
+        except ValueError:
+            return None
+
+    if isinstance(raw, dict):
+        times = raw.get("times") or raw.get("t") or raw.get("time") or []
+        start, step = when(raw.get("start")), num(raw.get("interval_seconds"))
+        if not times and start is not None and step:
+            n = max(len(raw.get("error_rate") or []), len(raw.get("p95_ms") or []))
+            times = [(start + timedelta(seconds=step * i)).isoformat() for i in range(n)]
+        err = raw.get("error_rate") or []
+        p95 = raw.get("p95_ms") or raw.get("p95") or []
+        for n, t in enumerate(times):
+            w = when(t)
+            if w is not None:
+                points.append(
+                    (
+                        w,
+                        num(err[n]) if n < len(err) else None,
+                        num(p95[n]) if n < len(p95) else None,
+                    )
+                )
+    elif isinstance(raw, list):
+        for p in raw:
+            if not isinstance(p, dict):
+                continue
+            w = when(p.get("t") or p.get("time") or p.get("at") or p.get("start"))
+            if w is not None:
+                points.append((w, num(p.get("error_rate")), num(p.get("p95_ms", p.get("p95")))))
+    return sorted(points, key=lambda p: p[0])
+
+
+def incident_chart(report: dict[str, Any], *, onset: datetime | None = None) -> str | None:
+    """Error rate and p95 around the incident as an SVG data URI, or None without a series."""
+    points = triage_series(report)
+    if len(points) < 2:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3))
+    xs = [p[0] for p in points]
+    ax.plot(xs, [(p[1] or 0) * 100 for p in points], color="#b00020", label="error rate %")
+    ax.set_ylabel("error rate (%)")
+    ax2 = ax.twinx()
+    ax2.plot(
+        xs,
+        [p[2] if p[2] is not None else float("nan") for p in points],
+        color="#1f4e9c",
+        linestyle="--",
+        label="p95 ms",
+    )
+    ax2.set_ylabel("p95 (ms)")
+    mark = report.get("onset")
+    marker = None
+    if isinstance(mark, str):
+        try:
+            marker = ensure_utc(datetime.fromisoformat(mark.replace("Z", "+00:00")))
+        except ValueError:
+            marker = None
+    elif isinstance(mark, dict) and mark.get("at"):
+        try:
+            marker = ensure_utc(datetime.fromisoformat(str(mark["at"]).replace("Z", "+00:00")))
+        except ValueError:
+            marker = None
+    marker = marker or onset
+    if marker is not None and xs[0] <= marker <= xs[-1]:
+        ax.axvline(marker, color="#444", linestyle=":", label="onset")
+    fig.autofmt_xdate()
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="upper left", fontsize=8)
+    return _svg_uri(fig)

@@ -1,0 +1,198 @@
+"""REST API for the incident core, under /api/v1. Same operations as the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from warroom import incidents
+from warroom.core import severity
+from warroom.incidents import artifacts, timeline
+from warroom.web.deps import ActorDep, DbDep
+
+router = APIRouter(prefix="/api/v1", tags=["incidents"])
+
+# Pydantic limits mirror the domain's so oversized input is refused before any work.
+TEXT = 20_000
+
+
+class DeclareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200, description="What is broken, for whom.")
+    description: str = Field("", max_length=TEXT)
+    severity: str | None = Field(None, description="P0-P4", examples=["P1"])
+    factors: dict[str, Any] | None = Field(None, description="The six prioritisation factors.")
+    started_at: datetime | None = Field(None, description="When the impact started (ISO-8601).")
+    impact_scope: str = Field("", max_length=TEXT)
+    business_impact: str = Field("", max_length=TEXT)
+    error_messages: str = Field("", max_length=TEXT)
+    suspected_changes: str = Field("", max_length=TEXT)
+    reporter: str | None = Field(None, max_length=200)
+    reporter_contact: str = Field("", max_length=200)
+    security: bool = False
+    commander: str | None = Field(None, max_length=200)
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(description="contained, root_caused, fixed, verified or closed")
+    reason: str | None = Field(None, max_length=2000)
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SeverityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    severity: str
+    reason: str | None = Field(None, max_length=2000)
+    factors: dict[str, Any] | None = None
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str
+    person: str = Field(min_length=1, max_length=200)
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    assignee: str | None = Field(None, max_length=200)
+
+
+class TaskPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = None
+    assignee: str | None = Field(None, max_length=200)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=TEXT)
+
+
+class FactorsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    business_impact: str = "low"
+    affected_users: str = "few"
+    data_loss_risk: str = "none"
+    security: str = "none"
+    workaround: bool = False
+    recovery_complexity: str = "low"
+
+
+@router.post("/incidents", status_code=201)
+def declare(body: DeclareIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    """Declare an incident."""
+    inc = incidents.declare(db, actor=actor, **body.model_dump())
+    return inc.to_dict()
+
+
+@router.get("/incidents")
+def list_incidents(db: DbDep, open_only: bool = False) -> list[dict[str, Any]]:
+    """Incidents in priority order (open first, severity, factors, age)."""
+    return [i.to_dict() for i in incidents.list_incidents(db, include_closed=not open_only)]
+
+
+@router.get("/incidents/{key}")
+def get_incident(key: str, db: DbDep) -> dict[str, Any]:
+    return incidents.get(db, key).to_dict()
+
+
+@router.post("/incidents/{key}/stage")
+def move_stage(key: str, body: StageIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    """Move forward to a stage; skipped stages are recorded."""
+    return incidents.move(db, key, to=body.to, actor=actor, reason=body.reason).to_dict()
+
+
+@router.post("/incidents/{key}/reopen")
+def reopen(key: str, body: ReopenIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    return incidents.reopen(db, key, actor=actor, reason=body.reason).to_dict()
+
+
+@router.post("/incidents/{key}/severity")
+def set_severity(key: str, body: SeverityIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    return incidents.set_severity(
+        db, key, severity=body.severity, actor=actor, reason=body.reason, factors=body.factors
+    ).to_dict()
+
+
+@router.post("/incidents/{key}/roles")
+def assign_role(key: str, body: RoleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    """Assign a role; a new commander is a hand-off."""
+    return incidents.assign_role(db, key, role=body.role, person=body.person, actor=actor).to_dict()
+
+
+@router.delete("/incidents/{key}/roles/{role}")
+def remove_role(
+    key: str, role: str, db: DbDep, actor: ActorDep, person: str | None = None
+) -> dict[str, Any]:
+    return incidents.remove_role(db, key, role=role, person=person, actor=actor).to_dict()
+
+
+@router.post("/incidents/{key}/tasks", status_code=201)
+def add_task(key: str, body: TaskIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    return incidents.add_task(
+        db, key, title=body.title, assignee=body.assignee, actor=actor
+    ).to_dict()
+
+
+@router.patch("/incidents/{key}/tasks/{number}")
+def update_task(
+    key: str, number: str, body: TaskPatch, db: DbDep, actor: ActorDep
+) -> dict[str, Any]:
+    return incidents.update_task(
+        db, key, number, status=body.status, assignee=body.assignee, actor=actor
+    ).to_dict()
+
+
+@router.post("/incidents/{key}/notes", status_code=201)
+def add_note(key: str, body: NoteIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    seq = incidents.add_note(db, key, text=body.text, actor=actor)
+    return {"incident": key.upper(), "seq": seq}
+
+
+@router.get("/incidents/{key}/timeline")
+def get_timeline(key: str, db: DbDep, since: int = 0) -> list[dict[str, Any]]:
+    """Every event in order (optionally after seq `since`)."""
+    return [e.to_dict() for e in timeline.read(db, key, since_seq=since)]
+
+
+@router.get("/incidents/{key}/timeline.md", response_class=PlainTextResponse)
+def get_timeline_markdown(key: str, db: DbDep) -> str:
+    inc = incidents.get(db, key)
+    return timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, timeline.read(db, key))
+
+
+@router.get("/incidents/{key}/artifacts")
+def list_artifacts(key: str, db: DbDep) -> list[dict[str, Any]]:
+    return [a.to_dict() for a in artifacts.list_for(db, key)]
+
+
+@router.post("/severity/suggest")
+def suggest_severity(body: FactorsIn) -> dict[str, Any]:
+    """Propose a severity from the six prioritisation factors."""
+    factors = severity.Factors.from_dict(body.model_dump())
+    return severity.suggest(factors).to_dict()
+
+
+@router.get("/severity")
+def severity_definitions() -> dict[str, str]:
+    """The written definitions of P0-P4."""
+    return {k.value: v for k, v in severity.DEFINITIONS.items()}

@@ -1,0 +1,148 @@
+"""Pages of the comms area: the comms panel on the incident page (countdown, composer,
+updates, deliveries, affected services) and the public status page (`/status`, JSON, Atom).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from warroom.comms import catalog, heartbeat, notify, statuspage, updates
+from warroom.comms.catalog import ComponentState
+from warroom.comms.updates import Audience, CommsConfig, UpdateKind
+from warroom.core.config import Settings
+from warroom.core.db import Database, ensure_utc
+from warroom.core.errors import InvalidInput, WarroomError
+from warroom.incidents.lifecycle import Incident
+from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def comms_panel(
+    db: Database, incident: Incident, settings: Settings
+) -> tuple[str, dict[str, Any]] | None:
+    """Countdown, composer, recent updates, delivery state, affected and downstream services."""
+    cfg = CommsConfig.from_settings(settings)
+    imp = catalog.impact(db, incident.key)
+    affected = {s.name for s in imp.affected}
+    return (
+        "comms_panel.html",
+        {
+            "key": incident.key,
+            "beat": heartbeat.heartbeat(db, incident.key, config=cfg),
+            "punctuality": heartbeat.punctuality(db, incident.key, config=cfg),
+            "updates": list(reversed(updates.list_updates(db, incident.key)))[:5],
+            "deliveries": notify.deliveries(db, incident.key, limit=10),
+            "impact": imp,
+            "other_services": [s for s in catalog.list_services(db) if s.name not in affected],
+            "audiences": [a.value for a in Audience],
+            "kinds": [(k.value, k.label) for k in UpdateKind],
+            "states": [(s.value, s.label) for s in ComponentState],
+        },
+    )
+
+
+def _back(key: str, fn: Any) -> Response:
+    try:
+        fn()
+    except WarroomError as exc:
+        if exc.http_status == 404:
+            raise
+        return RedirectResponse(
+            f"/incidents/{key.upper()}?error={quote(exc.message)}#comms", status_code=303
+        )
+    return RedirectResponse(f"/incidents/{key.upper()}#comms", status_code=303)
+
+
+def _time(text: str, name: str) -> Any:
+    from datetime import datetime
+
+    if not text.strip():
+        return None
+    try:
+        return ensure_utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not a time: use 2026-11-24T14:03 (UTC)", field=name
+        ) from None
+
+
+@router.post("/incidents/{key}/updates")
+def update_submit(
+    key: str,
+    db: DbDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    audience: Annotated[str, Form()] = "stakeholder",
+    kind: Annotated[str, Form()] = "progress",
+    conditions: Annotated[str, Form()] = "",
+    actions: Annotated[str, Form()] = "",
+    needs: Annotated[str, Form()] = "",
+    business_impact: Annotated[str, Form()] = "",
+    prevention: Annotated[str, Form()] = "",
+    headline: Annotated[str, Form()] = "",
+    eta: Annotated[str, Form()] = "",
+    next_in: Annotated[str, Form()] = "",
+    component_state: Annotated[str, Form()] = "",
+) -> Response:
+    def run() -> None:
+        minutes = None
+        if next_in.strip():
+            if not next_in.strip().isdigit():
+                raise InvalidInput("next update: give whole minutes", field="next_in")
+            minutes = int(next_in)
+        updates.post_update(
+            db,
+            key,
+            audience=audience,
+            kind=kind,
+            actor=actor,
+            conditions=conditions,
+            actions=actions,
+            needs=needs,
+            business_impact=business_impact or None,
+            prevention=prevention,
+            headline=headline,
+            eta=_time(eta, "eta"),
+            next_update_minutes=minutes,
+            component_state=component_state or None,
+            config=CommsConfig.from_settings(settings),
+        )
+
+    return _back(key, run)
+
+
+@router.post("/incidents/{key}/services")
+def affect_submit(
+    key: str, db: DbDep, actor: ActorDep, service: Annotated[str, Form()] = ""
+) -> Response:
+    return _back(key, lambda: catalog.affect(db, key, names=[service], actor=actor))
+
+
+def _status_title(settings: Any) -> str:
+    return str(settings.section("status").get("title", "Service status"))
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_page(request: Request, db: DbDep, settings: SettingsDep) -> Response:
+    page = statuspage.build(db, title=_status_title(settings))
+    return templates.TemplateResponse(request, "status.html", {"page": page})
+
+
+@router.get("/status.json")
+def status_json(db: DbDep, settings: SettingsDep) -> Response:
+    page = statuspage.build(db, title=_status_title(settings))
+    return JSONResponse(page.to_dict())
+
+
+@router.get("/status/feed.atom")
+def status_atom(request: Request, db: DbDep, settings: SettingsDep) -> Response:
+    page = statuspage.build(db, title=_status_title(settings))
+    return Response(
+        statuspage.atom(page, base_url=str(request.base_url)),
+        media_type="application/atom+xml",
+    )

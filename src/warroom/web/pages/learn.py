@@ -1,0 +1,214 @@
+"""Pages of the learning area: the postmortem (read and edit), action items, reports,
+and the incident-page panel with recurrence, postmortem status and action items."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from warroom import incidents
+from warroom.cli.common import parse_time
+from warroom.core.config import Settings
+from warroom.core.db import Database, utcnow
+from warroom.core.errors import NotFound, WarroomError
+from warroom.incidents.lifecycle import Incident
+from warroom.learn import actions, postmortems, recurrence, reports
+from warroom.web.deps import ActorDep, DbDep, templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _back(url: str, error: str | None = None) -> Response:
+    return RedirectResponse(url + (f"?error={quote(error)}" if error else ""), status_code=303)
+
+
+def _try(url: str, fn: Any) -> Response:
+    try:
+        fn()
+    except WarroomError as exc:
+        if exc.http_status == 404:
+            raise
+        return _back(url, exc.message)
+    return _back(url)
+
+
+@router.get("/incidents/{key}/postmortem", response_class=HTMLResponse)
+def postmortem_page(request: Request, key: str, db: DbDep) -> Response:
+    inc = incidents.get(db, key)
+    try:
+        pm = postmortems.get(db, key)
+    except NotFound:
+        return templates.TemplateResponse(
+            request,
+            "learn_postmortem.html",
+            {"pm": None, "inc": inc, "error": request.query_params.get("error")},
+        )
+    rendered = {
+        n: Markup(postmortems.markdown_to_html(pm.sections.get(n, "")))  # noqa: S704
+        for n in postmortems.SECTION_NAMES
+    }
+    return templates.TemplateResponse(
+        request,
+        "learn_postmortem.html",
+        {
+            "pm": pm,
+            "inc": pm.incident,
+            "sections": postmortems.SECTIONS,
+            "rendered": rendered,
+            "next_status": sorted(s.value for s in postmortems.TRANSITIONS[pm.status]),
+            "edit": request.query_params.get("edit"),
+            "error": request.query_params.get("error"),
+        },
+    )
+
+
+@router.post("/incidents/{key}/postmortem")
+def postmortem_draft_submit(
+    key: str, db: DbDep, actor: ActorDep, redraft: Annotated[str, Form()] = ""
+) -> Response:
+    url = f"/incidents/{key.upper()}/postmortem"
+    return _try(url, lambda: postmortems.draft(db, key, actor=actor, redraft=bool(redraft)))
+
+
+@router.post("/incidents/{key}/postmortem/sections/{section}")
+def postmortem_section_submit(
+    key: str, section: str, db: DbDep, actor: ActorDep, text: Annotated[str, Form()] = ""
+) -> Response:
+    url = f"/incidents/{key.upper()}/postmortem"
+    return _try(
+        url, lambda: postmortems.update_section(db, key, section=section, text=text, actor=actor)
+    )
+
+
+@router.post("/incidents/{key}/postmortem/status")
+def postmortem_status_submit(
+    key: str, db: DbDep, actor: ActorDep, status: Annotated[str, Form()] = ""
+) -> Response:
+    url = f"/incidents/{key.upper()}/postmortem"
+    return _try(url, lambda: postmortems.set_status(db, key, status=status, actor=actor))
+
+
+@router.post("/incidents/{key}/rootcause")
+def rootcause_submit(
+    key: str,
+    db: DbDep,
+    actor: ActorDep,
+    category: Annotated[str, Form()] = "",
+    summary: Annotated[str, Form()] = "",
+    factors: Annotated[str, Form()] = "",
+) -> Response:
+    return _try(
+        f"/incidents/{key.upper()}",
+        lambda: postmortems.record_root_cause(
+            db,
+            key,
+            category=category,
+            summary=summary,
+            actor=actor,
+            factors=[f for f in factors.splitlines() if f.strip()],
+            move_stage=True,
+        ),
+    )
+
+
+@router.post("/incidents/{key}/actions")
+def action_submit(
+    key: str,
+    db: DbDep,
+    actor: ActorDep,
+    title: Annotated[str, Form()] = "",
+    type: Annotated[str, Form()] = "preventive",
+    owner: Annotated[str, Form()] = "",
+    due: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "P2",
+    ticket_url: Annotated[str, Form()] = "",
+) -> Response:
+    return _try(
+        f"/incidents/{key.upper()}",
+        lambda: actions.add(
+            db,
+            key,
+            title=title,
+            type=type,
+            owner=owner or None,
+            due_at=parse_time(due, field="due") if due else None,
+            priority=priority,
+            ticket_url=ticket_url or None,
+            actor=actor,
+        ),
+    )
+
+
+@router.post("/actions/{ref}")
+def action_status_submit(
+    ref: str,
+    db: DbDep,
+    actor: ActorDep,
+    status: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/actions",
+) -> Response:
+    url = back if back.startswith("/") and not back.startswith("//") else "/actions"
+    return _try(url, lambda: actions.update(db, ref, status=status, actor=actor))
+
+
+@router.get("/actions", response_class=HTMLResponse)
+def actions_page(request: Request, db: DbDep) -> Response:
+    show_all = request.query_params.get("all") == "1"
+    now = utcnow()
+    return templates.TemplateResponse(
+        request,
+        "learn_actions.html",
+        {
+            "items": actions.list_items(db, open_only=not show_all, now=now),
+            "now": now,
+            "show_all": show_all,
+            "due": postmortems.due_list(db, now=now),
+            "error": request.query_params.get("error"),
+        },
+    )
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request, db: DbDep, since: str = "90d") -> Response:
+    rep = reports.build(db, since=reports.parse_since(since))
+    return templates.TemplateResponse(
+        request,
+        "learn_report.html",
+        {
+            "rep": rep,
+            "since": since,
+            "metrics": reports.METRICS,
+            "charts": reports.report_charts(rep),
+            "fmt": postmortems.fmt_duration,
+            "td": _td,
+        },
+    )
+
+
+def _td(seconds: float | None) -> str:
+    from datetime import timedelta
+
+    return postmortems.fmt_duration(None if seconds is None else timedelta(seconds=seconds))
+
+
+def learn_panel(
+    db: Database, inc: Incident, settings: Settings
+) -> tuple[str, dict[str, Any]] | None:
+    try:
+        pm = postmortems.get(db, inc.key)
+    except WarroomError:
+        pm = None
+    return "learn_panel.html", {
+        "recurrences": recurrence.recorded(db, inc.key),
+        "root_cause": postmortems.get_root_cause(db, inc.key),
+        "action_items": actions.list_items(db, incident=inc.key),
+        "pm": pm,
+        "due_at": postmortems.due_at(inc),
+        "now": utcnow(),
+        "categories": list(postmortems.Category),
+        "types": [t.value for t in actions.ActionType],
+    }
