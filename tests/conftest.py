@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from warroom.core import db as dbmod
+from warroom.core import clock as clockmod
 from warroom.core import migrate
 from warroom.core.db import Database
 
@@ -145,8 +145,8 @@ class Clock:
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     c = Clock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
-    dbmod.set_clock(c)
+    clockmod.set_clock(c)
     try:
         yield c
     finally:
-        dbmod.set_clock(None)
+        clockmod.set_clock(None)

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from warroom import incidents
-from warroom.core.db import Database, utcnow
+from warroom.core.clock import utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 from warroom.incidents.lifecycle import Stage

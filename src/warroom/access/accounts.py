@@ -28,7 +28,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from warroom.access.tables import accounts, api_tokens, login_failures, sessions
 from warroom.core.choices import Choice
-from warroom.core.db import Database, utcnow
+from warroom.core.clock import utcnow
+from warroom.core.db import Database
 from warroom.core.errors import (
     AuthFailed,
     Conflict,

@@ -10,14 +10,15 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from warroom.cli import hints
 from warroom.core.config import current_user, load_settings
-from warroom.core.errors import InvalidInput, WarroomError
+from warroom.core.errors import InvalidInput, InvalidTransition, WarroomError
 
 if TYPE_CHECKING:  # sqlalchemy loads when a command opens the database, not for triage
     from warroom.core.db import Database
@@ -58,33 +59,39 @@ def actor(explicit: str | None) -> str:
     return current_user(explicit)
 
 
+# Exit codes, mapped here once: 2 for input the rules refuse, 1 for everything else.
+EXIT_CODES: dict[type[WarroomError], int] = {InvalidInput: 2, InvalidTransition: 2}
+
+
+def exit_code(exc: WarroomError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
+def report_error(exc: WarroomError) -> None:
+    """`error: MESSAGE`, then the next step as a command when the error carries a hint."""
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    if exc.hint is not None:
+        err_console.print(
+            f"  next: {escape(hints.render(exc.hint))}", highlight=False, soft_wrap=True
+        )
+
+
 def handle_errors(fn: F) -> F:
-    """Map WarroomError to a one-line message and its exit code (2 bad input, 1 other)."""
+    """Map WarroomError to its message, its hint as a command, and its exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except WarroomError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+            report_error(exc)
+            raise typer.Exit(exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def parse_time(value: str | None, *, field: str = "time") -> datetime | None:
-    """ISO-8601 (`2026-11-24T14:03Z`, with an offset, or naive = UTC)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except ValueError:
-        raise InvalidInput(
-            f"{value!r} is not a time: use ISO-8601 like 2026-11-24T14:03:00Z", field=field
-        ) from None

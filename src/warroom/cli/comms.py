@@ -17,10 +17,10 @@ from warroom.cli.common import (
     emit_json,
     handle_errors,
     open_db,
-    parse_time,
 )
 from warroom.comms import catalog, heartbeat, notify, statuspage, updates
 from warroom.comms.updates import CommsConfig
+from warroom.core.clock import parse_time
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.core.worker import worker_name

@@ -314,7 +314,7 @@ def runbook_run(
     an automated step) or q (stop; run the command again to resume).
     """
     from warroom.contain import runbooks
-    from warroom.core.db import utcnow
+    from warroom.core.clock import utcnow
 
     settings = _settings(config)
     database = open_db(db)
@@ -447,8 +447,8 @@ def verify_cmd(
     timeline; `warroom stage INC verified` needs a recovered one (or --reason).
     """
     from warroom import incidents
-    from warroom.cli.common import parse_time
     from warroom.contain import verify
+    from warroom.core.clock import parse_time
 
     for path in log:
         if path != "-" and not Path(path).is_file():
@@ -509,7 +509,7 @@ def drill_cmd(
 ) -> None:
     """Start a drill: generate a realistic incident's logs and declare it, marked as a drill."""
     from warroom.contain import drills
-    from warroom.core.db import utcnow
+    from warroom.core.clock import utcnow
 
     directory = out or Path(f"drill-{scenario}-{utcnow():%Y%m%d-%H%M%S}")
     d = drills.start(

@@ -10,15 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from warroom.cli.common import (
-    DbOpt,
-    JsonOpt,
-    console,
-    emit_json,
-    handle_errors,
-    open_db,
-    parse_time,
-)
+from warroom.cli.common import DbOpt, JsonOpt, console, emit_json, handle_errors, open_db
+from warroom.core.clock import parse_time
 from warroom.core.config import load_settings
 from warroom.core.errors import InvalidInput
 from warroom.detect import alerts, slo

@@ -19,11 +19,10 @@ from warroom.cli.common import (
     emit_json,
     handle_errors,
     open_db,
-    parse_time,
 )
 from warroom.core import severity
+from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import load_settings
-from warroom.core.db import utcnow
 from warroom.core.errors import InvalidInput
 from warroom.incidents import desk, timeline
 

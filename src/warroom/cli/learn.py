@@ -19,9 +19,8 @@ from warroom.cli.common import (
     err_console,
     handle_errors,
     open_db,
-    parse_time,
 )
-from warroom.core.db import utcnow
+from warroom.core.clock import parse_time, utcnow
 from warroom.core.errors import InvalidInput
 from warroom.learn import actions, postmortems, recurrence, reports
 

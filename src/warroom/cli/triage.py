@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 
 from warroom.cli.common import actor as current_actor
-from warroom.cli.common import emit_json, handle_errors, open_db, parse_time
+from warroom.cli.common import emit_json, handle_errors, open_db
+from warroom.core.clock import parse_time
 from warroom.core.errors import InvalidInput
 
 if TYPE_CHECKING:  # the triage engine (polars, scipy) loads only when a command runs

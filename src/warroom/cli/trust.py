@@ -16,8 +16,8 @@ from warroom.cli.common import (
     err_console,
     handle_errors,
     open_db,
-    parse_time,
 )
+from warroom.core.clock import parse_time
 from warroom.core.config import load_settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput

@@ -19,7 +19,8 @@ import yaml
 from warroom import incidents
 from warroom.comms.tables import incident_services, services
 from warroom.core.choices import Choice
-from warroom.core.db import Database, utcnow
+from warroom.core.clock import utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 

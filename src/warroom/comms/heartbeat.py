@@ -20,8 +20,9 @@ from warroom import incidents
 from warroom.comms import notify
 from warroom.comms.tables import reminders_sent, status_updates
 from warroom.comms.updates import COUNTING, FINAL_KINDS, CommsConfig, _hm, _last_counting
+from warroom.core.clock import utcnow
 from warroom.core.config import Settings
-from warroom.core.db import Database, utcnow
+from warroom.core.db import Database
 from warroom.incidents.lifecycle import Stage
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.incidents.tables import roles, tasks

@@ -31,8 +31,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from warroom.comms.tables import outbox
+from warroom.core.clock import utcnow
 from warroom.core.config import Settings, load_settings
-from warroom.core.db import Database, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound
 from warroom.core.severity import Severity
 from warroom.incidents.tables import incidents

@@ -20,7 +20,8 @@ from warroom.comms import catalog
 from warroom.comms import updates as status_updates
 from warroom.comms.catalog import ComponentState
 from warroom.comms.tables import maintenances
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents.tables import incidents as incidents_t
 

@@ -28,8 +28,9 @@ from warroom.comms import notify
 from warroom.comms.catalog import ComponentState
 from warroom.comms.tables import incident_services, services, status_updates
 from warroom.core.choices import Choice
+from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.config import Settings, load_settings
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.core.severity import Severity
 from warroom.incidents import timeline

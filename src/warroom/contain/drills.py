@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from warroom import incidents
 from warroom.contain.tables import drills
-from warroom.core.db import Database, utcnow
+from warroom.core.clock import utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import artifacts, timeline
 

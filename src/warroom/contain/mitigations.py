@@ -60,8 +60,9 @@ import sqlalchemy as sa
 from warroom import incidents
 from warroom.contain import flags
 from warroom.contain.tables import mitigations
+from warroom.core.clock import utcnow
 from warroom.core.config import Settings, load_settings
-from warroom.core.db import Database, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound, WarroomError
 from warroom.incidents import timeline
 

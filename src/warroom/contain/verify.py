@@ -32,7 +32,8 @@ import polars as pl
 from scipy import stats
 
 from warroom import incidents
-from warroom.core.db import Database, ensure_utc
+from warroom.core.clock import ensure_utc
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import timeline
 from warroom.incidents.timeline import Kind

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +21,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from warroom.core.clock import ensure_utc
 from warroom.core.errors import InvalidInput, StorageUnavailable
-
-_clock: Callable[[], datetime] | None = None
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (tests may replace the clock with `set_clock`)."""
-    if _clock is not None:
-        return _clock()
-    return datetime.now(UTC)
-
-
-def set_clock(clock: Callable[[], datetime] | None) -> None:
-    """Replace the clock (tests); `None` restores the real one."""
-    global _clock
-    _clock = clock
-
-
-def ensure_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC; aware ones converted to UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -25,7 +25,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from warroom import incidents
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import Conflict, InvalidInput, NotFound
 from warroom.core.severity import Severity
 from warroom.detect.tables import alert_deliveries, alert_groups, alert_states

@@ -7,6 +7,7 @@ proves what was attached.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,8 @@ import sqlalchemy as sa
 
 from warroom import incidents
 from warroom.core import registry, scrub
-from warroom.core.db import Database, utcnow
+from warroom.core.clock import utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound
 from warroom.incidents import timeline
 from warroom.incidents.tables import artifacts, blobs
@@ -153,3 +155,19 @@ def latest(db: Database, key: str | int, *, kind: str) -> tuple[Artifact, bytes]
     if not items:
         return None
     return items[-1], content(db, items[-1].sha256)
+
+
+TRIAGE_KINDS = ("triage-report", "triage")
+
+
+def latest_triage_report(db: Database, key: str | int) -> dict[str, Any] | None:
+    """The newest triage report attached to an incident (kind `triage-report` or `triage`),
+    parsed; None when there is none or it is not a JSON object."""
+    found = [a for a in list_for(db, key) if a.kind in TRIAGE_KINDS]
+    if not found:
+        return None
+    try:
+        data = json.loads(content(db, found[-1].sha256).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection, Row
 
 from warroom.core import registry
 from warroom.core.choices import Choice
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.core.severity import Factors, Severity
 from warroom.incidents import timeline

@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from warroom.core.db import Database, utcnow
+from warroom.core.clock import utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents.tables import events, incidents
 

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection, Row
 
 from warroom import incidents
 from warroom.core.choices import Choice
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 from warroom.incidents.tables import incidents as incidents_t

@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from warroom import incidents
+from warroom.core.clock import utcnow
 from warroom.core.config import Settings, load_settings
-from warroom.core.db import Database, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident, Stage

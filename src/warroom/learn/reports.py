@@ -22,7 +22,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from warroom import incidents
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import timeline
 from warroom.incidents.lifecycle import Incident

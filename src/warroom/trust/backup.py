@@ -32,7 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from warroom.core import migrate
-from warroom.core.db import Database, ensure_utc
+from warroom.core.clock import ensure_utc
+from warroom.core.db import Database
 from warroom.core.errors import NotFound, UnknownFormat
 from warroom.incidents.tables import artifacts, blobs, events, incidents, roles, tasks
 from warroom.trust import audit, projection, transfer

@@ -30,7 +30,8 @@ from sqlalchemy.engine import Connection
 
 import warroom
 from warroom.core import migrate, registry
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, UnknownFormat
 from warroom.incidents.tables import metadata
 

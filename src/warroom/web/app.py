@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,14 +17,9 @@ from warroom.core.config import Settings, load_settings
 from warroom.core.db import Database
 from warroom.core.errors import WarroomError
 from warroom.core.worker import Scheduler
+from warroom.web import errors, forms
 from warroom.web.auth import AccessMiddleware
 from warroom.web.deps import templates
-
-
-def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", ""
-    )
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -57,14 +51,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @app.exception_handler(WarroomError)
     async def warroom_error(request: Request, exc: WarroomError) -> Response:
-        if _wants_html(request):
-            return templates.TemplateResponse(
-                request, "error.html", {"message": exc.message}, status_code=exc.http_status
-            )
-        body: dict[str, Any] = {"error": type(exc).__name__, "detail": exc.message}
-        if exc.field:
-            body["field"] = exc.field
-        return JSONResponse(body, status_code=exc.http_status)
+        return errors.render(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -73,7 +60,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             problems.append({"field": ".".join(loc) or "body", "message": err.get("msg", "")})
         detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        if _wants_html(request):
+        if errors.wants_html(request):
             return templates.TemplateResponse(
                 request, "error.html", {"message": detail}, status_code=422
             )
@@ -86,7 +73,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # A number or time beyond what Python or the database can hold (an id of 2**63, the
         # year 1 with a positive UTC offset) is bad input, not a server fault.
         detail = f"a value is out of range ({exc}): use a smaller number or a real date"
-        if _wants_html(request):
+        if errors.wants_html(request):
             return templates.TemplateResponse(
                 request, "error.html", {"message": detail}, status_code=422
             )
@@ -105,4 +92,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in areas.routers():
         app.include_router(router)
     app.add_middleware(AccessMiddleware)
+    app.add_middleware(forms.FlashMiddleware)
     return app

@@ -42,6 +42,7 @@ from warroom.access.accounts import Identity, Role
 from warroom.core.config import current_user
 from warroom.core.db import Database
 from warroom.core.errors import AuthFailed, InvalidInput, TooManyAttempts, WarroomError
+from warroom.web import errors
 from warroom.web.deps import templates
 
 Scope = MutableMapping[str, Any]
@@ -238,9 +239,7 @@ class AccessMiddleware:
         try:
             answer, receive = await self._check(scope, receive)
         except WarroomError as exc:
-            answer = JSONResponse(
-                {"error": type(exc).__name__, "detail": exc.message}, status_code=exc.http_status
-            )
+            answer = errors.json_response(exc)
         if answer is not None:
             await answer(scope, receive, send)
             return

@@ -41,8 +41,9 @@ import yaml
 from warroom import incidents
 from warroom.contain import mitigations
 from warroom.contain.tables import runbook_runs
+from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.config import Settings, load_settings
-from warroom.core.db import Database, ensure_utc, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 

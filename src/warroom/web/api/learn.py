@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.core.db import utcnow
+from warroom.core.clock import utcnow
 from warroom.core.errors import InvalidInput
 from warroom.learn import actions, postmortems, recurrence, reports
 from warroom.web.deps import ActorDep, DbDep

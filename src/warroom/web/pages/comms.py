@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from warroom.comms import catalog, heartbeat, notify, statuspage, updates
 from warroom.comms.catalog import ComponentState
 from warroom.comms.updates import Audience, CommsConfig, UpdateKind
+from warroom.core.clock import ensure_utc
 from warroom.core.config import Settings
-from warroom.core.db import Database, ensure_utc
-from warroom.core.errors import InvalidInput, WarroomError
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput, NotFound, WarroomError
 from warroom.incidents.lifecycle import Incident
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 
@@ -50,7 +51,7 @@ def _back(key: str, fn: Any) -> Response:
     try:
         fn()
     except WarroomError as exc:
-        if exc.http_status == 404:
+        if isinstance(exc, NotFound):
             raise
         return RedirectResponse(
             f"/incidents/{key.upper()}?error={quote(exc.message)}#comms", status_code=303

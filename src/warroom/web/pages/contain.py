@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from warroom import incidents
 from warroom.contain import mitigations, runbooks
+from warroom.core.clock import ensure_utc
 from warroom.core.config import Settings
-from warroom.core.db import Database, ensure_utc
-from warroom.core.errors import InvalidInput, WarroomError
+from warroom.core.db import Database
+from warroom.core.errors import NotFound, WarroomError
 from warroom.incidents import timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
@@ -65,7 +66,7 @@ def _do(back: str, fn: Callable[[], Any], *, ok: str | None = None) -> Response:
     try:
         result = fn()
     except WarroomError as exc:
-        if exc.http_status == 404 and not isinstance(exc, InvalidInput):
+        if isinstance(exc, NotFound):
             raise
         return _see(back, exc.message)
     return _see(ok.format(result=result) if ok else back)
@@ -179,7 +180,7 @@ async def run_start(
 @router.get("/incidents/{key}/runbooks/{run}", response_class=HTMLResponse)
 def run_page(request: Request, key: str, run: str, db: DbDep, settings: SettingsDep) -> Response:
     """Walk a runbook: each step with its state, who did it, and forms for the open ones."""
-    from warroom.core.db import utcnow
+    from warroom.core.clock import utcnow
 
     inc = incidents.get(db, key)
     the_run = runbooks.get_run(db, key, run)

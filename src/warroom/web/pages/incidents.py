@@ -15,8 +15,8 @@ from warroom import incidents
 from warroom.comms import heartbeat
 from warroom.comms.updates import CommsConfig
 from warroom.core import severity
-from warroom.core.db import ensure_utc, utcnow
-from warroom.core.errors import InvalidInput
+from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.errors import InvalidInput, NotFound
 from warroom.incidents import desk, timeline
 from warroom.incidents.lifecycle import Stage
 from warroom.web import panels
@@ -164,7 +164,7 @@ def _act(key: str, fn: Any) -> Response:
     try:
         fn()
     except WarroomError as exc:
-        if exc.http_status == 404:
+        if isinstance(exc, NotFound):
             raise
         return _see_other(f"/incidents/{key.upper()}?error={quote(exc.message)}")
     return _see_other(f"/incidents/{key.upper()}")

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from warroom import incidents
-from warroom.cli.common import parse_time
+from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import Settings
-from warroom.core.db import Database, utcnow
+from warroom.core.db import Database
 from warroom.core.errors import NotFound, WarroomError
 from warroom.incidents.lifecycle import Incident
 from warroom.learn import actions, postmortems, recurrence, reports
@@ -30,7 +30,7 @@ def _try(url: str, fn: Any) -> Response:
     try:
         fn()
     except WarroomError as exc:
-        if exc.http_status == 404:
+        if isinstance(exc, NotFound):
             raise
         return _back(url, exc.message)
     return _back(url)

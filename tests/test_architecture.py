@@ -1,0 +1,128 @@
+"""The house stays as drawn: every area registered and resolvable, every hint renderable."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+import typer.main
+
+import warroom
+from warroom import areas
+from warroom.cli import hints
+from warroom.cli.main import app
+from warroom.core import registry
+from warroom.core.errors import ACTIONS, Hint
+from warroom.core.registry import Area, Registry, RegistryError
+from warroom.web import errors as web_errors
+
+
+def test_every_reference_of_every_area_resolves() -> None:
+    areas.REGISTRY.check()
+
+
+def test_every_package_with_an_area_file_is_registered() -> None:
+    registered = {a.name for a in areas.REGISTRY.areas}
+    packages = {
+        info.name
+        for info in pkgutil.iter_modules(warroom.__path__)
+        if info.ispkg and pkgutil.find_loader(f"warroom.{info.name}.area") is not None
+    }
+    assert packages == registered
+
+
+def test_a_misspelled_reference_fails_loudly_naming_the_area() -> None:
+    broken = Registry(
+        (Area("typo", "a misspelled router", routers=("warroom.web.api.lern:router",)),)
+    )
+    with pytest.raises(RegistryError, match="area 'typo'.*warroom.web.api.lern"):
+        broken.check()
+    missing_attr = Registry((Area("typo", "a missing gate", jobs=("warroom.comms.worker:tik",)),))
+    with pytest.raises(RegistryError, match="has no attribute 'tik'"):
+        missing_attr.check()
+
+
+def test_an_area_registered_twice_is_refused() -> None:
+    one = Area("twice", "the same area")
+    with pytest.raises(RegistryError, match="twice"):
+        Registry((one, one))
+
+
+def test_extra_area_is_active_only_inside_the_block() -> None:
+    seen: list[str] = []
+    probe = Area("probe", "records", after_declare=(lambda *a: seen.append("x"),))
+    before = len(registry.active().after_declare())
+    with registry.extra_area(probe) as active:
+        assert len(active.after_declare()) == before + 1
+    assert len(registry.active().after_declare()) == before
+
+
+def _command_names() -> set[str]:
+    group = typer.main.get_command(app)
+    names: set[str] = set()
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        names.add(name)
+        for sub in getattr(cmd, "commands", {}):
+            names.add(f"{name} {sub}")
+    return names
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_hint_action_renders_in_the_cli_and_on_the_web(action: str) -> None:
+    hint = Hint(action, "do it", incident="INC-7")
+    command = hints.command(hint)
+    assert command
+    if command.startswith("warroom "):
+        words = command.split()[1:]
+        names = _command_names()
+        assert words[0] in names or " ".join(words[:2]) in names, command
+    link = web_errors.link(hint)
+    assert link["label"] and "{" not in link["label"] + link["href"]
+
+
+def test_a_hint_with_an_unknown_action_is_a_bug() -> None:
+    with pytest.raises(ValueError, match="unknown hint action"):
+        Hint("fly", "fly away")
+
+
+DOMAIN = ("incidents", "detect", "comms", "contain", "learn", "trust", "access", "core")
+
+
+def _texts(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, text) of every string literal but docstrings; f-string fields become INC-1."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = getattr(node, "body", [])
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                skip.add(id(body[0].value))
+        if isinstance(node, ast.JoinedStr):
+            skip.update(id(v) for v in node.values)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "INC-1" for v in node.values)
+            out.append((node.lineno, text))
+        elif (
+            isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
+        ):
+            out.append((node.lineno, node.value))
+    return out
+
+
+SHELL_SYNTAX = re.compile(r"\bwarroom (?:[a-z-]+ )?(?:INC|[A-Z]{2,}|--|[a-z-]+ [A-Z])|`warroom ")
+
+
+def test_domain_messages_carry_no_shell_syntax() -> None:
+    """Errors and warnings speak words and carry hints; only the shells write commands."""
+    root = Path(warroom.__file__).parent
+    offenders = []
+    for package in DOMAIN:
+        for path in sorted((root / package).rglob("*.py")):
+            for line, text in _texts(ast.parse(path.read_text())):
+                if SHELL_SYNTAX.search(text):
+                    offenders.append(f"{path.relative_to(root)}:{line}: {text!r}")
+    assert offenders == []
