@@ -1,7 +1,13 @@
 """What every CLI module shares: options, the database, the actor, output, error mapping.
 
-Area modules (`cli_triage`, `cli_comms`, ...) define commands with these and expose
-`register(app)`; `cli.py` registers them all.
+Each area's module (`warroom.cli.<area>`) defines its commands with these and exposes
+`register(app)`; `warroom.cli.main` registers every area of the registry. A command takes
+the shared options and makes one `Shell` of them:
+
+    def note(key: str, text: str, as_: AsOpt = None, db: DbOpt = None, json_: JsonOpt = False):
+        sh = Shell(db, as_, json_)
+        seq = incidents.add_note(sh.db, key, text=text, actor=sh.actor)
+        sh.out({"seq": seq}, lambda: console.print(f"note #{seq}"))
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from warroom.cli import hints
-from warroom.core.config import current_user, load_settings
+from warroom.core.config import Settings, current_user, load_settings
 from warroom.core.errors import InvalidInput, InvalidTransition, WarroomError
 
 if TYPE_CHECKING:  # sqlalchemy loads when a command opens the database, not for triage
@@ -46,6 +52,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def open_db(url: str | None) -> Database:
     """The database named by --db / WARROOM_DATABASE_URL, migrated if it is new."""
+    # Lazy on purpose: SQLAlchemy and Alembic load only for commands that open the database
+    # (triage and --help start without them).
     from warroom.core import migrate
     from warroom.core.db import Database
 
@@ -57,6 +65,35 @@ def open_db(url: str | None) -> Database:
 
 def actor(explicit: str | None) -> str:
     return current_user(explicit)
+
+
+class Shell:
+    """One command's `--db`, `--as` and `--json`: its settings, database, actor and output."""
+
+    def __init__(self, db: str | None = None, as_: str | None = None, json_: bool = False):
+        self.db_url = db
+        self.as_ = as_
+        self.json = json_
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """warroom.toml and the environment, read once, here in the shell."""
+        return load_settings(database_url=self.db_url)
+
+    @functools.cached_property
+    def db(self) -> Database:
+        return open_db(self.db_url)
+
+    @property
+    def actor(self) -> str:
+        return current_user(self.as_)
+
+    def out(self, data: Any, render: Callable[[], None]) -> None:
+        """JSON for scripts (--json), else `render()` for people."""
+        if self.json:
+            emit_json(data)
+        else:
+            render()
 
 
 # Exit codes, mapped here once: 2 for input the rules refuse, 1 for everything else.
