@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from warroom import incidents
 from warroom.cli.main import app
-from warroom.core.errors import InvalidInput
+from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 from warroom.learn import actions
 
@@ -69,3 +69,37 @@ def test_done_item_records_closed_time_and_bad_input_is_refused(db, clock):
         actions.add(db, "INC-1", title="x", type="nice", actor="ana")
     with pytest.raises(InvalidInput, match="not a URL"):
         actions.add(db, "INC-1", title="x", type="preventive", ticket_url="JIRA-1", actor="ana")
+
+
+def test_references_are_read_by_the_one_parser(db, clock):
+    incidents.declare(db, title="A", actor="ana", severity="P2")
+    actions.add(db, "INC-1", title="Fix", type="corrective", actor="ana")
+    assert [actions.get(db, ref).ref for ref in ("AI-1", "ai1", " 1 ", 1)] == ["AI-1"] * 4
+    for bad in ("AI-１", "AI-1234567890", "T1", "AI-"):
+        with pytest.raises(InvalidInput) as exc:
+            actions.get(db, bad)
+        assert exc.value.field == "ref"
+    with pytest.raises(NotFound) as missing:
+        actions.update(db, "AI-9", status="done", actor="ana")
+    assert str(missing.value) == "action item AI-9 does not exist"
+    assert missing.value.hint == Hint("list_actions", "see the action items")
+    with pytest.raises(InvalidInput, match="give a new status, owner"):
+        actions.update(db, "AI-1", actor="ana")
+
+
+def test_closing_gate_refuses_in_words_and_hints_at_a_preventive_item(db, db_url, clock):
+    incidents.declare(db, title="Queue stuck", actor="ana", severity="P0", commander="ana")
+    incidents.move(db, "INC-1", to="fixed", actor="ana")
+    with pytest.raises(InvalidTransition) as exc:
+        incidents.move(db, "INC-1", to="closed", actor="ana")
+    assert "no action items" in str(exc.value) and "--" not in str(exc.value)
+    assert exc.value.field == "reason"
+    assert exc.value.hint == Hint(
+        "add_action",
+        "add an action item that will stop this recurring",
+        incident="INC-1",
+        params={"type": "preventive"},
+    )
+    result = CliRunner().invoke(app, ["stage", "INC-1", "closed", "--db", db_url])
+    assert result.exit_code == 2
+    assert "warroom action add INC-1 TITLE --type preventive" in result.output

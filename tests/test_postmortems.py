@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
+import pytest
 from typer.testing import CliRunner
 
 from warroom import incidents
 from warroom.cli.main import app
-from warroom.incidents import artifacts
-from warroom.learn import actions, postmortems
+from warroom.core.config import Settings
+from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
+from warroom.incidents import artifacts, desk
+from warroom.learn import actions, charts, drafting, export, postmortems, recurrence, rootcause
 
 runner = CliRunner()
 
@@ -130,7 +134,7 @@ def test_full_incident_through_cli_fills_every_postmortem_section(db, db_url, cl
     out = cli(db_url, "postmortem", "INC-1", "--json")
     pm = json.loads(out)
     sections = {s["name"]: s["text"] for s in pm["sections"]}
-    assert set(sections) == set(postmortems.SECTION_NAMES)
+    assert set(sections) == set(drafting.SECTION_NAMES)
     assert all(text.strip() for text in sections.values())
     assert "Checkout returns 500 on orders" in sections["summary"]
     assert "unindexed query" in sections["summary"]
@@ -149,7 +153,7 @@ def test_full_incident_through_cli_fills_every_postmortem_section(db, db_url, cl
     assert "rollback script was ready" in sections["went_well"]
     assert "A commander (ana) took charge within 3m" in sections["went_well"]
     assert "not verified from the numbers" in sections["went_badly"]
-    for q in postmortems.QUESTIONS:
+    for q in drafting.QUESTIONS:
         assert q in sections["questions"]
     assert "10m from the start of the impact to detection" in sections["questions"]
     assert "new queries need a plan check" in sections["lessons"]
@@ -279,10 +283,110 @@ def test_report_in_the_triage_engine_shape_feeds_impact_suspects_and_chart(db, c
     assert "| /checkout | 900 | 0.1% | 12.0% |" in pm.sections["impact"]
     assert "cfg-7 (config, score 0.7)" in pm.sections["root_cause"]
     assert "`PaymentGatewayTimeout <*>`" in pm.sections["root_cause"]
-    from warroom.learn import recurrence, reports
-
-    assert len(reports.triage_series(report)) == 20
-    assert "data:image/svg+xml;base64," in postmortems.render_html(db, pm)
+    assert len(charts.triage_series(report)) == 20
+    assert "data:image/svg+xml;base64," in export.render_html(db, pm)
     fp = recurrence.fingerprint(db, incidents.get(db, "INC-1"))
     assert fp.routes == {"/checkout"} and fp.suspects == {"config"}
     assert fp.services == {"checkout", "payments"}
+
+
+def test_due_hours_come_from_the_settings_the_shell_passes(
+    db, db_url, clock, tmp_path, monkeypatch
+):
+    incidents.declare(db, title="Payments down", actor="ana", severity="P2", commander="ana")
+    incidents.move(db, "INC-1", to="fixed", actor="ana")
+    assert postmortems.due_list(db) == []  # P2 is not due by default
+    settings = Settings(raw={"postmortems": {"due_hours": 24, "due_severities": ["P2"]}})
+    due = postmortems.due_list(db, settings=settings)
+    assert [(d.key, d.due_at) for d in due] == [
+        ("INC-1", datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    ]
+    pm = postmortems.draft(db, "INC-1", actor="ana", settings=settings)
+    assert pm.due_at == datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert postmortems.get(db, "INC-1").due_at is None  # the defaults: P2 is not due
+
+    # the CLI reads warroom.toml once, in the shell, and passes it in
+    toml = tmp_path / "warroom.toml"
+    toml.write_text('[postmortems]\ndue_hours = 24\ndue_severities = ["P2"]\n')
+    monkeypatch.setenv("WARROOM_CONFIG", str(toml))
+    result = runner.invoke(app, ["postmortems", "--json", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert [(d["incident"], d["due_at"]) for d in listed] == [
+        ("INC-1", "2026-11-25T12:00:00+00:00")
+    ]
+    shown = json.loads(cli(db_url, "postmortem", "INC-1", "--json"))
+    assert shown["due_at"] == "2026-11-25T12:00:00+00:00"
+
+    bad = Settings(raw={"postmortems": {"due_hours": "two days"}})
+    with pytest.raises(InvalidInput, match="due_hours") as exc:
+        postmortems.due_list(db, settings=bad)
+    assert exc.value.field == "due_hours"
+
+
+def test_refusals_say_what_to_do_next_as_hints_not_commands(db, db_url, clock):
+    incidents.declare(db, title="Search slow", actor="ana", severity="P2")
+    with pytest.raises(NotFound) as missing:
+        postmortems.get(db, "inc-1")
+    assert str(missing.value) == "INC-1 has no postmortem yet"
+    assert missing.value.hint == Hint(
+        "draft_postmortem", "draft it from the timeline", incident="INC-1"
+    )
+    result = runner.invoke(app, ["postmortem-status", "INC-1", "review", "--db", db_url])
+    assert result.exit_code == 1
+    assert "next: draft it from the timeline: warroom postmortem INC-1" in result.output
+
+    postmortems.draft(db, "INC-1", actor="ana")
+    with pytest.raises(InvalidTransition) as skipped:
+        postmortems.set_status(db, "INC-1", status="published", actor="ana")
+    assert skipped.value.field == "status"
+    assert skipped.value.hint is not None
+    assert skipped.value.hint.action == "set_postmortem_status"
+    assert dict(skipped.value.hint.params) == {"status": "in_review"}
+
+    postmortems.set_status(db, "INC-1", status="in_review", actor="ana")
+    with pytest.raises(InvalidTransition) as redraft:
+        postmortems.draft(db, "INC-1", actor="ana", redraft=True)
+    assert redraft.value.hint is not None
+    assert dict(redraft.value.hint.params) == {"status": "draft"}
+    postmortems.set_status(db, "INC-1", status="published", actor="ana")
+    with pytest.raises(InvalidTransition) as final:
+        postmortems.draft(db, "INC-1", actor="ana", redraft=True)
+    assert final.value.hint is None  # a published postmortem never goes back
+
+    with pytest.raises(InvalidInput) as empty:
+        rootcause.record_root_cause(db, "INC-1", category="other", summary=" ", actor="ana")
+    assert empty.value.field == "summary" and "--" not in str(empty.value)
+
+
+def test_a_bare_draft_speaks_in_words_not_commands(db, clock):
+    incidents.declare(db, title="Checkout slow", actor="ana", severity="P1", commander="ana")
+    pm = postmortems.draft(db, "INC-1", actor="ana")
+    assert "No root cause recorded yet: record it on the incident" in pm.sections["root_cause"]
+    assert "None yet: add the action items" in pm.sections["action_items"]
+    document = export.render_markdown(pm) + export.render_html(db, pm)
+    assert re.search(r"\bwarroom [a-z]|--[a-z]", document) is None
+
+
+def test_desk_warns_in_words_and_carries_the_next_step_as_data(db, clock):
+    incidents.declare(db, title="Payments down", actor="ana", severity="P1", commander="ana")
+    incidents.move(db, "INC-1", to="fixed", actor="ana")
+    clock.advance(hours=49)
+    entry = desk.overview(db)[0]
+    column = entry.columns["postmortem"]
+    assert column["overdue"] and column["status"] == "missing"
+    assert column["hint"] == {
+        "action": "draft_postmortem",
+        "text": "draft the postmortem",
+        "incident": "INC-1",
+    }
+    assert "postmortem overdue since 2026-11-26 12:00 UTC" in entry.warnings
+    postmortems.draft(db, "INC-1", actor="ana")
+    column = desk.overview(db)[0].columns["postmortem"]
+    assert column["hint"]["action"] == "set_postmortem_status"
+    assert column["hint"]["params"] == {"status": "in_review"}
+    postmortems.set_status(db, "INC-1", status="in_review", actor="ana")
+    postmortems.set_status(db, "INC-1", status="published", actor="ana")
+    entry = desk.overview(db)[0]
+    assert entry.columns["postmortem"]["hint"] is None
+    assert not [w for w in entry.warnings if "postmortem" in w]

@@ -7,7 +7,7 @@ from typing import Any
 
 from warroom import incidents
 from warroom.incidents import artifacts, timeline
-from warroom.learn import actions, postmortems, recurrence
+from warroom.learn import actions, recurrence, rootcause
 
 
 def _report(routes: list[tuple[str, float, float]], signature: str, suspect: str) -> bytes:
@@ -64,7 +64,7 @@ def _past_incident(db, clock):
             "deploy",
         ),
     )
-    postmortems.record_root_cause(
+    rootcause.record_root_cause(
         db, "INC-1", category="unindexed_query", summary="unindexed query on orders", actor="ana"
     )
     actions.add(
@@ -161,13 +161,13 @@ def test_past_reports_are_read_once_per_version_of_the_incident(db, clock, monke
     and parsed once, and again only after the incident changed (a new report, a note)."""
     _past_incident(db, clock)
     reads: list[str] = []
-    plain = postmortems.triage_report
+    plain = artifacts.latest_triage_report
 
     def counting(database, key):
         reads.append(str(key))
         return plain(database, key)
 
-    monkeypatch.setattr(postmortems, "triage_report", counting)
+    monkeypatch.setattr(artifacts, "latest_triage_report", counting)
     # unrelated incidents: no recurrence, so nothing is escalated on INC-1 (which would be
     # a change to it, and rightly a new read)
     for title in ("Login page renders without styles", "Search results are stale"):

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from warroom import incidents
 from warroom.cli.main import app
-from warroom.learn import actions, postmortems, reports
+from warroom.learn import actions, reports, rootcause
 
 
 def T(day: int, hour: int, minute: int = 0) -> datetime:
@@ -96,8 +96,8 @@ def _history(db, clock):
             actor="ana",
             data={"audience": "stakeholder", "next_update_at": nxt.isoformat() if nxt else None},
         )
-    postmortems.record_root_cause(db, k1, category="unindexed_query", summary="scan", actor="ana")
-    postmortems.record_root_cause(db, k2, category="dependency_failure", summary="psp", actor="ana")
+    rootcause.record_root_cause(db, k1, category="unindexed_query", summary="scan", actor="ana")
+    rootcause.record_root_cause(db, k2, category="dependency_failure", summary="psp", actor="ana")
     clock.set(T(20, 12))
     actions.add(db, k1, title="Index", type="corrective", actor="ana")
     actions.add(db, k1, title="Plan check", type="preventive", actor="ana", due_at=T(25, 0))

@@ -9,20 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from warroom.cli.common import (
-    AsOpt,
-    DbOpt,
-    JsonOpt,
-    actor,
-    console,
-    emit_json,
-    err_console,
-    handle_errors,
-    open_db,
-)
+from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, err_console, handle_errors
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.errors import InvalidInput
-from warroom.learn import actions, postmortems, recurrence, reports
+from warroom.learn import actions, export, postmortems, recurrence, reports
+from warroom.learn.drafting import SECTION_NAMES
+from warroom.learn.rootcause import Category, record_root_cause
 
 action_app = typer.Typer(help="Action items: add, update, list.", no_args_is_help=True)
 
@@ -44,7 +36,7 @@ def rootcause_cmd(
     key: Annotated[str, typer.Argument(help="Incident key.")],
     category: Annotated[
         str,
-        typer.Option(help="One of: " + ", ".join(c.value for c in postmortems.Category)),
+        typer.Option(help="One of: " + ", ".join(c.value for c in Category)),
     ],
     summary: Annotated[str, typer.Option(help="The root cause in a sentence.")],
     factor: Annotated[
@@ -58,20 +50,22 @@ def rootcause_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Record the root cause (category, summary, contributing factors)."""
-    database = open_db(db)
-    rc = postmortems.record_root_cause(
-        database,
+    sh = Shell(db, as_, json_)
+    rc = record_root_cause(
+        sh.db,
         key,
         category=category,
         summary=summary,
         factors=factor,
-        actor=actor(as_),
+        actor=sh.actor,
         move_stage=stage,
     )
-    if json_:
-        emit_json(rc.to_dict())
-        return
-    console.print(f"{key.upper()} root cause: {rc.category.label}: {rc.summary}", highlight=False)
+    sh.out(
+        rc.to_dict(),
+        lambda: console.print(
+            f"{key.upper()} root cause: {rc.category.label}: {rc.summary}", highlight=False
+        ),
+    )
 
 
 @handle_errors
@@ -89,15 +83,15 @@ def postmortem_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Draft (first time) and print the postmortem: Markdown, HTML (with chart) or JSON."""
-    database = open_db(db)
-    pm = postmortems.draft(database, key, actor=actor(as_), redraft=redraft)
+    sh = Shell(db, as_, json_)
+    pm = postmortems.draft(sh.db, key, actor=sh.actor, redraft=redraft, settings=sh.settings)
     fmt = "json" if json_ else format_.lower()
     if fmt == "json":
         _write(json.dumps(pm.to_dict(), indent=2) + "\n", output)
     elif fmt in ("markdown", "md"):
-        _write(postmortems.render_markdown(pm), output)
+        _write(export.render_markdown(pm), output)
     elif fmt == "html":
-        _write(postmortems.render_html(database, pm), output)
+        _write(export.render_html(sh.db, pm), output)
     else:
         raise InvalidInput(
             f"unknown format {format_!r}: use markdown, html or json", field="format"
@@ -114,7 +108,7 @@ def postmortem_cmd(
 @handle_errors
 def postmortem_edit_cmd(
     key: Annotated[str, typer.Argument(help="Incident key.")],
-    section: Annotated[str, typer.Argument(help=", ".join(postmortems.SECTION_NAMES))],
+    section: Annotated[str, typer.Argument(help=", ".join(SECTION_NAMES))],
     text: Annotated[str | None, typer.Option(help="The new text of the section.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read it from a file.")] = (
         None
@@ -130,16 +124,21 @@ def postmortem_edit_cmd(
         text = file.read_text(encoding="utf-8")
     if text is None:
         raise InvalidInput("give --text or --file", field="text")
-    pm = postmortems.update_section(open_db(db), key, section=section, text=text, actor=actor(as_))
+    sh = Shell(db, as_, json_)
+    pm = postmortems.update_section(
+        sh.db, key, section=section, text=text, actor=sh.actor, settings=sh.settings
+    )
     found = pm.findings.get(section.lower().replace("-", "_"), [])
-    if json_:
-        emit_json({"postmortem": pm.to_dict(), "warnings": [f.to_dict() for f in found]})
-        return
-    console.print(f"{pm.key}: section {section} saved.")
-    for f in found:
-        console.print(
-            f'[yellow]blameless:[/] "{f.sentence}"\n  suggestion: {f.suggestion}', highlight=False
-        )
+
+    def render() -> None:
+        console.print(f"{pm.key}: section {section} saved.")
+        for f in found:
+            console.print(
+                f'[yellow]blameless:[/] "{f.sentence}"\n  suggestion: {f.suggestion}',
+                highlight=False,
+            )
+
+    sh.out({"postmortem": pm.to_dict(), "warnings": [f.to_dict() for f in found]}, render)
 
 
 @handle_errors
@@ -151,11 +150,9 @@ def postmortem_status_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Move the postmortem draft -> in_review -> published."""
-    pm = postmortems.set_status(open_db(db), key, status=status, actor=actor(as_))
-    if json_:
-        emit_json(pm.to_dict())
-        return
-    console.print(f"{pm.key} postmortem is {pm.status.value}.")
+    sh = Shell(db, as_, json_)
+    pm = postmortems.set_status(sh.db, key, status=status, actor=sh.actor, settings=sh.settings)
+    sh.out(pm.to_dict(), lambda: console.print(f"{pm.key} postmortem is {pm.status.value}."))
 
 
 @handle_errors
@@ -165,19 +162,20 @@ def postmortems_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Postmortems due (P0/P1, 48 h after resolution) and not yet published."""
-    items = postmortems.due_list(open_db(db), overdue_only=overdue)
-    if json_:
-        emit_json([d.to_dict() for d in items])
-        return
-    if not items:
-        console.print("No postmortems due.")
-        return
-    for d in items:
-        flag = "[bold red]OVERDUE[/]" if d.overdue else "due"
-        console.print(
-            f"{d.key} {d.severity} {flag} {d.due_at:%Y-%m-%d %H:%M} UTC [{d.status}] {d.title}",
-            highlight=False,
-        )
+    sh = Shell(db, None, json_)
+    items = postmortems.due_list(sh.db, overdue_only=overdue, settings=sh.settings)
+
+    def render() -> None:
+        if not items:
+            console.print("No postmortems due.")
+        for d in items:
+            flag = "[bold red]OVERDUE[/]" if d.overdue else "due"
+            console.print(
+                f"{d.key} {d.severity} {flag} {d.due_at:%Y-%m-%d %H:%M} UTC [{d.status}] {d.title}",
+                highlight=False,
+            )
+
+    sh.out([d.to_dict() for d in items], render)
 
 
 @action_app.command("add")
@@ -197,8 +195,9 @@ def action_add(
     json_: JsonOpt = False,
 ) -> None:
     """Add an action item to an incident."""
+    sh = Shell(db, as_, json_)
     item = actions.add(
-        open_db(db),
+        sh.db,
         key,
         title=title,
         type=type_,
@@ -206,12 +205,14 @@ def action_add(
         due_at=parse_time(due, field="due"),
         priority=priority,
         ticket_url=ticket,
-        actor=actor(as_),
+        actor=sh.actor,
     )
-    if json_:
-        emit_json(item.to_dict())
-        return
-    console.print(f"{item.ref} ({item.type.value}, {item.priority}) {item.title}", highlight=False)
+    sh.out(
+        item.to_dict(),
+        lambda: console.print(
+            f"{item.ref} ({item.type.value}, {item.priority}) {item.title}", highlight=False
+        ),
+    )
 
 
 @action_app.command("update")
@@ -229,8 +230,9 @@ def action_update(
     json_: JsonOpt = False,
 ) -> None:
     """Change an action item (status, owner, due date, priority, ticket, title)."""
+    sh = Shell(db, as_, json_)
     item = actions.update(
-        open_db(db),
+        sh.db,
         ref,
         status=status,
         owner=owner,
@@ -238,12 +240,12 @@ def action_update(
         priority=priority,
         ticket_url=ticket,
         title=title,
-        actor=actor(as_),
+        actor=sh.actor,
     )
-    if json_:
-        emit_json(item.to_dict())
-        return
-    console.print(f"{item.ref} [{item.status.value}] {item.title}", highlight=False)
+    sh.out(
+        item.to_dict(),
+        lambda: console.print(f"{item.ref} [{item.status.value}] {item.title}", highlight=False),
+    )
 
 
 @handle_errors
@@ -257,9 +259,10 @@ def actions_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Open and overdue action items across all incidents; export CSV/JSON for import."""
+    sh = Shell(db, None, json_)
     now = utcnow()
     items = actions.list_items(
-        open_db(db), incident=incident, open_only=not all_, overdue_only=overdue, now=now
+        sh.db, incident=incident, open_only=not all_, overdue_only=overdue, now=now
     )
     fmt = "json" if json_ else format_.lower()
     if fmt == "json":
@@ -299,19 +302,21 @@ def recurrence_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Does this incident repeat a past one? Records it and escalates open action items."""
-    matches = recurrence.check(open_db(db), key, actor=actor(as_))
-    if json_:
-        emit_json([m.to_dict() for m in matches])
-        return
-    if not matches:
-        console.print(f"{key.upper()} does not look like a past incident.")
-        return
-    for m in matches:
-        console.print(
-            f"[bold yellow]{key.upper()} {m.message}[/] (similarity {m.score:.2f})", highlight=False
-        )
-        for r in m.reasons:
-            console.print(f"  - {r}", highlight=False)
+    sh = Shell(db, as_, json_)
+    matches = recurrence.check(sh.db, key, actor=sh.actor)
+
+    def render() -> None:
+        if not matches:
+            console.print(f"{key.upper()} does not look like a past incident.")
+        for m in matches:
+            console.print(
+                f"[bold yellow]{key.upper()} {m.message}[/] (similarity {m.score:.2f})",
+                highlight=False,
+            )
+            for r in m.reasons:
+                console.print(f"  - {r}", highlight=False)
+
+    sh.out([m.to_dict() for m in matches], render)
 
 
 @handle_errors
@@ -326,8 +331,9 @@ def report_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Counts, MTTD/MTTA/MTTC/MTTR (median, p90), punctuality, action items, recurrences."""
+    sh = Shell(db, None, json_)
     rep = reports.build(
-        open_db(db), since=reports.parse_since(since), until=parse_time(until, field="until")
+        sh.db, since=reports.parse_since(since), until=parse_time(until, field="until")
     )
     fmt = "json" if json_ else format_.lower()
     if fmt == "json":

@@ -24,7 +24,8 @@ from warroom import incidents
 from warroom.core.choices import Choice
 from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
+from warroom.core.refs import parse_number
 from warroom.incidents import timeline
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.learn.tables import action_items
@@ -77,10 +78,7 @@ def parse_priority(value: str) -> str:
 
 def parse_ref(ref: str | int) -> int:
     """`AI-33`, `ai33`, `33` -> 33."""
-    text = str(ref).strip().upper().replace("AI-", "").replace("AI", "")
-    if not text.isdigit():
-        raise InvalidInput(f"{ref!r} is not an action item: use the form AI-7", field="ref")
-    return int(text)
+    return parse_number(ref, prefix="AI", noun="reference to an action item", field="ref")
 
 
 def _ticket(url: str | None) -> str:
@@ -161,10 +159,18 @@ def _select() -> sa.Select[Any]:
     )
 
 
+def _missing(number: int) -> NotFound:
+    return NotFound(
+        f"action item AI-{number} does not exist",
+        field="ref",
+        hint=Hint("list_actions", "see the action items"),
+    )
+
+
 def _get(conn: Connection, number: int) -> ActionItem:
     r = conn.execute(_select().where(action_items.c.number == number)).first()
     if r is None:
-        raise NotFound(f"action item AI-{number} does not exist (warroom actions lists them)")
+        raise _missing(number)
     return _from_row(r)
 
 
@@ -263,14 +269,14 @@ def update(
         changes["title"] = title.strip()
     if not changes:
         raise InvalidInput(
-            "nothing to change: give --status, --owner, --due, --priority, --ticket or --title"
+            "nothing to change: give a new status, owner, due date, priority, ticket or title"
         )
     with db.transaction() as conn:
         current = conn.execute(
             sa.select(action_items).where(action_items.c.number == number)
         ).first()
         if current is None:
-            raise NotFound(f"action item AI-{number} does not exist (warroom actions lists them)")
+            raise _missing(number)
         row = conn.execute(
             db.lock_row(sa.select(incidents_t).where(incidents_t.c.id == current.incident_id))
         ).one()
@@ -375,7 +381,7 @@ def escalate(
     db: Database, ref: str | int, *, actor: str, because_of: str, reason: str
 ) -> ActionItem:
     """Record that an open item is escalated to its owner (`action.escalated` on its
-    incident) and hand a notification to `warroom.notify` when that module exists."""
+    incident); the timeline event is the escalation record."""
     number = parse_ref(ref)
     with db.transaction() as conn:
         item = _get(conn, number)
@@ -394,28 +400,7 @@ def escalate(
                 f"{reason}",
             },
         )
-    _notify(db, item, because_of=because_of, reason=reason)
     return item
-
-
-def _notify(db: Database, item: ActionItem, *, because_of: str, reason: str) -> None:
-    try:
-        import warroom.comms.notify as notify  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:
-        return  # the timeline event is the escalation record
-    enqueue = getattr(notify, "enqueue", None)
-    if callable(enqueue):
-        try:
-            enqueue(
-                db,
-                item.incident_key,
-                audience="internal",
-                subject=f"{item.ref} escalated by {because_of}",
-                text=f"{reason} ({item.ref}: {item.title}, owner {item.owner or 'none'})",
-                to=item.owner,
-            )
-        except TypeError:
-            return  # notify's signature differs; the timeline event stands
 
 
 # --- the closing gate -------------------------------------------------------------------------
@@ -437,9 +422,16 @@ def close_gate(db: Database, conn: Connection, row: Row[Any], reason: str | None
         return
     if not reason:
         raise InvalidTransition(
-            f"cannot close {row.key} ({row.severity}) with no action items: add one "
-            f"(warroom action add {row.key} 'what will stop this recurring' --type preventive) "
-            "or give --reason saying why none is needed (it is recorded on the timeline)"
+            f"cannot close {row.key} ({row.severity}) with no action items: add one that will "
+            "stop this recurring, or give a reason why none is needed (it is recorded on the "
+            "timeline)",
+            field="reason",
+            hint=Hint(
+                "add_action",
+                "add an action item that will stop this recurring",
+                incident=row.key,
+                params={"type": ActionType.PREVENTIVE.value},
+            ),
         )
     timeline.append(
         conn,

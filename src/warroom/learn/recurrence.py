@@ -24,7 +24,8 @@ from warroom.core.db import Database
 from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.tables import events as events_t
-from warroom.learn import actions, postmortems
+from warroom.learn import actions, facts
+from warroom.learn.rootcause import RootCause, get_root_cause, root_causes_by_incident
 
 THRESHOLD = 0.45
 WEIGHTS = {
@@ -153,7 +154,7 @@ def _report_part(db: Database, inc: Incident) -> Fingerprint:
     key = (db.url, inc.id, inc.last_seq)
     cached = _report_parts.get(key)
     if cached is None:
-        cached = _from_report(postmortems.triage_report(db, inc.key))
+        cached = _from_report(artifacts.latest_triage_report(db, inc.key))
         if len(_report_parts) >= _REPORT_PARTS_MAX:
             _report_parts.clear()
         _report_parts[key] = cached
@@ -161,7 +162,7 @@ def _report_part(db: Database, inc: Incident) -> Fingerprint:
 
 
 def fingerprint(
-    db: Database, inc: Incident, *, causes: dict[int, postmortems.RootCause] | None = None
+    db: Database, inc: Incident, *, causes: dict[int, RootCause] | None = None
 ) -> Fingerprint:
     part = _report_part(db, inc)
     fp = Fingerprint(
@@ -170,7 +171,7 @@ def fingerprint(
         signatures=set(part.signatures),
         suspects=set(part.suspects),
     )
-    rc = causes.get(inc.id) if causes is not None else postmortems.get_root_cause(db, inc.key)
+    rc = causes.get(inc.id) if causes is not None else get_root_cause(db, inc.key)
     if rc is not None:
         fp.category = {rc.category.value}
     fp.words = _words(" ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope)))
@@ -183,17 +184,10 @@ def _from_report(report: dict[str, Any] | None) -> Fingerprint:
         routes = [r for r in report.get("routes") or [] if isinstance(r, dict)]
         fp.routes = set(_elevated(routes))
         fp.services = {s for s in (_route_service(r) for r in fp.routes) if s}
-        fp.services |= {
-            s.lower() for s in postmortems._names(report.get("services"), "service", "name")
-        }
-        fp.signatures = {
-            _signature(s)
-            for s in postmortems._names(
-                report.get("signatures"), "template", "signature", "pattern", "message"
-            )
-        }
+        fp.services |= {s.lower() for s in facts.services(report)}
+        fp.signatures = {_signature(s) for s in facts.signatures(report)}
         suspects = [x for x in (report.get("suspects") or [])[:3] if isinstance(x, dict)]
-        fp.suspects = {k for k in (postmortems.suspect_kind(x) for x in suspects) if k}
+        fp.suspects = {k for k in (facts.suspect_kind(x) for x in suspects) if k}
         fp.services |= {
             str(x["change"]["service"]).lower()
             for x in suspects
@@ -236,7 +230,7 @@ class Match:
     title: str
     score: float
     reasons: list[str]
-    root_cause: postmortems.RootCause | None
+    root_cause: RootCause | None
     open_actions: list[actions.ActionItem]
 
     @property
@@ -279,8 +273,8 @@ def _similar(
 ) -> list[Match]:
     if inc.drill:
         return []
-    # Only handed-over incidents: one still open that comes back is a reopen
-    # (warroom stage KEY --reopen), not a recurrence.
+    # Only handed-over incidents: one still open that comes back is a reopen, not a
+    # recurrence.
     past = [
         other
         for other in incidents.list_incidents(db, include_drills=False, closed_only=True)
@@ -288,7 +282,7 @@ def _similar(
     ]
     if not past:
         return []
-    causes = postmortems.root_causes_by_incident(db)
+    causes = root_causes_by_incident(db)
     mine = fingerprint(db, inc, causes=causes)
     found: list[Match] = []
     for other in past:

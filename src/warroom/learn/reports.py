@@ -10,8 +10,6 @@ p90 use linear interpolation between closest ranks (numpy's default). Drills are
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,13 +20,16 @@ import numpy as np
 import sqlalchemy as sa
 
 from warroom import incidents
-from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.clock import duration, ensure_utc, parse_time, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.tables import events as events_t
-from warroom.learn import actions, postmortems
+from warroom.learn import actions, charts, recurrence
+from warroom.learn.export import figure, html_document, markdown_to_html
+from warroom.learn.facts import update_punctuality
+from warroom.learn.rootcause import root_causes_by_incident
 
 METRICS = {
     "mttd": "MTTD (start to detection)",
@@ -49,12 +50,15 @@ def parse_since(value: str, *, now: datetime | None = None) -> datetime:
         days = {"h": 1 / 24, "d": 1, "w": 7, "m": 30}[unit] * n
         return now - timedelta(days=days)
     try:
-        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except (ValueError, AttributeError):
+        when = parse_time(value, field="since")
+    except InvalidInput:
+        when = None
+    if when is None:
         raise InvalidInput(
             f"{value!r} is not a period: use 90d, 12w, 6m, 48h or an ISO date like 2026-09-01",
             field="since",
-        ) from None
+        )
+    return when
 
 
 def _span(a: datetime | None, b: datetime | None) -> float | None:
@@ -116,8 +120,6 @@ class Report:
 
 def build(db: Database, *, since: datetime, until: datetime | None = None) -> Report:
     """The figures for incidents that started in [since, until), drills left out."""
-    from warroom.learn import recurrence
-
     until = until or utcnow()
     since = ensure_utc(since)
     chosen = [
@@ -126,7 +128,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
         if since <= i.started_at < until
     ]
     chosen.sort(key=lambda i: i.started_at)
-    causes = postmortems.root_causes_by_incident(db)
+    causes = root_causes_by_incident(db)
     by_sev = Counter(i.severity.value if i.severity else "none" for i in chosen)
     by_cat = Counter(causes[i.id].category.value if i.id in causes else "unknown" for i in chosen)
     by_service: Counter[str] = Counter()
@@ -175,7 +177,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
             )
             per.setdefault(r.incident_id, []).append(ev)
         for iid, evs in per.items():
-            p = postmortems.update_punctuality(evs)
+            p = update_punctuality(evs)
             if p is not None:
                 on_time += p[0]
                 expected += p[1]
@@ -225,8 +227,9 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def _d(seconds: float | None) -> str:
-    return postmortems.fmt_duration(None if seconds is None else timedelta(seconds=seconds))
+def fmt_seconds(seconds: float | None) -> str:
+    """A number of seconds as `core.clock.duration` writes it ('1h05m'; '--' when unknown)."""
+    return duration(None if seconds is None else timedelta(seconds=seconds))
 
 
 def _rate(value: float | None) -> str:
@@ -256,7 +259,8 @@ def render_markdown(rep: Report) -> str:
     ]
     for m, label in METRICS.items():
         for group, s in rep.durations[m].items():
-            out.append(f"| {label} | {group} | {s['n']} | {_d(s['median'])} | {_d(s['p90'])} |")
+            median, p90 = fmt_seconds(s["median"]), fmt_seconds(s["p90"])
+            out.append(f"| {label} | {group} | {s['n']} | {median} | {p90} |")
     p, a = rep.punctuality, rep.action_items
     out += [
         "",
@@ -278,33 +282,15 @@ def render_markdown(rep: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def _svg_uri(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def report_charts(rep: Report) -> list[tuple[str, str]]:
     """(caption, SVG data URI) for the HTML report: counts by severity, MTTR per month."""
-    plt = _pyplot()
-    charts: list[tuple[str, str]] = []
+    plt = charts.pyplot()
+    out: list[tuple[str, str]] = []
     if rep.by_severity:
         fig, ax = plt.subplots(figsize=(5, 2.6))
         ax.bar(list(rep.by_severity), list(rep.by_severity.values()), color="#555")
         ax.set_ylabel("incidents")
-        charts.append(("Incidents by severity", _svg_uri(fig)))
+        out.append(("Incidents by severity", charts.svg_uri(fig)))
     months = {
         g.split(" ", 1)[1]: s
         for g, s in rep.durations["mttr"].items()
@@ -317,118 +303,11 @@ def report_charts(rep: Report) -> list[tuple[str, str]]:
         ax.plot(xs, [months[x]["p90"] / 60 for x in xs], marker="s", label="p90")
         ax.set_ylabel("MTTR (minutes)")
         ax.legend()
-        charts.append(("MTTR per month (minutes)", _svg_uri(fig)))
-    return charts
+        out.append(("MTTR per month (minutes)", charts.svg_uri(fig)))
+    return out
 
 
 def render_html(rep: Report) -> str:
-    body = postmortems.markdown_to_html(render_markdown(rep))
-    figures = "".join(
-        f'<figure><img alt="{c}" src="{uri}"><figcaption>{c}</figcaption></figure>'
-        for c, uri in report_charts(rep)
-    )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta '
-        'name="viewport" content="width=device-width, initial-scale=1"><title>'
-        f"warroom report</title><style>{postmortems.EXPORT_CSS}</style></head><body>"
-        f"{body}{figures}</body></html>"
-    )
-
-
-# --- the incident chart -------------------------------------------------------------------------
-
-SERIES_KEYS = ("series", "timeseries", "time_series")
-
-
-def triage_series(report: dict[str, Any]) -> list[tuple[datetime, float | None, float | None]]:
-    """(time, error rate, p95 ms) points from a triage report, whatever shape the series
-    takes: a list of points, a dict of columns, or a dict of scopes ("*" = all routes)."""
-    raw: Any = None
-    for key in SERIES_KEYS:
-        if report.get(key):
-            raw = report[key]
-            break
-    if isinstance(raw, dict) and not any(k in raw for k in ("times", "t", "time", "start")):
-        raw = raw.get("*") or raw.get("all") or next(iter(raw.values()), None)
-    points: list[tuple[datetime, float | None, float | None]] = []
-
-    def num(v: Any) -> float | None:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            return None
-        return None if f != f else f
-
-    def when(v: Any) -> datetime | None:
-        try:
-            return ensure_utc(datetime.fromisoformat(str(v).replace("Z", "+00:00")))
-        except ValueError:
-            return None
-
-    if isinstance(raw, dict):
-        times = raw.get("times") or raw.get("t") or raw.get("time") or []
-        start, step = when(raw.get("start")), num(raw.get("interval_seconds"))
-        if not times and start is not None and step:
-            n = max(len(raw.get("error_rate") or []), len(raw.get("p95_ms") or []))
-            times = [(start + timedelta(seconds=step * i)).isoformat() for i in range(n)]
-        err = raw.get("error_rate") or []
-        p95 = raw.get("p95_ms") or raw.get("p95") or []
-        for n, t in enumerate(times):
-            w = when(t)
-            if w is not None:
-                points.append(
-                    (
-                        w,
-                        num(err[n]) if n < len(err) else None,
-                        num(p95[n]) if n < len(p95) else None,
-                    )
-                )
-    elif isinstance(raw, list):
-        for p in raw:
-            if not isinstance(p, dict):
-                continue
-            w = when(p.get("t") or p.get("time") or p.get("at") or p.get("start"))
-            if w is not None:
-                points.append((w, num(p.get("error_rate")), num(p.get("p95_ms", p.get("p95")))))
-    return sorted(points, key=lambda p: p[0])
-
-
-def incident_chart(report: dict[str, Any], *, onset: datetime | None = None) -> str | None:
-    """Error rate and p95 around the incident as an SVG data URI, or None without a series."""
-    points = triage_series(report)
-    if len(points) < 2:
-        return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3))
-    xs = [p[0] for p in points]
-    ax.plot(xs, [(p[1] or 0) * 100 for p in points], color="#b00020", label="error rate %")
-    ax.set_ylabel("error rate (%)")
-    ax2 = ax.twinx()
-    ax2.plot(
-        xs,
-        [p[2] if p[2] is not None else float("nan") for p in points],
-        color="#1f4e9c",
-        linestyle="--",
-        label="p95 ms",
-    )
-    ax2.set_ylabel("p95 (ms)")
-    mark = report.get("onset")
-    marker = None
-    if isinstance(mark, str):
-        try:
-            marker = ensure_utc(datetime.fromisoformat(mark.replace("Z", "+00:00")))
-        except ValueError:
-            marker = None
-    elif isinstance(mark, dict) and mark.get("at"):
-        try:
-            marker = ensure_utc(datetime.fromisoformat(str(mark["at"]).replace("Z", "+00:00")))
-        except ValueError:
-            marker = None
-    marker = marker or onset
-    if marker is not None and xs[0] <= marker <= xs[-1]:
-        ax.axvline(marker, color="#444", linestyle=":", label="onset")
-    fig.autofmt_xdate()
-    lines = ax.get_legend_handles_labels()
-    lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="upper left", fontsize=8)
-    return _svg_uri(fig)
+    """The report as a standalone HTML document with its charts."""
+    figures = "".join(figure(c, uri) for c, uri in report_charts(rep))
+    return html_document("warroom report", markdown_to_html(render_markdown(rep)) + figures)

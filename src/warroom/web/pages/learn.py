@@ -4,52 +4,38 @@ and the incident-page panel with recurrence, postmortem status and action items.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from warroom import incidents
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
-from warroom.core.errors import NotFound, WarroomError
+from warroom.core.errors import NotFound
 from warroom.incidents.lifecycle import Incident
-from warroom.learn import actions, postmortems, recurrence, reports
-from warroom.web.deps import ActorDep, DbDep, templates
+from warroom.learn import actions, postmortems, recurrence, reports, rootcause
+from warroom.learn.drafting import SECTION_NAMES, SECTIONS
+from warroom.learn.export import markdown_to_html
+from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
+from warroom.web.forms import act
 
 router = APIRouter(include_in_schema=False)
 
 
-def _back(url: str, error: str | None = None) -> Response:
-    return RedirectResponse(url + (f"?error={quote(error)}" if error else ""), status_code=303)
-
-
-def _try(url: str, fn: Any) -> Response:
-    try:
-        fn()
-    except WarroomError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        return _back(url, exc.message)
-    return _back(url)
-
-
 @router.get("/incidents/{key}/postmortem", response_class=HTMLResponse)
-def postmortem_page(request: Request, key: str, db: DbDep) -> Response:
+def postmortem_page(request: Request, key: str, db: DbDep, settings: SettingsDep) -> Response:
     inc = incidents.get(db, key)
     try:
-        pm = postmortems.get(db, key)
+        pm = postmortems.get(db, inc.key, settings=settings)
     except NotFound:
         return templates.TemplateResponse(
-            request,
-            "learn_postmortem.html",
-            {"pm": None, "inc": inc, "error": request.query_params.get("error")},
+            request, "learn_postmortem.html", {"pm": None, "inc": inc}
         )
     rendered = {
-        n: Markup(postmortems.markdown_to_html(pm.sections.get(n, "")))  # noqa: S704
-        for n in postmortems.SECTION_NAMES
+        n: Markup(markdown_to_html(pm.sections.get(n, "")))  # noqa: S704 (escaped by it)
+        for n in SECTION_NAMES
     }
     return templates.TemplateResponse(
         request,
@@ -57,39 +43,57 @@ def postmortem_page(request: Request, key: str, db: DbDep) -> Response:
         {
             "pm": pm,
             "inc": pm.incident,
-            "sections": postmortems.SECTIONS,
+            "sections": SECTIONS,
             "rendered": rendered,
             "next_status": sorted(s.value for s in postmortems.TRANSITIONS[pm.status]),
             "edit": request.query_params.get("edit"),
-            "error": request.query_params.get("error"),
         },
     )
 
 
 @router.post("/incidents/{key}/postmortem")
 def postmortem_draft_submit(
-    key: str, db: DbDep, actor: ActorDep, redraft: Annotated[str, Form()] = ""
+    key: str,
+    db: DbDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    redraft: Annotated[str, Form()] = "",
 ) -> Response:
-    url = f"/incidents/{key.upper()}/postmortem"
-    return _try(url, lambda: postmortems.draft(db, key, actor=actor, redraft=bool(redraft)))
+    return act(
+        f"/incidents/{key.upper()}/postmortem",
+        lambda: postmortems.draft(db, key, actor=actor, redraft=bool(redraft), settings=settings),
+    )
 
 
 @router.post("/incidents/{key}/postmortem/sections/{section}")
 def postmortem_section_submit(
-    key: str, section: str, db: DbDep, actor: ActorDep, text: Annotated[str, Form()] = ""
+    key: str,
+    section: str,
+    db: DbDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    text: Annotated[str, Form()] = "",
 ) -> Response:
-    url = f"/incidents/{key.upper()}/postmortem"
-    return _try(
-        url, lambda: postmortems.update_section(db, key, section=section, text=text, actor=actor)
+    return act(
+        f"/incidents/{key.upper()}/postmortem",
+        lambda: postmortems.update_section(
+            db, key, section=section, text=text, actor=actor, settings=settings
+        ),
     )
 
 
 @router.post("/incidents/{key}/postmortem/status")
 def postmortem_status_submit(
-    key: str, db: DbDep, actor: ActorDep, status: Annotated[str, Form()] = ""
+    key: str,
+    db: DbDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    status: Annotated[str, Form()] = "",
 ) -> Response:
-    url = f"/incidents/{key.upper()}/postmortem"
-    return _try(url, lambda: postmortems.set_status(db, key, status=status, actor=actor))
+    return act(
+        f"/incidents/{key.upper()}/postmortem",
+        lambda: postmortems.set_status(db, key, status=status, actor=actor, settings=settings),
+    )
 
 
 @router.post("/incidents/{key}/rootcause")
@@ -101,9 +105,9 @@ def rootcause_submit(
     summary: Annotated[str, Form()] = "",
     factors: Annotated[str, Form()] = "",
 ) -> Response:
-    return _try(
+    return act(
         f"/incidents/{key.upper()}",
-        lambda: postmortems.record_root_cause(
+        lambda: rootcause.record_root_cause(
             db,
             key,
             category=category,
@@ -127,7 +131,7 @@ def action_submit(
     priority: Annotated[str, Form()] = "P2",
     ticket_url: Annotated[str, Form()] = "",
 ) -> Response:
-    return _try(
+    return act(
         f"/incidents/{key.upper()}",
         lambda: actions.add(
             db,
@@ -135,7 +139,7 @@ def action_submit(
             title=title,
             type=type,
             owner=owner or None,
-            due_at=parse_time(due, field="due") if due else None,
+            due_at=parse_time(due, field="due"),
             priority=priority,
             ticket_url=ticket_url or None,
             actor=actor,
@@ -151,12 +155,13 @@ def action_status_submit(
     status: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "/actions",
 ) -> Response:
+    # only a path on this desk: never an open redirect
     url = back if back.startswith("/") and not back.startswith("//") else "/actions"
-    return _try(url, lambda: actions.update(db, ref, status=status, actor=actor))
+    return act(url, lambda: actions.update(db, ref, status=status, actor=actor))
 
 
 @router.get("/actions", response_class=HTMLResponse)
-def actions_page(request: Request, db: DbDep) -> Response:
+def actions_page(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     show_all = request.query_params.get("all") == "1"
     now = utcnow()
     return templates.TemplateResponse(
@@ -166,8 +171,7 @@ def actions_page(request: Request, db: DbDep) -> Response:
             "items": actions.list_items(db, open_only=not show_all, now=now),
             "now": now,
             "show_all": show_all,
-            "due": postmortems.due_list(db, now=now),
-            "error": request.query_params.get("error"),
+            "due": postmortems.due_list(db, now=now, settings=settings),
         },
     )
 
@@ -183,32 +187,25 @@ def reports_page(request: Request, db: DbDep, since: str = "90d") -> Response:
             "since": since,
             "metrics": reports.METRICS,
             "charts": reports.report_charts(rep),
-            "fmt": postmortems.fmt_duration,
-            "td": _td,
+            "td": reports.fmt_seconds,
         },
     )
-
-
-def _td(seconds: float | None) -> str:
-    from datetime import timedelta
-
-    return postmortems.fmt_duration(None if seconds is None else timedelta(seconds=seconds))
 
 
 def learn_panel(
     db: Database, inc: Incident, settings: Settings
 ) -> tuple[str, dict[str, Any]] | None:
     try:
-        pm = postmortems.get(db, inc.key)
-    except WarroomError:
+        pm = postmortems.get(db, inc.key, settings=settings)
+    except NotFound:
         pm = None
     return "learn_panel.html", {
         "recurrences": recurrence.recorded(db, inc.key),
-        "root_cause": postmortems.get_root_cause(db, inc.key),
+        "root_cause": rootcause.get_root_cause(db, inc.key),
         "action_items": actions.list_items(db, incident=inc.key),
         "pm": pm,
-        "due_at": postmortems.due_at(inc),
+        "due_at": postmortems.due_at(inc, settings),
         "now": utcnow(),
-        "categories": list(postmortems.Category),
+        "categories": list(rootcause.Category),
         "types": [t.value for t in actions.ActionType],
     }
