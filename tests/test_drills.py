@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from warroom import incidents
 from warroom.cli.main import app
 from warroom.contain import drills
+from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition
 from warroom.incidents import artifacts, timeline
+from warroom.web.app import create_app
 
 
 def test_drill_declares_a_marked_incident_with_evidence_and_scores_it(db, clock, tmp_path):
@@ -85,5 +88,23 @@ def test_drill_cli(db_url, clock, tmp_path):
     database = Database(db_url)
     try:
         assert incidents.get(database, key).drill
+    finally:
+        database.dispose()
+
+
+def test_drill_api_keeps_the_truth_until_the_end(sqlite_url, clock, tmp_path):
+    database = Database(sqlite_url)
+    d = drills.start(database, "healthy", actor="ana", out_dir=tmp_path / "d", seed=2)
+    try:
+        app = create_app(Settings(database_url=sqlite_url), database=database)
+        with TestClient(app) as client:
+            running = client.get(f"/api/v1/incidents/{d.incident_key}/drill").json()
+            assert "truth" not in running and running["timings"]["stage"] == "detected"
+            assert running["ended_at"] is None and running["score"] is None
+            drills.end(database, d.incident_key, actor="ana")
+            ended = client.get(f"/api/v1/incidents/{d.incident_key}/drill").json()
+            assert ended["truth"] == drills.get(database, d.incident_key).truth
+            listed = client.get("/api/v1/drills").json()
+            assert listed == [drills.get(database, d.incident_key).to_dict()]
     finally:
         database.dispose()

@@ -11,9 +11,20 @@ import pytest
 
 from warroom import incidents
 from warroom.contain import flags, mitigations
+from warroom.contain.levers import (
+    KINDS,
+    HttpLever,
+    Lever,
+    Recorded,
+    argv,
+    get_lever,
+    load_levers,
+    make_plan,
+    parse_lever,
+)
 from warroom.core.config import Settings
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput, InvalidTransition
+from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import artifacts, timeline
 
 # A flag file written by hand: odd indentation and key order that a re-serialisation would
@@ -29,9 +40,9 @@ FLAG_FILE = (
 )
 
 
-def levers_for(raw: dict[str, object], base: Path) -> dict[str, mitigations.Lever]:
+def levers_for(raw: dict[str, object], base: Path) -> dict[str, Lever]:
     return {
-        name: mitigations.parse_lever(name, spec, base_dir=str(base))  # type: ignore[arg-type]
+        name: parse_lever(name, spec, base_dir=str(base))  # type: ignore[arg-type]
         for name, spec in raw.items()
     }
 
@@ -55,7 +66,7 @@ def test_flag_lever_flips_flagd_file_and_undo_restores_bytes(db, clock, tmp_path
         tmp_path,
     )
     key = declare(db)
-    plan = mitigations.make_plan(levers["checkout-off"])
+    plan = make_plan(levers["checkout-off"])
     assert "defaultVariant on -> off" in plan.actions[0]
     assert path.read_bytes() == FLAG_FILE  # planning changes nothing
 
@@ -175,20 +186,20 @@ def test_state_command_feeds_undo_and_params_fill_whole_arguments(db, tmp_path):
         tmp_path,
     )
     key = declare(db)
-    with pytest.raises(InvalidInput, match="--param version"):
-        mitigations.make_plan(levers["rollback"], {})
+    with pytest.raises(InvalidInput, match="parameter version"):
+        make_plan(levers["rollback"], {})
     with pytest.raises(InvalidInput, match="not allowed"):
-        mitigations.make_plan(levers["rollback"], {"version": "v41; rm -rf /"})
+        make_plan(levers["rollback"], {"version": "v41; rm -rf /"})
     with pytest.raises(InvalidInput, match="no parameter"):
-        mitigations.make_plan(levers["rollback"], {"region": "eu"})
+        make_plan(levers["rollback"], {"region": "eu"})
     m = mitigations.apply(
         db, key, "rollback", actor="ana", params={"version": "v41"}, levers=levers
     )
     assert m.before["state"] == "v42" and m.after["state"] == "v41"
     mitigations.undo(db, key, "M1", actor="ana", levers=levers)
     assert (tmp_path / "deployed").read_text() == "v42\n"
-    assert mitigations.argv("echo {x}", {"x": "a b"}) == ["echo", "a b"]
-    assert mitigations.argv("echo {x}", {"x": "a b; id"}, shell=True) == [
+    assert argv("echo {x}", {"x": "a b"}) == ["echo", "a b"]
+    assert argv("echo {x}", {"x": "a b; id"}, shell=True) == [
         "/bin/sh",
         "-c",
         "echo 'a b; id'",
@@ -241,11 +252,11 @@ def test_http_lever_error_status_is_failed(db, tmp_path):
 
 def test_lever_config_errors_name_the_lever():
     with pytest.raises(InvalidInput, match=r"\[levers.x\].*no undo"):
-        mitigations.parse_lever("x", {"kind": "command", "steps": [{"run": "true"}]})
+        parse_lever("x", {"kind": "command", "steps": [{"run": "true"}]})
     with pytest.raises(InvalidInput, match="kind must be"):
-        mitigations.parse_lever("x", {"kind": "ssh"})
+        parse_lever("x", {"kind": "ssh"})
     settings = Settings(raw={"levers": {"ok": {"kind": "command", "run": "true", "undo": ""}}})
-    assert list(mitigations.load_levers(settings)) == ["ok"]
+    assert list(load_levers(settings)) == ["ok"]
 
 
 def test_levers_suggested_by_triage_report_come_first(db, tmp_path):
@@ -322,3 +333,87 @@ def test_containment_steps_of_the_triage_report_suggest_levers(db, tmp_path):
     (s,) = mitigations.suggestions(db, key, levers=levers)
     assert s.suggested and s.params == {"route": "/api/inventory"}
     assert s.reason.startswith("triage suggests Rate-limit /api/inventory")
+
+
+def test_unknown_lever_names_the_declared_ones_with_a_hint():
+    declared = {"ok": parse_lever("ok", {"kind": "command", "run": "true", "undo": ""})}
+    with pytest.raises(NotFound, match="no lever 'nope': levers are ok") as listed:
+        get_lever(declared, "nope", incident="INC-3")
+    assert listed.value.hint is not None and listed.value.hint.action == "list_levers"
+    assert listed.value.hint.incident == "INC-3"
+    with pytest.raises(NotFound, match="none are declared") as none:
+        get_lever({}, "nope")
+    assert none.value.hint is not None and none.value.hint.action == "declare_lever"
+    with pytest.raises(InvalidInput) as bad:
+        parse_lever("x", {"kind": "ssh"})
+    assert bad.value.field == "levers" and bad.value.hint is not None
+    assert bad.value.hint.action == "declare_lever"
+
+
+def test_each_kind_is_its_own_class():
+    assert {k: cls.__name__ for k, cls in KINDS.items()} == {
+        "flag": "FlagLever",
+        "command": "CommandLever",
+        "http": "HttpLever",
+    }
+    lever = parse_lever("x", {"kind": "http", "request": {"url": "http://a/{p}"}, "undo": {}})
+    assert isinstance(lever, HttpLever) and lever.undo_request is None
+
+
+def test_flag_undo_needs_no_declaration_but_a_command_undo_does(db, tmp_path):
+    path = tmp_path / "flags.json"
+    path.write_bytes(FLAG_FILE)
+    declared = levers_for(
+        {
+            "off": {"kind": "flag", "flag": "new-checkout", "variant": "off", "file": str(path)},
+            "touch": {"kind": "command", "run": "true", "undo": "true"},
+        },
+        tmp_path,
+    )
+    key = declare(db)
+    mitigations.apply(db, key, "off", actor="ana", levers=declared)
+    mitigations.apply(db, key, "touch", actor="ana", levers=declared)
+    # warroom.toml lost both tables: the flag is restored from the recorded bytes...
+    assert mitigations.undo(db, key, "M1", actor="ana", levers={}).status == "undone"
+    assert path.read_bytes() == FLAG_FILE
+    # ... a command cannot be reversed without knowing its undo command.
+    with pytest.raises(NotFound, match="no longer declared") as gone:
+        mitigations.undo(db, key, "m2", actor="ana", levers={})
+    assert gone.value.hint is not None and gone.value.hint.action == "declare_lever"
+    assert mitigations.get(db, key, "M2").status == "applied"
+
+
+def test_mitigation_references_are_parsed_once(db):
+    key = declare(db)
+    with pytest.raises(InvalidInput, match="not a mitigation"):
+        mitigations.get(db, key, "M²")
+    with pytest.raises(NotFound, match="has no mitigation M4") as missing:
+        mitigations.get(db, key, "4")
+    assert missing.value.hint is not None and missing.value.hint.action == "list_mitigations"
+
+
+def test_closed_incident_refuses_levers_with_a_reopen_hint(db, tmp_path):
+    declared = levers_for({"noop": {"kind": "command", "run": "true", "undo": ""}}, tmp_path)
+    key = declare(db)
+    for stage in ("contained", "root_caused", "fixed"):
+        incidents.move(db, key, to=stage, actor="ana")
+    incidents.move(db, key, to="closed", actor="ana", reason="drill over")
+    with pytest.raises(InvalidTransition, match="closed") as closed:
+        mitigations.apply(db, key, "noop", actor="ana", levers=declared)
+    assert closed.value.hint is not None and closed.value.hint.action == "reopen"
+
+
+def test_flag_lever_that_could_not_write_has_nothing_to_undo(tmp_path):
+    path = tmp_path / "flags.json"
+    path.write_bytes(FLAG_FILE)
+    lever = levers_for(
+        {"off": {"kind": "flag", "flag": "new-checkout", "variant": "off", "file": str(path)}},
+        tmp_path,
+    )["off"]
+    failed = Recorded(
+        "M1", {}, {}, {}, [{"step": 1, "status": "failed", "action": "write", "stderr": "EROFS"}]
+    )
+    assert lever.undo_plan(failed) == ["nothing to reverse"]
+    outcome = lever.undo(failed, transport=None)
+    assert outcome.ok and outcome.steps == []
+    assert path.read_bytes() == FLAG_FILE

@@ -73,3 +73,33 @@ def test_contain_lists_levers_and_flags_command(db_url, tmp_path):
     assert json.loads(res.output) == {"search-v2": True}
     res = runner.invoke(app, ["contain", key, "nope", "--db", db_url, "--config", str(config)])
     assert res.exit_code == 1 and "no lever 'nope'" in res.output
+
+
+def test_list_option_and_hints_are_commands_that_exist(db_url, tmp_path):
+    _, config, key = setup(tmp_path, db_url)
+    runner = CliRunner()
+    base = ["--db", db_url, "--config", str(config)]
+    res = runner.invoke(app, ["contain", key, "--list", *base])
+    assert res.exit_code == 0, res.output
+    assert "search-off (flag) Serve old search" in res.output
+    res = runner.invoke(app, ["contain", key, "nope", *base])
+    assert res.exit_code == 1
+    assert f"warroom contain {key} --list" in res.output  # the hint, as a command
+    assert "warroom levers" not in res.output
+    empty = tmp_path / "empty.toml"
+    empty.write_text("[contain]\n")
+    res = runner.invoke(app, ["contain", key, "--db", db_url, "--config", str(empty)])
+    assert res.exit_code == 0, res.output
+    assert "add a [levers.NAME] table to warroom.toml (see docs/contain.md)" in res.output
+    docs = Path(__file__).resolve().parent.parent / "docs" / "contain.md"
+    assert "[levers.NAME]" in docs.read_text()
+
+
+def test_mitigations_listing_keeps_the_status_in_brackets(db_url, tmp_path):
+    _, config, key = setup(tmp_path, db_url)
+    runner = CliRunner()
+    base = ["--db", db_url, "--config", str(config), "--as", "ana"]
+    res = runner.invoke(app, ["contain", key, "search-off", "--yes", *base])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["mitigations", key, "--db", db_url])
+    assert "M1 [applied] lever search-off applied" in res.output

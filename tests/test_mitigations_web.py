@@ -74,7 +74,7 @@ def test_api_pull_is_a_dry_run_unless_told(env):
     assert res.json()["mitigation"]["status"] == "undone"
     assert (tmp_path / "flags.json").read_bytes() == before
     res = client.post(f"/api/v1/incidents/{key}/mitigations", json={"lever": "rollback"})
-    assert res.status_code == 422 and "--param version" in res.json()["detail"]
+    assert res.status_code == 422 and "parameter version" in res.json()["detail"]
     listed = client.get(f"/api/v1/incidents/{key}/mitigations").json()
     assert [(m["id"], m["created_by"], m["status"]) for m in listed] == [("M1", "bo", "undone")]
 
@@ -87,7 +87,8 @@ def test_lever_page_needs_confirmation_then_runs(env):
     res = client.get(f"/incidents/{key}/contain/checkout-off")
     assert res.status_code == 200 and "defaultVariant on -&gt; off" in res.text
     res = client.post(f"/incidents/{key}/contain/checkout-off", data={}, follow_redirects=False)
-    assert res.status_code == 303 and "confirmation" in res.headers["location"]
+    assert res.status_code == 303 and "error" not in res.headers["location"]
+    assert "tick the confirmation box" in client.get(res.headers["location"]).text  # the flash
     assert mitigations.list_for(database, key) == []
     res = client.post(
         f"/incidents/{key}/contain/checkout-off", data={"confirm": "yes"}, follow_redirects=False
@@ -106,6 +107,98 @@ def test_lever_page_needs_confirmation_then_runs(env):
 def test_lever_page_shows_param_problems(env):
     client, _, key, _ = env
     res = client.get(f"/incidents/{key}/contain/rollback")
-    assert res.status_code == 200 and "needs --param version" in res.text
+    assert res.status_code == 200 and "needs parameter version" in res.text
     res = client.get(f"/incidents/{key}/contain/rollback?param.version=v41")
     assert "true v41" in res.text
+
+
+CONTAIN_PATHS = {
+    ("get", "/api/v1/flags"),
+    ("get", "/api/v1/levers"),
+    ("get", "/api/v1/incidents/{key}/levers"),
+    ("post", "/api/v1/incidents/{key}/mitigations"),
+    ("get", "/api/v1/incidents/{key}/mitigations"),
+    ("post", "/api/v1/incidents/{key}/mitigations/{ident}/undo"),
+    ("get", "/api/v1/runbooks"),
+    ("get", "/api/v1/runbooks/{name}"),
+    ("get", "/api/v1/incidents/{key}/runbooks"),
+    ("post", "/api/v1/incidents/{key}/runbooks/{name}/runs"),
+    ("post", "/api/v1/incidents/{key}/runbook-runs/{run}/steps/{step}"),
+    ("get", "/api/v1/incidents/{key}/verifications"),
+    ("get", "/api/v1/drills"),
+    ("get", "/api/v1/incidents/{key}/drill"),
+}
+
+
+def test_openapi_documents_every_contain_response(env):
+    client, _, _, _ = env
+    spec = client.get("/api/v1/openapi.json").json()
+    for method, path in sorted(CONTAIN_PATHS):
+        responses = spec["paths"][path][method]["responses"]
+        ok = responses.get("200") or responses.get("201")
+        schema = ok["content"]["application/json"]["schema"]
+        if path == "/api/v1/flags":  # flag name -> any JSON value
+            assert schema["type"] == "object", schema
+            continue
+        assert "$ref" in schema.get("items", schema), (method, path, schema)
+    pull = spec["components"]["schemas"]["PullOut"]["properties"]
+    assert set(pull) == {"dry_run", "plan", "mitigation"}
+
+
+def test_api_shapes_are_the_domain_dicts(env):
+    client, database, key, _ = env
+    dry = client.post(f"/api/v1/incidents/{key}/mitigations", json={"lever": "checkout-off"})
+    assert set(dry.json()) == {"dry_run", "plan"}
+    ran = client.post(
+        f"/api/v1/incidents/{key}/mitigations", json={"lever": "checkout-off", "dry_run": False}
+    ).json()
+    assert set(ran) == {"dry_run", "mitigation"}
+    assert ran["mitigation"] == mitigations.get(database, key, "M1").to_dict()
+    assert "bytes_b64" not in ran["mitigation"]["before"]
+    undo = client.post(f"/api/v1/incidents/{key}/mitigations/M1/undo", json={})
+    assert undo.json() == {"dry_run": True, "undo": undo.json()["undo"]}
+    levers = client.get("/api/v1/levers").json()
+    assert levers[0] == {
+        "name": "checkout-off",
+        "kind": "flag",
+        "description": "Old checkout",
+        "params": {},
+        "timeout": 60.0,
+        "suggest_on": [],
+    }
+    suggested = client.get(f"/api/v1/incidents/{key}/levers").json()
+    assert {s["name"] for s in suggested} == {"checkout-off", "rollback"}
+    assert set(suggested[0]) == {*levers[0], "reason", "suggested"}
+    missing = client.post(f"/api/v1/incidents/{key}/mitigations", json={"lever": "nope"})
+    assert missing.status_code == 404
+    assert missing.json()["hint"] == {
+        "action": "list_levers",
+        "text": "see the declared levers",
+        "incident": key,
+    }
+
+
+def test_pages_never_show_text_from_the_url(env):
+    client, _, key, _ = env
+    crafted = "Call 555-0100 now"
+    for url in (
+        f"/incidents/{key}/contain/checkout-off?error={crafted}",
+        f"/incidents/{key}/contain/rollback?error={crafted}",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200 and crafted not in page.text
+
+
+def test_panel_shows_a_broken_lever_table_in_words(db_url, tmp_path):
+    config = tmp_path / "warroom.toml"
+    config.write_text('[levers.bad]\nkind = "ssh"\n')
+    database = Database(db_url)
+    key = incidents.declare(database, title="Checkout slow", actor="ana", severity="P2").key
+    settings = load_settings(database_url=db_url, config_path=config)
+    try:
+        with TestClient(create_app(settings, database=database)) as client:
+            page = client.get(f"/incidents/{key}").text
+    finally:
+        database.dispose()
+    assert "warroom.toml [levers.bad]: kind must be one of flag, command, http" in page
+    assert "Next: fix the lever&#39;s table" in page

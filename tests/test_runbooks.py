@@ -14,7 +14,7 @@ from warroom.cli.main import app
 from warroom.contain import runbooks
 from warroom.core.config import Settings
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput, InvalidTransition
+from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 
 SHIPPED = {
@@ -180,3 +180,32 @@ def test_cli_run_leaves_one_timeline_event_per_step(db_url, tmp_path: Path):
         json.loads((tmp_path / "flags.json").read_text())["flags"]["search-v2"]["defaultVariant"]
         == "off"
     )
+
+
+def test_run_references_are_checked_and_unknown_runbooks_say_which_exist(db):
+    books = {"search": runbooks.parse(DRILL_BOOK, name="search")}
+    key = incidents.declare(db, title="Search slow", actor="ana").key
+    runbooks.start(db, key, "search", actor="ana", runbooks=books)
+    assert runbooks.get_run(db, key, "r1").number == 1
+    with pytest.raises(InvalidInput, match="not a runbook run") as bad:
+        runbooks.get_run(db, key, "R¹")
+    assert bad.value.field == "run"
+    with pytest.raises(NotFound, match="no runbook 'nope': runbooks are search"):
+        runbooks.start(db, key, "nope", actor="ana", runbooks=books)
+
+
+def test_configured_runbook_directory_is_relative_to_warroom_toml(tmp_path: Path):
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / "deploy-5xx.md").write_text(DRILL_BOOK)
+    settings = Settings(
+        config_path=tmp_path / "warroom.toml", raw={"contain": {"runbook_dirs": "books"}}
+    )
+    books = runbooks.load_all(settings)
+    assert books["deploy-5xx"].title == "Search is slow"  # overrides the shipped one
+    assert set(books) >= SHIPPED
+    missing = Settings(
+        config_path=tmp_path / "warroom.toml", raw={"contain": {"runbook_dirs": ["x"]}}
+    )
+    with pytest.raises(InvalidInput, match="does not exist") as gone:
+        runbooks.load_all(missing)
+    assert gone.value.field == "runbook_dirs"

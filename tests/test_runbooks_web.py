@@ -46,9 +46,10 @@ def test_incident_page_suggests_runbook_and_walks_it(client_db):
     )
     client.post(f"{base}/2", data={"action": "skipped", "note": "no poison"})
     res = client.post(f"{base}/3", data={"action": "execute"}, follow_redirects=False)
-    assert "confirmation" in res.headers["location"]
+    assert res.headers["location"] == f"/incidents/{key}/runbooks/R1"
+    assert "tick the confirmation box" in client.get(res.headers["location"]).text  # the flash
     res = client.post(f"{base}/1", data={"action": "done"}, follow_redirects=False)
-    assert "already" in res.headers["location"]
+    assert "already" in client.get(res.headers["location"]).text
     walk = client.get(f"/incidents/{key}/runbooks/R1").text
     assert "2 of 9 steps" in walk and "depth 40k" in walk and "cy" in walk
     steps = timeline.read(database, key, kinds=["runbook.step"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 from typer.testing import CliRunner
 
 from warroom import incidents
@@ -128,8 +131,9 @@ def test_verdict_is_reproducible_and_windows_can_be_given(db, clock, files):
 def test_verify_without_a_fix_time_asks_for_after(db, clock, files):
     clock.set(ONSET + timedelta(minutes=5))
     key = incidents.declare(db, title="Slow", actor="ana", started_at=ONSET).key
-    with pytest.raises(InvalidInput, match="--after"):
+    with pytest.raises(InvalidInput, match="fix took effect") as refused:
         verify.verify(db, key, [str(files["recovered"])], actor="ana")
+    assert refused.value.field == "after"
 
 
 def test_cli_verify_and_move(db_url, clock, files, tmp_path):
@@ -161,3 +165,19 @@ def test_cli_verify_and_move(db_url, clock, files, tmp_path):
         app, ["verify", key, "--log", str(tmp_path / "missing.log"), "--db", db_url]
     )
     assert res.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("x1", "n1", "x2", "n2"), [(30, 1000, 10, 1000), (5, 400, 9, 380), (0, 50, 0, 60), (7, 7, 1, 9)]
+)
+def test_error_rate_p_value_is_the_normal_survival_function(x1, n1, x2, n2):
+    """verify computes sf(z) with math.erfc, without loading scipy: the same numbers."""
+    p1, p2, pooled = x1 / n1, x2 / n2, (x1 + x2) / (n1 + n2)
+    se = (pooled * (1 - pooled) * (1 / n1 + 1 / n2)) ** 0.5
+    expected = float(stats.norm.sf((p1 - p2) / se)) if se else 1.0
+    assert verify.two_proportion_p(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_verify_does_not_load_scipy():
+    code = "import sys, warroom.contain.verify; assert 'scipy.stats' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

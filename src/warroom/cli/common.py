@@ -16,6 +16,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -68,17 +69,28 @@ def actor(explicit: str | None) -> str:
 
 
 class Shell:
-    """One command's `--db`, `--as` and `--json`: its settings, database, actor and output."""
+    """One command's `--db`, `--as` and `--json`: its settings, database, actor and output.
 
-    def __init__(self, db: str | None = None, as_: str | None = None, json_: bool = False):
+    `config` is a command's own `--config` (a warroom.toml other than $WARROOM_CONFIG's).
+    """
+
+    def __init__(
+        self,
+        db: str | None = None,
+        as_: str | None = None,
+        json_: bool = False,
+        *,
+        config: str | Path | None = None,
+    ):
         self.db_url = db
         self.as_ = as_
         self.json = json_
+        self.config = config
 
     @functools.cached_property
     def settings(self) -> Settings:
         """warroom.toml and the environment, read once, here in the shell."""
-        return load_settings(database_url=self.db_url)
+        return load_settings(database_url=self.db_url, config_path=self.config)
 
     @functools.cached_property
     def db(self) -> Database:

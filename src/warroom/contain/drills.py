@@ -11,7 +11,6 @@ suspect change) is stored with the drill and revealed only when it ends.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +23,10 @@ from warroom import incidents
 from warroom.contain.tables import drills
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import artifacts, timeline
+from warroom.incidents.tables import incidents as incidents_table
+from warroom.triage import scenarios as sc
 
 STARTED = "drill.started"
 ENDED = "drill.ended"
@@ -39,13 +40,6 @@ BRIEFS: dict[str, tuple[str, str]] = {
     "upstream_timeout": ("Search and product pages time out", "P1"),
     "latency_creep": ("Search is getting slower", "P3"),
 }
-
-
-def scenarios() -> list[str]:
-    """The built-in scenario names."""
-    from warroom.triage import scenarios as sc
-
-    return list(sc.SCENARIOS)
 
 
 @dataclass
@@ -104,8 +98,6 @@ def start(
     commander: str | None = None,
 ) -> Drill:
     """Generate the scenario's logs in `out_dir` and declare the drill incident."""
-    from warroom.triage import scenarios as sc
-
     if scenario not in sc.SCENARIOS:
         raise InvalidInput(
             f"unknown scenario {scenario!r}: use one of {', '.join(sc.SCENARIOS)}", field="scenario"
@@ -113,7 +105,7 @@ def start(
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise InvalidInput(
-            f"{out} is not empty: give a new --out directory for the drill's files", field="out"
+            f"{out} is not empty: give a new directory for the drill's files", field="out"
         )
     seed = random.SystemRandom().randrange(1, 1_000_000) if seed is None else seed
     truth = sc.generate(scenario, out, seed=seed)
@@ -192,17 +184,16 @@ def get(db: Database, key: str) -> Drill:
         r = conn.execute(sa.select(drills).where(drills.c.incident_id == incident_id)).first()
     k = f"INC-{incidents.parse_key(key)}"
     if r is None:
-        raise NotFound(f"{k} is not a drill (warroom drills lists them)")
+        raise NotFound(f"{k} is not a drill", hint=Hint("list_drills", "see the drills"))
     return _from_row(k, r)
 
 
 def list_drills(db: Database) -> list[Drill]:
-    from warroom.incidents.tables import incidents as inc_table
-
+    """Every drill, oldest first."""
     with db.read() as conn:
         rows = conn.execute(
-            sa.select(drills, inc_table.c.key.label("key"))
-            .join(inc_table, inc_table.c.id == drills.c.incident_id)
+            sa.select(drills, incidents_table.c.key.label("key"))
+            .join(incidents_table, incidents_table.c.id == drills.c.incident_id)
             .order_by(drills.c.id)
         ).all()
     return [_from_row(r.key, r) for r in rows]
@@ -222,12 +213,8 @@ def timings(db: Database, key: str) -> dict[str, Any]:
 
 
 def _triage_check(db: Database, key: str, truth: dict[str, Any]) -> dict[str, Any]:
-    found = artifacts.latest(db, key, kind="triage-report")
-    if found is None:
-        return {"triage_report": False}
-    try:
-        report = json.loads(found[1].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    report = artifacts.latest_triage_report(db, key)
+    if report is None:
         return {"triage_report": False}
     suspects = [s.get("id") for s in report.get("suspects") or [] if isinstance(s, dict)]
     routes = [

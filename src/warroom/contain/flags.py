@@ -41,7 +41,8 @@ def read_bytes(path: str | Path) -> bytes:
     if not p.is_file():
         raise NotFound(
             f'flag file {p} does not exist: create it (flagd JSON, {{"flags": {{...}}}}) or '
-            "set [contain] flag_file in warroom.toml"
+            "set [contain] flag_file in warroom.toml",
+            field="flag_file",
         )
     return p.read_bytes()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from warroom.core.db import UTCDateTime
@@ -63,3 +65,14 @@ drills = sa.Table(
     sa.Column("ended_at", UTCDateTime),
     sa.Column("score", sa.JSON),
 )
+
+
+def next_number(conn: Any, table: sa.Table, incident_id: int) -> int:
+    """The next per-incident number of a numbered table (M1, M2 ...; R1, R2 ...).
+
+    Called with the incident row locked, so two writers never take the same number.
+    """
+    top = conn.execute(
+        sa.select(sa.func.max(table.c.number)).where(table.c.incident_id == incident_id)
+    ).scalar()
+    return int(top or 0) + 1

@@ -20,7 +20,6 @@ accepts a recovered one recorded after the fix.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -29,14 +28,14 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from warroom import incidents
-from warroom.core.clock import ensure_utc
+from warroom.core.clock import parse_time
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import timeline
+from warroom.incidents import artifacts, timeline
 from warroom.incidents.timeline import Kind
+from warroom.triage.parse import read_access_logs
 
 RECOVERED = "recovered"
 NOT_RECOVERED = "not_recovered"
@@ -122,25 +121,16 @@ def parse_duration(text: str, *, field_name: str = "soak") -> timedelta:
 def parse_range(text: str) -> tuple[datetime, datetime]:
     """`START..END` in ISO-8601 (UTC when no offset)."""
     start, sep, end = (text or "").partition("..")
-    if not sep:
+    a = parse_time(start, field="baseline") if sep else None
+    b = parse_time(end, field="baseline") if sep else None
+    if a is None or b is None:
         raise InvalidInput(
             f"{text!r} is not a range: use START..END, e.g. 2026-11-24T10:00Z..2026-11-24T11:00Z",
             field="baseline",
         )
-    a, b = _time(start, "baseline"), _time(end, "baseline")
     if b <= a:
         raise InvalidInput(f"the range {text!r} ends before it starts", field="baseline")
     return a, b
-
-
-def _time(text: str, field_name: str) -> datetime:
-    t = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        return ensure_utc(datetime.fromisoformat(t))
-    except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not a time: use ISO-8601 like 2026-11-24T14:03Z", field=field_name
-        ) from None
 
 
 # --- statistics -----------------------------------------------------------------------------
@@ -167,7 +157,8 @@ def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
         return 1.0 if p1 <= p2 else 0.0
-    return float(stats.norm.sf((p1 - p2) / se))
+    # The standard normal's survival function, sf(z) = erfc(z / sqrt 2) / 2 (no scipy needed).
+    return 0.5 * math.erfc((p1 - p2) / se / math.sqrt(2))
 
 
 def bootstrap_p95_ratio(
@@ -308,16 +299,9 @@ def compare(
 
 
 def _report_onset(db: Database, key: str) -> datetime | None:
-    from warroom.incidents import artifacts
-
-    found = artifacts.latest(db, key, kind="triage-report")
-    if found is None:
-        return None
-    try:
-        onset = json.loads(found[1].decode("utf-8")).get("onset")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return _time(onset, "onset") if onset else None
+    report = artifacts.latest_triage_report(db, key)
+    onset = report.get("onset") if report else None
+    return parse_time(str(onset), field="onset") if onset else None
 
 
 def default_windows(
@@ -342,8 +326,8 @@ def default_windows(
     fix = after or (max(marks) if marks else None)
     if fix is None:
         raise InvalidInput(
-            f"{inc.key} has no mitigation, containment or fix time yet: give --after TIME "
-            "(when the fix took effect)",
+            f"{inc.key} has no mitigation, containment or fix time yet: give the time the fix "
+            "took effect",
             field="after",
         )
     if baseline is None:
@@ -369,10 +353,8 @@ def verify(
     time_unit: str | None = None,
 ) -> Verdict:
     """Read the access logs, judge recovery and record the verdict on the timeline."""
-    from warroom.triage.parse import read_access_logs
-
     if not paths:
-        raise InvalidInput("give at least one access log (--log FILE)", field="log")
+        raise InvalidInput("give at least one access log", field="log")
     log = read_access_logs(paths, log_format=log_format, time_unit=time_unit)
     frame = log.frame
     if routes:
@@ -397,8 +379,6 @@ def verify(
         key,
         kind=Kind.VERIFICATION.value,
         actor=actor,
-        data={
-            **v.to_dict(),
-        },
+        data=v.to_dict(),
     )
     return v
