@@ -298,3 +298,52 @@ def test_concurrent_copies_of_one_payload_wait_for_the_first_instead_of_retrying
     assert sorted(r.outcome for r in results) == ["duplicate"] * 7 + ["opened"]
     assert runs_per_call and all(n == 1 for n in runs_per_call)
     assert alerts.delivery_counts(db)["opened"] == 1
+
+
+@pytest.mark.parametrize("starts", [1_764_000_000, 1.7e9, 10**30, True, [], {"t": 1}])
+def test_a_startsat_that_is_not_an_rfc3339_string_is_refused_naming_the_field(db, starts) -> None:
+    payload = am_payload("numeric", [{**am_alert("n1", slo="numeric"), "startsAt": starts}])
+    with pytest.raises(InvalidInput, match="not an RFC 3339 time") as refused:
+        alerts.receive_alertmanager(db, payload)
+    assert refused.value.field == "alerts[0].startsAt"
+    assert alerts.delivery_counts(db) == {}
+
+
+def test_startsat_text_is_read_to_the_microsecond_and_the_zero_time_is_no_time(db) -> None:
+    a = {**am_alert("t1", slo="times"), "startsAt": "2026-11-24T11:55:00.123456789+02:00"}
+    note = alerts.parse_alertmanager(am_payload("times", [a]))
+    assert note.alerts[0].starts_at.isoformat() == "2026-11-24T09:55:00.123456+00:00"
+    assert note.alerts[0].ends_at is None  # 0001-01-01: Alertmanager's "not ended"
+    with pytest.raises(InvalidInput, match="'yesterday' is not an RFC 3339 time"):
+        alerts.parse_alertmanager(am_payload("times", [{**a, "startsAt": "yesterday"}]))
+
+
+def test_api_answers_422_never_500_for_odd_start_times(db_url, clock) -> None:
+    section = {
+        "webhooks": {"probe": {"group_key": "id", "status": "state", "starts_at": "at"}},
+    }
+    client = TestClient(create_app(Settings(database_url=db_url, raw={"detect": section})))
+    payload = am_payload("odd", [{**am_alert("o1", slo="odd"), "startsAt": 1_764_000_000}])
+    r = client.post("/api/v1/alerts/alertmanager", json=payload)
+    assert r.status_code == 422 and r.json()["field"] == "alerts[0].startsAt", r.text
+    # generic monitors may send Unix seconds or milliseconds, within the calendar
+    r = client.post("/api/v1/alerts/webhook/probe", json={"id": 1, "state": "down", "at": 1.7e12})
+    assert r.status_code == 200 and r.json()["outcome"] == "opened", r.text
+    listed = client.get("/api/v1/incidents/INC-1/alerts").json()
+    assert listed[0]["starts_at"].startswith("2023-11-14T22:13:20")
+    for at in (10**30, -5, "soon"):
+        r = client.post("/api/v1/alerts/webhook/probe", json={"id": 2, "state": "down", "at": at})
+        assert r.status_code == 422 and r.json()["field"] == "at", r.text
+
+
+def test_openapi_documents_every_detect_answer(db_url) -> None:
+    doc = TestClient(create_app(Settings(database_url=db_url))).get("/api/v1/openapi.json").json()
+    for path, method, name in (
+        ("/api/v1/alerts/alertmanager", "post", "IntakeOut"),
+        ("/api/v1/alerts/webhook/{source}", "post", "IntakeOut"),
+        ("/api/v1/incidents/{key}/alerts", "get", "AlertOut"),
+    ):
+        answer = doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        assert name in json.dumps(answer["schema"]), (path, answer)
+    intake = doc["components"]["schemas"]["IntakeOut"]["properties"]
+    assert set(intake) == {"outcome", "incident", "firing", "resolved"}

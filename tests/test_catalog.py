@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from warroom import incidents
+from warroom.cli import hints
 from warroom.cli.main import app as cli_app
 from warroom.comms import catalog
 from warroom.core.config import load_settings
@@ -72,11 +73,16 @@ def test_service_validation_messages(db: Database) -> None:
     with pytest.raises(InvalidInput, match="itself"):
         catalog.add_service(db, name="x", depends_on=["x"])
     catalog.add_service(db, name="x")
-    with pytest.raises(InvalidTransition, match="--replace"):
+    # the message says it in words; the hint is the command the CLI prints after it
+    with pytest.raises(InvalidTransition, match="already exists") as exists:
         catalog.add_service(db, name="x")
+    assert exists.value.hint is not None
+    assert hints.command(exists.value.hint) == "warroom service add x --replace"
     key = incidents.declare(db, title="t", actor="ana").key
-    with pytest.raises(NotFound, match="warroom service add nope"):
+    with pytest.raises(NotFound, match="no service named nope") as missing:
         catalog.affect(db, key, names=["nope"], actor="ana")
+    assert missing.value.hint is not None and missing.value.field == "services"
+    assert hints.command(missing.value.hint) == "warroom service add nope"
 
 
 def test_import_reports_unknown_fields(db: Database, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from warroom import incidents
+from warroom.cli import hints
 from warroom.cli.main import app as cli_app
-from warroom.comms import updates
+from warroom.comms import catalog, updates
 from warroom.comms.heartbeat import (
     Beat,
     ReminderKind,
@@ -24,7 +26,7 @@ from warroom.comms.heartbeat import (
 from warroom.comms.notify import Channel, NotifyConfig
 from warroom.comms.tables import outbox, reminders_sent
 from warroom.comms.updates import CommsConfig
-from warroom.core.config import load_settings
+from warroom.core.config import Settings, load_settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import timeline
@@ -169,7 +171,7 @@ def test_each_template_renders_its_moment(db: Database, clock) -> None:
         config=CFG,
     )
     assert "Preventing a recurrence: Alert 30 days before expiry" in f.text
-    with pytest.raises(InvalidInput, match="--prevention"):
+    with pytest.raises(InvalidInput, match="prevention recommendations") as refused:
         updates.post_update(
             db,
             key,
@@ -179,10 +181,12 @@ def test_each_template_renders_its_moment(db: Database, clock) -> None:
             conditions="x",
             config=CFG,
         )
-    with pytest.raises(InvalidInput, match="--eta"):
+    assert refused.value.field == "prevention"
+    with pytest.raises(InvalidInput, match="needs the new ETA") as refused:
         updates.post_update(
             db, key, audience="stakeholder", kind="eta", actor="ana", conditions="x", config=CFG
         )
+    assert refused.value.field == "eta"
 
 
 def test_promise_later_than_cadence_is_refused(db: Database, clock) -> None:
@@ -390,10 +394,6 @@ def test_reminders_sent_table_rejects_a_second_record_of_the_same_slot(db: Datab
 
 
 def test_serve_runs_the_reminder_scheduler_in_the_background(sqlite_url: str, clock) -> None:
-    import time
-
-    from warroom.core.config import Settings
-
     db = Database(sqlite_url)
     declare(db, "P1", commander=None)
     clock.advance(minutes=6)
@@ -440,9 +440,6 @@ def test_composer_form_posts_and_shows_refusals_on_the_incident_page(db_url: str
 
 
 def test_channels_by_audience_and_min_severity_plus_service_owners(db: Database, clock) -> None:
-    from warroom.comms import catalog
-    from warroom.core.config import Settings
-
     settings = Settings(
         raw={
             "comms": {
@@ -484,10 +481,136 @@ def test_channels_by_audience_and_min_severity_plus_service_owners(db: Database,
 
 
 def test_bad_channel_config_is_reported() -> None:
-    from warroom.core.config import Settings
-
     bad = Settings(raw={"comms": {"channels": [{"url": "json://h/p", "audiences": ["ceo"]}]}})
     with pytest.raises(InvalidInput, match="unknown audience 'ceo'"):
         CommsConfig.from_settings(bad)
     with pytest.raises(InvalidInput, match="needs a url"):
         CommsConfig.from_settings(Settings(raw={"comms": {"channels": [{"name": "x"}]}}))
+
+
+def test_reminders_speak_words_and_carry_their_next_step_as_a_hint(db: Database, clock) -> None:
+    p0 = declare(db, "P0", commander=None)
+    unsure = declare(db, None, commander="ana")
+    incidents.add_task(db, unsure, title="read the logs", assignee="bo", actor="ana")
+    clock.advance(minutes=31)
+    due = {(r.incident, r.kind.value): r for r in due_reminders(db, config=CFG)}
+    expected = {
+        (p0, "update_overdue"): ("post_update", {"audience": "stakeholder"}),
+        (p0, "update_escalation"): ("post_update", {"audience": "stakeholder"}),
+        (p0, "no_commander"): ("assign_role", {"role": "commander"}),
+        (unsure, "no_severity"): ("set_severity", {}),
+        (unsure, "stale_task"): ("update_task", {"task": "T1"}),
+    }
+    assert set(due) == set(expected)
+    for where, (action, params) in expected.items():
+        r = due[where]
+        assert r.hint is not None and r.hint.incident == where[0]
+        assert (r.hint.action, dict(r.hint.params)) == (action, params)
+        assert "warroom" not in r.message and "--" not in r.message
+        assert r.to_dict()["hint"] == r.hint.to_dict() and r.to_dict()["message"] == r.message
+    assert hints.command(due[(p0, "no_commander")].hint) == f"warroom role {p0} commander NAME"
+    # what people receive says it in words too
+    send_reminders(db, config=CFG)
+    with db.read() as conn:
+        bodies = conn.execute(sa.select(outbox.c.body)).scalars().all()
+    assert bodies and not [b for b in bodies if "warroom" in b or "--" in b]
+
+
+def test_cli_and_api_show_a_reminder_with_its_next_step(db_url: str, clock) -> None:
+    db = Database(db_url)
+    key = declare(db, "P1", commander=None)
+    db.dispose()
+    clock.advance(minutes=5)
+    r = CliRunner().invoke(cli_app, ["reminders", "--db", db_url], env={"COLUMNS": "250"})
+    assert r.exit_code == 0 and f"warroom role {key} commander NAME" in r.output, r.output
+    client = TestClient(create_app(load_settings(database_url=db_url)))
+    [reminder] = client.get("/api/v1/reminders").json()
+    assert reminder["kind"] == "no_commander" and reminder["sent"] is False
+    assert reminder["hint"] == {
+        "action": "assign_role",
+        "text": "name a commander",
+        "incident": key,
+        "params": {"role": "commander"},
+    }
+
+
+def test_comms_api_answers_keep_the_domain_shapes_and_are_documented(db_url: str, clock) -> None:
+    client = TestClient(create_app(load_settings(database_url=db_url)))
+    db = Database(db_url)
+    key = declare(db, "P2")
+    r = client.post("/api/v1/services", json={"name": "search", "depends_on": []})
+    assert r.status_code == 201 and r.json() == catalog.list_services(db)[0].to_dict()
+    r = client.post(f"/api/v1/incidents/{key}/services", json={"services": ["search"]})
+    assert r.json() == catalog.impact(db, key).to_dict()
+    assert client.get(f"/api/v1/incidents/{key}/impact").json() == r.json()
+    assert client.get("/api/v1/services").json() == [s.to_dict() for s in catalog.list_services(db)]
+    r = client.post(f"/api/v1/incidents/{key}/updates", json={"conditions": "slow search"})
+    [posted] = updates.list_updates(db, key)
+    assert r.status_code == 201 and r.json() == posted.to_dict()
+    assert client.get(f"/api/v1/incidents/{key}/updates").json() == [posted.to_dict()]
+    cfg = CommsConfig()
+    assert client.get(f"/api/v1/incidents/{key}/heartbeat").json() == {
+        "heartbeat": heartbeat(db, key, config=cfg).to_dict(),
+        "punctuality": punctuality(db, key, config=cfg).to_dict(),
+        "reminders_sent": [],
+    }
+    assert client.get(f"/api/v1/incidents/{key}/deliveries").json() == []
+    r = client.post(
+        "/api/v1/maintenance",
+        json={
+            "title": "DB upgrade",
+            "starts_at": "2030-01-01T10:00Z",
+            "ends_at": "2030-01-01T11:00Z",
+        },
+    )
+    assert r.status_code == 201 and set(r.json()) == {
+        "id",
+        "title",
+        "description",
+        "components",
+        "starts_at",
+        "ends_at",
+        "in_progress",
+    }
+    r = client.post("/api/v1/outbox/99/retry")
+    assert r.status_code == 404 and r.json()["field"] == "id"
+    db.dispose()
+    doc = client.get("/api/v1/openapi.json").json()
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            if "comms" not in op.get("tags", []):
+                continue
+            answer = next(v for k, v in op["responses"].items() if k.startswith("2"))
+            assert answer["content"]["application/json"]["schema"], (method, path)
+            assert answer["content"]["application/json"]["schema"] != {}, (method, path)
+
+
+def test_comms_config_defaults_are_the_defaults_of_empty_settings() -> None:
+    assert CommsConfig() == CommsConfig.from_settings(Settings())
+    with pytest.raises(InvalidInput, match="positive number of minutes") as refused:
+        CommsConfig.from_settings(Settings(raw={"comms": {"grace_minutes": 0}}))
+    assert refused.value.field == "comms.grace_minutes"
+
+
+def test_composer_refuses_odd_minutes_and_times_without_a_server_error(db_url: str, clock) -> None:
+    client = TestClient(create_app(load_settings(database_url=db_url)))
+    db = Database(db_url)
+    key = declare(db, "P3")
+    db.dispose()
+    for form, said in (
+        ({"next_in": "²"}, "give whole minutes"),
+        ({"next_in": "99999999"}, "too far away"),
+        ({"eta": "next tuesday", "kind": "eta"}, "is not a time"),
+    ):
+        r = client.post(
+            f"/incidents/{key}/updates",
+            data={"audience": "stakeholder", "conditions": "x", **form},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == f"/incidents/{key}#comms"
+        assert said in client.get(r.headers["location"]).text
+    r = client.post(
+        f"/api/v1/incidents/{key}/updates", json={"conditions": "x", "next_update_minutes": 10**9}
+    )
+    assert r.status_code == 422 and r.json()["field"] == "next"

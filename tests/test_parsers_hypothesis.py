@@ -6,6 +6,8 @@
 - SLO YAML (slo.spec): any text, and any YAML built from SLO-like keys, either parses or is
   refused with InvalidInput naming the problem, never another exception; generated valid
   native SLOs parse to their values;
+- alert payloads (detect.alerts): any Alertmanager-shaped body and any generic start time
+  either parses or is refused with InvalidInput naming the field;
 - runbook Markdown (runbooks): any text either parses or is refused with InvalidInput;
   every generated checklist item becomes a step, in order, under its section.
 """
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 
 from warroom.contain import runbooks
 from warroom.core.errors import InvalidInput
+from warroom.detect import alerts
 from warroom.detect.slo import spec as slo_spec
 from warroom.triage import parse as log_parse
 
@@ -166,6 +169,59 @@ def test_generated_native_slos_parse_to_their_values(items: list[tuple[str, int,
     for s, (_, o, d) in zip(slos, items, strict=True):
         assert abs(s.objective - o / 10_000) < 1e-9
         assert s.window.days == d
+
+
+# --- alert payloads ---------------------------------------------------------------------------
+
+AM_KEYS = [
+    "version", "groupKey", "status", "alerts", "labels", "annotations", "startsAt", "endsAt",
+    "fingerprint", "commonLabels", "commonAnnotations", "externalURL",
+]  # fmt: skip
+times_or_junk = st.one_of(
+    scalars,
+    st.integers(-(10**30), 10**30),
+    st.sampled_from(["2026-11-24T11:55:00.123456789Z", "0001-01-01T00:00:00Z", "2026-13-40"]),
+)
+am_alerts = st.lists(
+    st.fixed_dictionaries(
+        {"status": st.sampled_from(["firing", "resolved", "x"]), "startsAt": times_or_junk},
+        optional={
+            "endsAt": times_or_junk,
+            "labels": st.one_of(st.dictionaries(st.text(max_size=5), scalars), scalars),
+            "fingerprint": scalars,
+        },
+    ),
+    max_size=4,
+)
+
+
+@SETTINGS
+@given(
+    st.fixed_dictionaries(
+        {"groupKey": st.one_of(st.just("g"), scalars), "alerts": st.one_of(am_alerts, scalars)},
+        optional={k: yaml_values for k in AM_KEYS if k not in ("groupKey", "alerts")},
+    )
+)
+def test_alertmanager_parser_takes_any_payload_without_crashing(payload: dict[str, Any]) -> None:
+    """Numbers, junk and times no calendar holds are refused naming the field, never a crash."""
+    try:
+        note = alerts.parse_alertmanager(payload)
+    except InvalidInput as exc:
+        assert exc.field, exc.message
+        return
+    assert all(a.starts_at.tzinfo is not None for a in note.alerts)
+
+
+@SETTINGS
+@given(times_or_junk)
+def test_generic_start_times_are_read_or_refused_naming_the_field(value: Any) -> None:
+    mapping = alerts.FieldMapping("probe", group_key="id", status="state", starts_at="at")
+    try:
+        note = alerts.parse_generic({"id": 1, "state": "down", "at": value}, mapping)
+    except InvalidInput as exc:
+        assert exc.field == "at", exc.message
+        return
+    assert note.alerts[0].starts_at.tzinfo is not None
 
 
 # --- runbook Markdown ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from slo_helpers import START, write_log
 from warroom.cli.main import app
 from warroom.core.errors import InvalidInput
+from warroom.detect import slo as slo_pkg
 from warroom.detect.slo import check_logs, load_slo_file, parse_slos
 
 DATA = Path(__file__).parent / "data" / "slo"
@@ -213,3 +215,26 @@ def test_slo_check_cli_exits_3_on_page_and_0_when_healthy(tmp_path: Path) -> Non
         app, ["slo", "check", "--slo", str(tmp_path / "nope.yaml"), "--log", str(good)]
     )
     assert res.exit_code == 2
+
+
+def test_slo_modules_import_each_other_at_the_top_in_one_direction() -> None:
+    """spec reads both forms, the forms read the model: no cycle, no import in a function."""
+    package = Path(slo_pkg.__file__).parent
+    edges: dict[str, set[str]] = {}
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        top = set(tree.body)
+        name = path.stem
+        edges[name] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("warroom"):
+                assert node in top, f"{name}.py imports {node.module} inside a function"
+                if (node.module or "").startswith("warroom.detect.slo."):
+                    edges[name].add(node.module.rsplit(".", 1)[-1])
+    assert "spec" in edges["__init__"] and "model" in edges["openslo"]
+    assert "spec" not in edges["openslo"] and not edges["model"]
+    done: list[str] = []
+    while len(done) < len(edges):
+        ready = [m for m in edges if m not in done and edges[m] <= set(done)]
+        assert ready, f"import cycle among {sorted(set(edges) - set(done))}"
+        done.extend(sorted(ready))

@@ -6,22 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from warroom.cli.common import (
-    AsOpt,
-    DbOpt,
-    JsonOpt,
-    actor,
-    console,
-    emit_json,
-    handle_errors,
-    open_db,
-)
+from warroom.cli import hints
+from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, handle_errors
 from warroom.comms import catalog, heartbeat, notify, statuspage, updates
-from warroom.comms.updates import CommsConfig
+from warroom.comms.config import CommsConfig
 from warroom.core.clock import parse_time
-from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.core.worker import worker_name
 
@@ -89,13 +81,13 @@ def update_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Post a status update (internal, stakeholder or public); it resets the heartbeat."""
-    database = open_db(db)
+    sh = Shell(db, as_, json_)
     u = updates.post_update(
-        database,
+        sh.db,
         key,
         audience=audience,
         kind=kind,
-        actor=actor(as_),
+        actor=sh.actor,
         conditions=conditions,
         actions=actions,
         needs=needs,
@@ -106,11 +98,20 @@ def update_cmd(
         next_update_at=parse_time(next_update, field="next_update"),
         next_update_minutes=next_in,
         component_state=state,
+        config=CommsConfig.from_settings(sh.settings),
     )
-    if json_:
-        emit_json(u.to_dict())
-        return
-    console.print(f"[bold]{u.incident}[/] update #{u.number} ({u.kind_label}) to {u.audience}:")
+    sh.out(u.to_dict(), lambda: _show_update(u, header=True))
+
+
+def _show_update(u: updates.StatusUpdate, *, header: bool) -> None:
+    if header:
+        console.print(f"[bold]{u.incident}[/] update #{u.number} ({u.kind_label}) to {u.audience}:")
+    else:
+        console.print(
+            f"[bold]#{u.number}[/] {u.posted_at:%Y-%m-%d %H:%M}Z {u.audience} "
+            f"{u.kind_label} by {u.author}",
+            highlight=False,
+        )
     console.print(u.text, highlight=False)
 
 
@@ -122,17 +123,14 @@ def updates_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """List an incident's status updates."""
-    items = updates.list_updates(open_db(db), key, audience=audience)
-    if json_:
-        emit_json([u.to_dict() for u in items])
-        return
+    sh = Shell(db, json_=json_)
+    items = updates.list_updates(sh.db, key, audience=audience)
+    sh.out([u.to_dict() for u in items], lambda: _show_updates(items))
+
+
+def _show_updates(items: list[updates.StatusUpdate]) -> None:
     for u in items:
-        console.print(
-            f"[bold]#{u.number}[/] {u.posted_at:%Y-%m-%d %H:%M}Z {u.audience} "
-            f"{u.kind_label} by {u.author}",
-            highlight=False,
-        )
-        console.print(u.text, highlight=False)
+        _show_update(u, header=False)
         console.print()
 
 
@@ -143,13 +141,17 @@ def heartbeat_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """When the next update is due, and how punctual the updates have been."""
-    database = open_db(db)
-    cfg = CommsConfig.from_settings()
-    beat = heartbeat.heartbeat(database, key, config=cfg)
-    punct = heartbeat.punctuality(database, key, config=cfg)
-    if json_:
-        emit_json({"heartbeat": beat.to_dict(), "punctuality": punct.to_dict()})
-        return
+    sh = Shell(db, json_=json_)
+    cfg = CommsConfig.from_settings(sh.settings)
+    beat = heartbeat.heartbeat(sh.db, key, config=cfg)
+    punct = heartbeat.punctuality(sh.db, key, config=cfg)
+    sh.out(
+        {"heartbeat": beat.to_dict(), "punctuality": punct.to_dict()},
+        lambda: _show_beat(beat, punct),
+    )
+
+
+def _show_beat(beat: heartbeat.Heartbeat, punct: heartbeat.Punctuality) -> None:
     style = BEAT_STYLE[beat.state.value]
     console.print(f"[{style}]{beat.state.value.upper()}[/] {beat.text}", highlight=False)
     console.print(
@@ -167,18 +169,19 @@ def reminders_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """What is due or overdue now: updates, missing commanders and severities, stale tasks."""
-    database = open_db(db)
-    cfg = CommsConfig.from_settings()
+    sh = Shell(db, json_=json_)
+    cfg = CommsConfig.from_settings(sh.settings)
     if send:
-        heartbeat.send_reminders(database, config=cfg, worker=worker_name())
-    items = heartbeat.due_reminders(database, config=cfg)
-    if json_:
-        emit_json([r.to_dict() for r in items])
-        return
+        heartbeat.send_reminders(sh.db, config=cfg, worker=worker_name())
+    items = heartbeat.due_reminders(sh.db, config=cfg)
+    sh.out([r.to_dict() for r in items], lambda: _show_reminders(items))
+
+
+def _show_reminders(items: list[heartbeat.Reminder]) -> None:
     if not items:
         console.print("Nothing due: every open incident is on cadence.")
         return
-    table = Table("incident", "kind", "sent", "message", show_lines=False)
+    table = Table("incident", "kind", "sent", "message", "next", show_lines=False)
     for r in items:
         style = "yellow" if r.kind is heartbeat.ReminderKind.UPDATE_DUE else "red"
         table.add_row(
@@ -186,6 +189,7 @@ def reminders_cmd(
             f"[{style}]{r.kind.value}[/]",
             "yes" if r.sent else ("-" if not r.sendable else "no"),
             r.message,
+            escape(hints.command(r.hint)) if r.hint else "",
         )
     console.print(table)
 
@@ -215,8 +219,9 @@ def service_add(
     json_: JsonOpt = False,
 ) -> None:
     """Add a service to the catalog."""
+    sh = Shell(db, json_=json_)
     s = catalog.add_service(
-        open_db(db),
+        sh.db,
         name=name,
         owner=owner,
         tier=tier,
@@ -227,20 +232,22 @@ def service_add(
         contact=contact,
         replace=replace,
     )
-    if json_:
-        emit_json(s.to_dict())
-    else:
-        console.print(f"service {s.name} (tier {s.tier}, owner {s.owner or 'none'}) saved")
+    sh.out(
+        s.to_dict(),
+        lambda: console.print(f"service {s.name} (tier {s.tier}, owner {s.owner or 'none'}) saved"),
+    )
 
 
 @service_app.command("list")
 @handle_errors
 def service_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """The catalog."""
-    items = catalog.list_services(open_db(db))
-    if json_:
-        emit_json([s.to_dict() for s in items])
-        return
+    sh = Shell(db, json_=json_)
+    items = catalog.list_services(sh.db)
+    sh.out([s.to_dict() for s in items], lambda: _services_table(items))
+
+
+def _services_table(items: list[catalog.Service]) -> None:
     table = Table("name", "tier", "owner", "depends on", "status page")
     for s in items:
         table.add_row(
@@ -257,11 +264,9 @@ def service_import(
     json_: JsonOpt = False,
 ) -> None:
     """Import or update services from YAML."""
-    items = catalog.import_yaml(open_db(db), file)
-    if json_:
-        emit_json([s.to_dict() for s in items])
-    else:
-        console.print(f"{len(items)} services imported")
+    sh = Shell(db, json_=json_)
+    items = catalog.import_yaml(sh.db, file)
+    sh.out([s.to_dict() for s in items], lambda: console.print(f"{len(items)} services imported"))
 
 
 @service_app.command("affect")
@@ -274,9 +279,9 @@ def service_affect(
     json_: JsonOpt = False,
 ) -> None:
     """Mark services as affected by an incident."""
-    database = open_db(db)
-    catalog.affect(database, key, names=names, actor=actor(as_))
-    _print_impact(database, key, json_)
+    sh = Shell(db, as_, json_)
+    catalog.affect(sh.db, key, names=names, actor=sh.actor)
+    _print_impact(sh, key)
 
 
 @service_app.command("impact")
@@ -287,16 +292,17 @@ def service_impact(
     json_: JsonOpt = False,
 ) -> None:
     """Affected services and the services downstream of them."""
-    _print_impact(open_db(db), key, json_)
+    _print_impact(Shell(db, json_=json_), key)
 
 
-def _print_impact(database: Database, key: str, json_: bool) -> None:
-    imp = catalog.impact(database, key)
-    if json_:
-        emit_json(imp.to_dict())
-        return
-    console.print("affected: " + (", ".join(s.name for s in imp.affected) or "none"))
-    console.print("downstream: " + (", ".join(s.name for s in imp.downstream) or "none"))
+def _print_impact(sh: Shell, key: str) -> None:
+    imp = catalog.impact(sh.db, key)
+
+    def show() -> None:
+        console.print("affected: " + (", ".join(s.name for s in imp.affected) or "none"))
+        console.print("downstream: " + (", ".join(s.name for s in imp.downstream) or "none"))
+
+    sh.out(imp.to_dict(), show)
 
 
 # --- maintenance ------------------------------------------------------------------------------
@@ -317,32 +323,32 @@ def maintenance_add(
     json_: JsonOpt = False,
 ) -> None:
     """Schedule maintenance for the status page."""
+    sh = Shell(db, as_, json_)
     starts, ends = parse_time(start, field="start"), parse_time(end, field="end")
     if starts is None or ends is None:
         raise InvalidInput("give --start and --end", field="start")
     m = statuspage.add_maintenance(
-        open_db(db),
+        sh.db,
         title=title,
         starts_at=starts,
         ends_at=ends,
-        actor=actor(as_),
+        actor=sh.actor,
         description=description,
         services=service or [],
     )
-    if json_:
-        emit_json(m.to_dict())
-    else:
-        console.print(f"maintenance #{m.id} scheduled: {m.title}")
+    sh.out(m.to_dict(), lambda: console.print(f"maintenance #{m.id} scheduled: {m.title}"))
 
 
 @maintenance_app.command("list")
 @handle_errors
 def maintenance_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Upcoming and current maintenance."""
-    page = statuspage.build(open_db(db))
-    if json_:
-        emit_json([m.to_dict() for m in page.maintenance])
-        return
+    sh = Shell(db, json_=json_)
+    page = statuspage.build(sh.db)
+    sh.out([m.to_dict() for m in page.maintenance], lambda: _show_maintenance(page))
+
+
+def _show_maintenance(page: statuspage.StatusPage) -> None:
     for m in page.maintenance:
         now = " (in progress)" if m.in_progress else ""
         console.print(f"#{m.id} {m.starts_at:%Y-%m-%d %H:%M}-{m.ends_at:%H:%M}Z {m.title}{now}")
@@ -362,10 +368,12 @@ def outbox_list(
     """Notifications and their delivery state (pending, sending, sent, failed)."""
     if ctx.invoked_subcommand is not None:
         return
-    items = notify.deliveries(open_db(db), key)
-    if json_:
-        emit_json([i.to_dict() for i in items])
-        return
+    sh = Shell(db, json_=json_)
+    items = notify.deliveries(sh.db, key)
+    sh.out([i.to_dict() for i in items], lambda: _outbox_table(items))
+
+
+def _outbox_table(items: list[notify.OutboxItem]) -> None:
     table = Table("id", "incident", "channel", "status", "attempts", "last error")
     for i in items:
         table.add_row(
@@ -382,11 +390,9 @@ def outbox_retry(
     json_: JsonOpt = False,
 ) -> None:
     """Retry a failed or waiting notification now."""
-    notify.retry_now(open_db(db), row_id)
-    if json_:
-        emit_json({"retried": row_id})
-    else:
-        console.print(f"outbox row {row_id} queued again")
+    sh = Shell(db, json_=json_)
+    notify.retry_now(sh.db, row_id)
+    sh.out({"retried": row_id}, lambda: console.print(f"outbox row {row_id} queued again"))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,24 +5,20 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from warroom.cli.common import DbOpt, JsonOpt, console, emit_json, handle_errors, open_db
+from warroom.cli.common import DbOpt, JsonOpt, Shell, console, handle_errors
 from warroom.core.clock import parse_time
-from warroom.core.config import load_settings
+from warroom.core.config import Settings
 from warroom.core.errors import InvalidInput
 from warroom.detect import alerts, slo
 from warroom.detect.slo.burn import SLOReport
+from warroom.detect.slo.model import DEFAULT_ALERTS, format_duration
 from warroom.detect.slo.rules import rules_yaml
-from warroom.detect.slo.spec import (
-    DEFAULT_ALERTS,
-    alerts_from_config,
-    format_duration,
-    override_prometheus,
-)
+from warroom.detect.slo.spec import alerts_from_config, override_prometheus
 
 PAGE_EXIT = 3
 
@@ -37,10 +33,10 @@ SloOpt = Annotated[
 ]
 
 
-def _load(path: Path) -> list[slo.SLO]:
+def _load(path: Path, settings: Settings) -> list[slo.SLO]:
     """The SLOs of a file, with [detect] slo_alerts from warroom.toml where the file has none."""
     slos = slo.load_slo_file(path)
-    configured = alerts_from_config(load_settings().section("detect").get("slo_alerts"))
+    configured = alerts_from_config(settings.section("detect").get("slo_alerts"))
     if configured:
         slos = [replace(s, alerts=configured) if s.alerts is DEFAULT_ALERTS else s for s in slos]
     return slos
@@ -110,6 +106,11 @@ def _render(report: SLOReport) -> None:
     console.print(table)
 
 
+def _render_all(reports: list[SLOReport]) -> None:
+    for r in reports:
+        _render(r)
+
+
 @slo_app.command("check")
 @handle_errors
 def check_cmd(
@@ -126,14 +127,14 @@ def check_cmd(
     Lists when each alert would have fired. Exits 3 when a page-level alert is firing at the
     end of the logs (or --at), so cron can run it.
     """
-    slos = _load(slo_file)
+    sh = Shell(json_=json_out)
+    slos = _load(slo_file, sh.settings)
     reports = slo.check_logs(log, slos, now=parse_time(at, field="at"), log_format=log_format)
     paging = any(r.page_firing for r in reports)
-    if json_out:
-        emit_json({"page_firing": paging, "slos": [r.to_dict() for r in reports]})
-    else:
-        for r in reports:
-            _render(r)
+    sh.out(
+        {"page_firing": paging, "slos": [r.to_dict() for r in reports]},
+        lambda: _render_all(reports),
+    )
     if paging:
         raise typer.Exit(PAGE_EXIT)
 
@@ -174,8 +175,9 @@ def rules_cmd(
                 f"--label {item!r}: use KEY=LABEL, e.g. route=handler", field="label"
             )
         labels[key.strip()] = value.strip()
-    slos = _load(slo_file)
-    configured = load_settings().section("detect").get("prometheus") or {}
+    sh = Shell(json_=json_out)
+    slos = _load(slo_file, sh.settings)
+    configured = sh.settings.section("detect").get("prometheus") or {}
     if not isinstance(configured, dict):
         raise InvalidInput(
             "[detect.prometheus] in warroom.toml must be a table", field="detect.prometheus"
@@ -190,28 +192,29 @@ def rules_cmd(
     text = rules_yaml(slos)
     if output is not None:
         output.write_text(text, encoding="utf-8")
-    if json_out:
-        emit_json(
-            {
-                "slos": [s.name for s in slos],
-                "output": str(output) if output else None,
-                "rules": text,
-            }
-        )
-    elif output is None:
-        typer.echo(text, nl=False)
-    else:
-        console.print(f"wrote rules for {len(slos)} SLO(s) to {output}")
+
+    def show() -> None:
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            console.print(f"wrote rules for {len(slos)} SLO(s) to {output}")
+
+    sh.out(
+        {"slos": [s.name for s in slos], "output": str(output) if output else None, "rules": text},
+        show,
+    )
 
 
 @slo_app.command("validate")
 @handle_errors
 def validate_cmd(slo_file: SloOpt, json_out: JsonOpt = False) -> None:
     """Parse an SLO file and show what it defines (exit 2 with the field when it is wrong)."""
-    slos = _load(slo_file)
-    if json_out:
-        emit_json([s.to_dict() for s in slos])
-        return
+    sh = Shell(json_=json_out)
+    slos = _load(slo_file, sh.settings)
+    sh.out([s.to_dict() for s in slos], lambda: _describe(slos))
+
+
+def _describe(slos: list[slo.SLO]) -> None:
     for s in slos:
         extra = f", under {s.threshold_ms:g} ms" if s.threshold_ms else ""
         console.print(
@@ -232,10 +235,12 @@ def alerts_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """The monitoring alerts attached to an incident and whether each still fires."""
-    rows = alerts.list_alerts(open_db(db), key)
-    if json_out:
-        emit_json(rows)
-        return
+    sh = Shell(db, json_=json_out)
+    rows = alerts.list_alerts(sh.db, key)
+    sh.out(rows, lambda: _alerts_table(key, rows))
+
+
+def _alerts_table(key: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print(f"no alerts on {key.upper()}")
         return

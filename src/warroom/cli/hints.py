@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "list_mitigations": "warroom mitigations {incident}",
     "list_services": "warroom service list",
     "add_service": "warroom service add {name}",
+    "replace_service": "warroom service add {name} --replace",
     "list_drills": "warroom drills",
     "draft_postmortem": "warroom postmortem {incident}",
     "set_postmortem_status": "warroom postmortem-status {incident} {status}",

@@ -21,12 +21,11 @@ from warroom.comms.tables import incident_services, services
 from warroom.core.choices import Choice
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 AFFECTED = "services.affected"
-UNAFFECTED = "services.unaffected"
 
 
 class ComponentState(Choice):
@@ -148,8 +147,9 @@ def add_service(
         if existing is not None:
             if not replace:
                 raise InvalidTransition(
-                    f"service {n} already exists: use `warroom service add {n} --replace` "
-                    "to change it",
+                    f"service {n} already exists: replace its entry to change it",
+                    field="name",
+                    hint=Hint("replace_service", "replace its entry", params={"name": n}),
                 )
             conn.execute(services.update().where(services.c.id == existing.id).values(**values))
         else:
@@ -162,15 +162,6 @@ def list_services(db: Database) -> list[Service]:
     with db.read() as conn:
         rows = conn.execute(sa.select(services).order_by(services.c.tier, services.c.name))
         return [_from_row(r) for r in rows]
-
-
-def get_service(db: Database, name: str) -> Service:
-    n = check_name(name)
-    with db.read() as conn:
-        row = conn.execute(sa.select(services).where(services.c.name == n)).first()
-    if row is None:
-        raise NotFound(f"no service named {n} (warroom service list shows them)", field="name")
-    return _from_row(row)
 
 
 def import_yaml(db: Database, path: str | Path) -> list[Service]:
@@ -191,7 +182,9 @@ def import_yaml(db: Database, path: str | Path) -> list[Service]:
         raise InvalidInput(f"cannot read {p}: {exc}", field="file") from exc
     items = doc.get("services") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
-        raise InvalidInput(f"{p}: expected a list of services (or a `services:` list)")
+        raise InvalidInput(
+            f"{p}: expected a list of services (or a `services:` list)", field="file"
+        )
     allowed = {
         "name",
         "display_name",
@@ -210,7 +203,8 @@ def import_yaml(db: Database, path: str | Path) -> list[Service]:
         if unknown:
             raise InvalidInput(
                 f"{p}: service {item['name']}: unknown field {sorted(unknown)[0]!r}; allowed: "
-                f"{', '.join(sorted(allowed))}"
+                f"{', '.join(sorted(allowed))}",
+                field=sorted(unknown)[0],
             )
         out.append(
             add_service(
@@ -245,9 +239,9 @@ def affect(db: Database, key: str, *, names: list[str], actor: str) -> list[str]
         missing = [n for n in names if n not in found]
         if missing:
             raise NotFound(
-                f"no service named {missing[0]}: add it first (warroom service add "
-                f"{missing[0]} --owner TEAM)",
+                f"no service named {missing[0]}: add it to the catalog first",
                 field="services",
+                hint=Hint("add_service", "add it first", params={"name": missing[0]}),
             )
         have = {
             r.service_id
@@ -273,29 +267,6 @@ def affect(db: Database, key: str, *, names: list[str], actor: str) -> list[str]
                 kind=AFFECTED,
                 data={"services": added, "summary": "Affected services: " + ", ".join(added)},
             )
-        return _affected(conn, row.id)
-
-
-def unaffect(db: Database, key: str, *, service: str, actor: str) -> list[str]:
-    """Take a service off the incident's affected list."""
-    n = check_name(service)
-    with db.transaction() as conn:
-        row = incidents.lock(db, conn, key)
-        sid = conn.execute(sa.select(services.c.id).where(services.c.name == n)).scalar()
-        result = conn.execute(
-            incident_services.delete().where(
-                incident_services.c.incident_id == row.id, incident_services.c.service_id == sid
-            )
-        )
-        if not result.rowcount:
-            raise NotFound(f"{n} is not on {row.key}'s affected services", field="service")
-        timeline.append(
-            conn,
-            row.id,
-            actor=actor,
-            kind=UNAFFECTED,
-            data={"services": [n], "summary": f"No longer affected: {n}"},
-        )
         return _affected(conn, row.id)
 
 

@@ -1,9 +1,11 @@
 """The heartbeat: when the next stakeholder update is due, how punctual the updates were, and
 the reminders (overdue update, escalation after grace, no commander, no severity, stale task).
 
-    heartbeat(db, "INC-1").text      # "Next update due in 12 min (by 12:15 UTC)"
-    due_reminders(db)                # what is due or overdue now (`warroom reminders`)
-    send_reminders(db, worker="w1")  # record + queue those not sent yet, exactly once
+    heartbeat(db, "INC-1", config=cfg).text   # "Next update due in 12 min (by 12:15 UTC)"
+    due_reminders(db, config=cfg)             # what is due or overdue now, each with its hint
+    send_reminders(db, config=cfg, worker="w1")  # record + queue those not sent, exactly once
+
+`cfg` is `CommsConfig.from_settings(settings)`; without one the defaults apply.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from sqlalchemy.engine import Connection
 
 from warroom import incidents
 from warroom.comms import notify
+from warroom.comms.config import CommsConfig
+from warroom.comms.drafting import COUNTING, FINAL_KINDS, hm
 from warroom.comms.tables import reminders_sent, status_updates
-from warroom.comms.updates import COUNTING, FINAL_KINDS, CommsConfig, _hm, _last_counting
+from warroom.comms.updates import last_counting
 from warroom.core.clock import utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
+from warroom.core.errors import Hint
 from warroom.incidents.lifecycle import Stage
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.incidents.tables import roles, tasks
@@ -61,11 +66,11 @@ class Heartbeat:
         left = self.seconds_left or 0
         mins = abs(left) // 60
         if self.state is Beat.OK:
-            return f"Next update due in {mins} min (by {_hm(self.due_at)})"
+            return f"Next update due in {mins} min (by {hm(self.due_at)})"
         if self.state is Beat.DUE:
-            return f"Update due in {mins} min (by {_hm(self.due_at)}): post it now"
+            return f"Update due in {mins} min (by {hm(self.due_at)}): post it now"
         word = "OVERDUE" if self.state is Beat.OVERDUE else "OVERDUE, escalated"
-        return f"Update {word} by {mins} min (was due {_hm(self.due_at)})"
+        return f"Update {word} by {mins} min (was due {hm(self.due_at)})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,10 +113,10 @@ def _incident_row(conn: Connection, key: str) -> Any:
 
 def heartbeat(db: Database, key: str, *, config: CommsConfig | None = None) -> Heartbeat:
     """When the next stakeholder/public update is due, and how late it is."""
-    cfg = config or CommsConfig.from_settings()
+    cfg = config or CommsConfig()
     with db.read() as conn:
         row = _incident_row(conn, key)
-        return _beat(row, _last_counting(conn, row.id), cfg, utcnow())
+        return _beat(row, last_counting(conn, row.id), cfg, utcnow())
 
 
 @dataclass
@@ -139,7 +144,7 @@ def punctuality(db: Database, key: str, *, config: CommsConfig | None = None) ->
     resolution update, closure, or now). An update is late when posted after the time the
     previous one promised (or detection + cadence for the first).
     """
-    cfg = config or CommsConfig.from_settings()
+    cfg = config or CommsConfig()
     now = utcnow()
     with db.read() as conn:
         row = _incident_row(conn, key)
@@ -205,6 +210,7 @@ class Reminder:
     severity: str | None
     to_people: list[str]
     audience: str  # which channels: internal or escalation
+    hint: Hint | None = None  # the next step, rendered by each shell (a command, a link)
     sent: bool = False
 
     @property
@@ -217,6 +223,7 @@ class Reminder:
             "kind": self.kind.value,
             "slot": self.slot,
             "message": self.message,
+            "hint": self.hint.to_dict() if self.hint else None,
             "to": self.to_people,
             "channels": self.audience,
             "sent": self.sent,
@@ -229,7 +236,7 @@ def _period(elapsed: timedelta, every_minutes: int) -> int:
 
 def due_reminders(db: Database, *, config: CommsConfig | None = None) -> list[Reminder]:
     """Everything due or overdue right now, across open incidents (with whether it was sent)."""
-    cfg = config or CommsConfig.from_settings()
+    cfg = config or CommsConfig()
     now = utcnow()
     out: list[Reminder] = []
     with db.read() as conn:
@@ -252,45 +259,53 @@ def due_reminders(db: Database, *, config: CommsConfig | None = None) -> list[Re
                 slot: str,
                 message: str,
                 to: list[str | None],
+                hint: Hint,
                 audience: str = "internal",
                 *,
                 _row: Any = row,
                 _sev: str | None = sev,
             ) -> None:
+                people = [p for p in to if p]
                 out.append(
-                    Reminder(
-                        _row.key, _row.id, kind, slot, message, _sev, [p for p in to if p], audience
-                    )
+                    Reminder(_row.key, _row.id, kind, slot, message, _sev, people, audience, hint)
                 )
 
-            beat = _beat(row, _last_counting(conn, row.id), cfg, now)
+            beat = _beat(row, last_counting(conn, row.id), cfg, now)
             if beat.due_at is not None:
                 slot = beat.due_at.strftime("%Y-%m-%dT%H:%MZ")
+                post = Hint(
+                    "post_update",
+                    "post the stakeholder update",
+                    incident=row.key,
+                    params={"audience": "stakeholder"},
+                )
                 if beat.state is Beat.DUE:
                     add(
                         ReminderKind.UPDATE_DUE,
                         slot,
-                        f"{row.key}: stakeholder update due by {_hm(beat.due_at)}",
+                        f"{row.key}: stakeholder update due by {hm(beat.due_at)}",
                         [commander],
+                        post,
                     )
                 if beat.state in (Beat.OVERDUE, Beat.ESCALATED):
                     add(
                         ReminderKind.UPDATE_OVERDUE,
                         slot,
-                        f"{row.key} ({sev}): the stakeholder update due {_hm(beat.due_at)} is "
-                        f"overdue. Post one now (warroom update {row.key} --audience "
-                        "stakeholder ...), even if there is no progress.",
+                        f"{row.key} ({sev}): the stakeholder update due {hm(beat.due_at)} is "
+                        "overdue. Post one now, even if there is no progress.",
                         [commander],
+                        post,
                     )
                 if beat.state is Beat.ESCALATED:
                     add(
                         ReminderKind.UPDATE_ESCALATION,
                         slot,
                         f"{row.key} ({sev}): no stakeholder update since "
-                        f"{_hm(beat.last_update_at) or 'declaration'}; it was due "
-                        f"{_hm(beat.due_at)} and the commander ({commander or 'none named'}) "
+                        f"{hm(beat.last_update_at) or 'declaration'}; it was due "
+                        f"{hm(beat.due_at)} and the commander ({commander or 'none named'}) "
                         f"has not posted it. Comms lead: please take it over.",
                         [comms_lead],
+                        post,
                         "escalation",
                     )
             if sev in ("P0", "P1") and not commander:
@@ -299,9 +314,14 @@ def due_reminders(db: Database, *, config: CommsConfig | None = None) -> list[Re
                     add(
                         ReminderKind.NO_COMMANDER,
                         str(n),
-                        f"{row.key} is {sev} and has NO COMMANDER: name one now "
-                        f"(warroom role {row.key} commander NAME)",
+                        f"{row.key} is {sev} and has NO COMMANDER: name one now",
                         [],
+                        Hint(
+                            "assign_role",
+                            "name a commander",
+                            incident=row.key,
+                            params={"role": "commander"},
+                        ),
                     )
             if sev is None:
                 n = _period(now - row.detected_at, cfg.severity_every_minutes)
@@ -309,8 +329,9 @@ def due_reminders(db: Database, *, config: CommsConfig | None = None) -> list[Re
                     add(
                         ReminderKind.NO_SEVERITY,
                         str(n),
-                        f"{row.key} has no severity yet: set one (warroom severity {row.key} P2)",
+                        f"{row.key} has no severity yet: set one",
                         [commander],
+                        Hint("set_severity", "set a severity", incident=row.key),
                     )
             stale = timedelta(minutes=cfg.stale_task_minutes)
             for t in conn.execute(
@@ -328,8 +349,14 @@ def due_reminders(db: Database, *, config: CommsConfig | None = None) -> list[Re
                     f"T{t.number}:{n}",
                     f"{row.key} task T{t.number} '{t.title}' has not moved for "
                     f"{int((now - t.updated_at).total_seconds() // 60)} min: update it or "
-                    f"close it (warroom task update {row.key} T{t.number} --status ...)",
+                    "close it",
                     [t.assignee or commander],
+                    Hint(
+                        "update_task",
+                        "update or close the task",
+                        incident=row.key,
+                        params={"task": f"T{t.number}"},
+                    ),
                 )
         if out:
             done = {
@@ -354,7 +381,7 @@ def send_reminders(
     same transaction as its outbox rows: when two workers race, the second insert fails on the
     unique key and that worker sends nothing.
     """
-    cfg = config or CommsConfig.from_settings()
+    cfg = config or CommsConfig()
     sent: list[Reminder] = []
     for r in due_reminders(db, config=cfg):
         if r.sent or not r.sendable:

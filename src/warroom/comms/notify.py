@@ -6,7 +6,7 @@ delivers them later (`deliver_pending`), so a failing channel never blocks or lo
     with db.transaction() as conn:
         ...change the incident...
         enqueue(conn, key="update:7:3:ops", incident_id=7, channel=ch, title=..., body=...)
-    deliver_pending(db, config=NotifyConfig.from_settings(settings))
+    deliver_pending(db, config=NotifyConfig.from_settings(settings))   # the worker's job
 
 Delivery is at-least-once with a per-row idempotency key: a row is claimed (status `sending`
 with a lease), sent, then marked `sent`. A worker that dies between sending and marking leaves
@@ -30,13 +30,14 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from warroom import incidents
 from warroom.comms.tables import outbox
 from warroom.core.clock import utcnow
-from warroom.core.config import Settings, load_settings
+from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound
 from warroom.core.severity import Severity
-from warroom.incidents.tables import incidents
+from warroom.incidents.tables import incidents as incidents_t
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,8 @@ class NotifyConfig:
     max_backoff_seconds: int = 3600
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> NotifyConfig:
-        settings = settings or load_settings()
+    def from_settings(cls, settings: Settings) -> NotifyConfig:
+        """The channels, contacts and delivery timings of this deployment's settings."""
         comms = settings.section("comms")
         raw = settings.section("notify")
         channels = []
@@ -202,17 +203,15 @@ def enqueue(
 
 def deliveries(db: Database, key: str | None = None, *, limit: int = 200) -> list[OutboxItem]:
     """Outbox rows, newest first (of one incident when `key` is given)."""
-    from warroom.incidents.lifecycle import get_id
-
     with db.read() as conn:
         stmt = (
-            sa.select(outbox, incidents.c.key.label("incident_key"))
-            .select_from(outbox.outerjoin(incidents, incidents.c.id == outbox.c.incident_id))
+            sa.select(outbox, incidents_t.c.key.label("incident_key"))
+            .select_from(outbox.outerjoin(incidents_t, incidents_t.c.id == outbox.c.incident_id))
             .order_by(outbox.c.id.desc())
             .limit(limit)
         )
         if key is not None:
-            stmt = stmt.where(outbox.c.incident_id == get_id(conn, key))
+            stmt = stmt.where(outbox.c.incident_id == incidents.get_id(conn, key))
         rows = conn.execute(stmt).all()
     return [
         OutboxItem(
@@ -399,7 +398,6 @@ def retry_now(db: Database, row_id: int) -> None:
         )
         if not result.rowcount:
             raise NotFound(
-                f"no unsent outbox row {row_id} (warroom outbox lists them; sent rows are "
-                "never sent again)",
+                f"no unsent outbox row {row_id}: sent rows are never sent again",
                 field="id",
             )

@@ -22,7 +22,7 @@ from warroom.comms.catalog import ComponentState
 from warroom.comms.tables import maintenances
 from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput
+from warroom.core.errors import Hint, InvalidInput
 from warroom.incidents.tables import incidents as incidents_t
 
 HISTORY_DAYS = 90
@@ -145,7 +145,7 @@ def add_maintenance(
     """Schedule a maintenance window shown on the status page (public wording only)."""
     title = (title or "").strip()
     if not title:
-        raise InvalidInput("a maintenance window needs a --title", field="title")
+        raise InvalidInput("a maintenance window needs a title", field="title")
     start, end = ensure_utc(starts_at), ensure_utc(ends_at)
     if end <= start:
         raise InvalidInput("the maintenance must end after it starts", field="ends_at")
@@ -154,7 +154,9 @@ def add_maintenance(
     missing = [n for n in names if n not in known]
     if missing:
         raise InvalidInput(
-            f"no service named {missing[0]} (warroom service list shows them)", field="services"
+            f"no service named {missing[0]}",
+            field="services",
+            hint=Hint("list_services", "see the services"),
         )
     with db.transaction() as conn:
         new_id = conn.execute(

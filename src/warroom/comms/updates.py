@@ -1,22 +1,21 @@
-"""Status updates and the heartbeat that keeps them coming.
+"""Status updates: post one (a row, a timeline event and its notifications, in one
+transaction), list them, read the public ones.
 
     post_update(db, "INC-1", audience="stakeholder", kind="progress", actor="ana",
-                conditions="Checkout fails for 30% of users", actions="Rolling back 4.2")
-    heartbeat(db, "INC-1")          # when the next update is due, and whether it is late
-    due_reminders(db)               # what the desk nags about right now
+                conditions="Checkout fails for 30% of users", actions="Rolling back 4.2",
+                config=CommsConfig.from_settings(settings))
 
 Updates are structured (conditions / actions / needs, business impact, ETA, next update time)
-and rendered from one template per moment of the method: initial assessment, progress, ETA
-revision, resolution confirmation, follow-up with prevention. Each is a timeline event, and
-its notifications go into the outbox in the same transaction.
+and rendered from one template per moment of the method (`warroom.comms.drafting`): initial
+assessment, progress, ETA revision, resolution confirmation, follow-up with prevention.
 
-Cadence (minutes between stakeholder/public updates) is per severity, from `[comms.cadence]`:
-P0 15, P1 30, P2 60, none below. Internal updates do not reset the heartbeat.
+Cadence (minutes between stakeholder/public updates) is per severity, from `[comms.cadence]`
+(`warroom.comms.config`): P0 15, P1 30, P2 60, none below. Internal updates do not reset the
+heartbeat (`warroom.comms.heartbeat`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,222 +25,47 @@ from sqlalchemy.engine import Connection
 from warroom import incidents
 from warroom.comms import notify
 from warroom.comms.catalog import ComponentState
+from warroom.comms.config import CommsConfig
+from warroom.comms.drafting import (
+    COUNTING,
+    FINAL_KINDS,
+    KIND_LABELS,
+    Audience,
+    StatusUpdate,
+    UpdateKind,
+    default_component_state,
+    hm,
+    render,
+)
 from warroom.comms.tables import incident_services, services, status_updates
-from warroom.core.choices import Choice
 from warroom.core.clock import ensure_utc, utcnow
-from warroom.core.config import Settings, load_settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.core.severity import Severity
 from warroom.incidents import timeline
 from warroom.incidents.tables import incidents as incidents_t
 
+# What other modules have always imported from here (the comms API, pages and the desk).
+__all__ = [
+    "COUNTING",
+    "FINAL_KINDS",
+    "KIND_LABELS",
+    "MAX_FIELD",
+    "UPDATE_POSTED",
+    "Audience",
+    "CommsConfig",
+    "StatusUpdate",
+    "UpdateKind",
+    "default_component_state",
+    "last_counting",
+    "list_updates",
+    "post_update",
+    "public_updates",
+    "render",
+]
+
 UPDATE_POSTED = "update.posted"
 MAX_FIELD = 5_000
-
-
-class Audience(Choice):
-    INTERNAL = "internal"
-    STAKEHOLDER = "stakeholder"
-    PUBLIC = "public"
-
-
-class UpdateKind(Choice):
-    INITIAL = "initial"
-    PROGRESS = "progress"
-    ETA = "eta"
-    RESOLUTION = "resolution"
-    FOLLOWUP = "followup"
-
-    @property
-    def label(self) -> str:
-        return KIND_LABELS[self]
-
-    @classmethod
-    def aliases(cls) -> dict[str, str]:
-        return {
-            "initial_assessment": "initial",
-            "eta_revision": "eta",
-            "resolved": "resolution",
-            "follow_up": "followup",
-            "update": "progress",
-        }
-
-    @classmethod
-    def field_name(cls) -> str:
-        return "kind"
-
-
-KIND_LABELS = {
-    UpdateKind.INITIAL: "Initial assessment",
-    UpdateKind.PROGRESS: "Progress update",
-    UpdateKind.ETA: "ETA revision",
-    UpdateKind.RESOLUTION: "Resolved",
-    UpdateKind.FOLLOWUP: "Follow-up",
-}
-# After these the heartbeat stops until another update restarts it.
-FINAL_KINDS = (UpdateKind.RESOLUTION, UpdateKind.FOLLOWUP)
-COUNTING = (Audience.STAKEHOLDER.value, Audience.PUBLIC.value)
-DEFAULT_STATE = {
-    Severity.P0: ComponentState.MAJOR_OUTAGE,
-    Severity.P1: ComponentState.PARTIAL_OUTAGE,
-    Severity.P2: ComponentState.DEGRADED_PERFORMANCE,
-    Severity.P3: ComponentState.DEGRADED_PERFORMANCE,
-    Severity.P4: ComponentState.DEGRADED_PERFORMANCE,
-}
-
-
-@dataclass(frozen=True)
-class CommsConfig:
-    """`[comms]` of warroom.toml: cadence per severity and reminder timings (minutes)."""
-
-    cadence: dict[str, int] = field(default_factory=lambda: {"P0": 15, "P1": 30, "P2": 60})
-    due_soon_minutes: int = 5
-    grace_minutes: int = 10
-    commander_every_minutes: int = 5
-    severity_every_minutes: int = 15
-    stale_task_minutes: int = 30
-    notify: notify.NotifyConfig = field(default_factory=notify.NotifyConfig)
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> CommsConfig:
-        settings = settings or load_settings()
-        raw = settings.section("comms")
-        cadence = {"P0": 15, "P1": 30, "P2": 60}
-        for k, v in (raw.get("cadence", {}) or {}).items():
-            sev = Severity.parse(k).value
-            if v in (None, 0, False, "none"):
-                cadence.pop(sev, None)
-            else:
-                if int(v) <= 0:
-                    raise InvalidInput(f"[comms.cadence] {k} must be minutes > 0 (or 0 for none)")
-                cadence[sev] = int(v)
-
-        def minutes(name: str, default: int) -> int:
-            value = int(raw.get(name, default))
-            if value <= 0:
-                raise InvalidInput(f"[comms] {name} must be a positive number of minutes")
-            return value
-
-        return cls(
-            cadence=cadence,
-            due_soon_minutes=minutes("due_soon_minutes", 5),
-            grace_minutes=minutes("grace_minutes", 10),
-            commander_every_minutes=minutes("commander_every_minutes", 5),
-            severity_every_minutes=minutes("severity_every_minutes", 15),
-            stale_task_minutes=minutes("stale_task_minutes", 30),
-            notify=notify.NotifyConfig.from_settings(settings),
-        )
-
-    def cadence_for(self, severity: Severity | str | None) -> timedelta | None:
-        if severity is None:
-            return None
-        minutes = self.cadence.get(Severity.parse(severity).value)
-        return timedelta(minutes=minutes) if minutes else None
-
-
-@dataclass
-class StatusUpdate:
-    incident: str
-    number: int
-    audience: str
-    kind: str
-    headline: str
-    conditions: str
-    actions: str
-    needs: str
-    business_impact: str
-    prevention: str
-    component_state: str | None
-    eta: datetime | None
-    next_update_at: datetime | None
-    text: str
-    author: str
-    posted_at: datetime
-    incident_id: int = 0
-
-    @property
-    def kind_label(self) -> str:
-        return UpdateKind(self.kind).label
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "incident": self.incident,
-            "number": self.number,
-            "audience": self.audience,
-            "kind": self.kind,
-            "headline": self.headline,
-            "conditions": self.conditions,
-            "actions": self.actions,
-            "needs": self.needs,
-            "business_impact": self.business_impact,
-            "prevention": self.prevention,
-            "component_state": self.component_state,
-            "eta": self.eta.isoformat() if self.eta else None,
-            "next_update_at": self.next_update_at.isoformat() if self.next_update_at else None,
-            "text": self.text,
-            "author": self.author,
-            "posted_at": self.posted_at.isoformat(),
-        }
-
-    def public_dict(self) -> dict[str, Any]:
-        """Only what the status page may show."""
-        return {
-            "kind": self.kind,
-            "label": self.kind_label,
-            "text": self.text,
-            "posted_at": self.posted_at.isoformat(),
-            "eta": self.eta.isoformat() if self.eta else None,
-            "next_update_at": self.next_update_at.isoformat() if self.next_update_at else None,
-        }
-
-
-def _hm(when: datetime | None) -> str:
-    return f"{when:%H:%M} UTC" if when else ""
-
-
-def render(
-    kind: UpdateKind,
-    *,
-    headline: str,
-    conditions: str,
-    actions: str,
-    needs: str,
-    business_impact: str,
-    prevention: str,
-    eta: datetime | None,
-    next_update_at: datetime | None,
-) -> str:
-    """The update in business language, from the template of its moment."""
-    intro = {
-        UpdateKind.INITIAL: f"We are investigating: {headline}.",
-        UpdateKind.PROGRESS: f"Update on {headline}.",
-        UpdateKind.ETA: f"Revised estimate for {headline}.",
-        UpdateKind.RESOLUTION: f"Resolved: {headline}.",
-        UpdateKind.FOLLOWUP: f"Follow-up on {headline}.",
-    }[kind]
-    lines = [intro]
-    if business_impact:
-        lines.append(f"Business impact: {business_impact}")
-    if conditions:
-        label = "What happened" if kind in FINAL_KINDS else "Current situation"
-        lines.append(f"{label}: {conditions}")
-    if actions:
-        label = "What we did" if kind in FINAL_KINDS else "What we are doing"
-        lines.append(f"{label}: {actions}")
-    if needs:
-        lines.append(f"What we need: {needs}")
-    if prevention:
-        lines.append(f"Preventing a recurrence: {prevention}")
-    if kind not in FINAL_KINDS:
-        lines.append(
-            f"Expected resolution: {eta:%Y-%m-%d %H:%M} UTC."
-            if eta
-            else "Expected resolution: not known yet."
-        )
-    if next_update_at:
-        lines.append(f"Next update by {_hm(next_update_at)}, or sooner if anything changes.")
-    return "\n".join(lines)
+MAX_NEXT_MINUTES = 30 * 24 * 60  # a promise further out is a typo, and past it dates overflow
 
 
 def _field(name: str, value: str | None) -> str:
@@ -277,7 +101,7 @@ def _row_to_update(r: Any, key: str) -> StatusUpdate:
     )
 
 
-def _last_counting(conn: Connection, incident_id: int) -> Any:
+def last_counting(conn: Connection, incident_id: int) -> Any:
     return conn.execute(
         sa.select(status_updates)
         .where(
@@ -313,7 +137,7 @@ def post_update(
     The next update time defaults to now + the cadence of the severity; a later promise than
     the cadence allows is refused.
     """
-    cfg = config or CommsConfig.from_settings()
+    cfg = config or CommsConfig()
     aud = Audience.parse(audience)
     k = UpdateKind.parse(kind)
     fields = {
@@ -325,27 +149,35 @@ def post_update(
     }
     if not (fields["conditions"] or fields["actions"] or k is UpdateKind.RESOLUTION):
         raise InvalidInput(
-            "an update says at least what is happening (--conditions) or what is being done "
-            "(--actions)",
+            "an update says at least what is happening (conditions) or what is being done "
+            "(actions)",
             field="conditions",
         )
     if k is UpdateKind.ETA and eta is None:
-        raise InvalidInput("an ETA revision needs the new --eta (ISO time)", field="eta")
+        raise InvalidInput("an ETA revision needs the new ETA (a time)", field="eta")
     if k is UpdateKind.FOLLOWUP and not fields["prevention"]:
         raise InvalidInput(
-            "a follow-up carries the prevention recommendations (--prevention)",
+            "a follow-up carries the prevention recommendations",
             field="prevention",
         )
     state = ComponentState.parse(component_state) if component_state else None
     if state is not None and aud is not Audience.PUBLIC:
         raise InvalidInput(
-            "a component state only applies to public updates (--audience public)",
+            "a component state only applies to public updates",
             field="component_state",
         )
     now = utcnow()
     eta = ensure_utc(eta) if eta else None
+    if next_update_minutes is not None and next_update_minutes > MAX_NEXT_MINUTES:
+        raise InvalidInput(
+            f"the next update in {next_update_minutes:,} minutes is too far away: promise one "
+            f"within {MAX_NEXT_MINUTES // 1440} days",
+            field="next",
+        )
     if next_update_at is not None and next_update_minutes is not None:
-        raise InvalidInput("give either --next-update or --next-in, not both", field="next")
+        raise InvalidInput(
+            "give either the next update time or the minutes until it, not both", field="next"
+        )
 
     with db.transaction() as conn:
         row = incidents.lock(db, conn, key)
@@ -360,13 +192,13 @@ def post_update(
             )
             if nxt <= now:
                 raise InvalidInput(
-                    f"the next update time {_hm(nxt)} is not in the future", field="next"
+                    f"the next update time {hm(nxt)} is not in the future", field="next"
                 )
             if cadence is not None and nxt > now + cadence:
                 raise InvalidInput(
                     f"{row.key} is {row.severity}: updates are due every "
                     f"{int(cadence.total_seconds() // 60)} min, so promise the next one by "
-                    f"{_hm(now + cadence)} at the latest",
+                    f"{hm(now + cadence)} at the latest",
                     field="next",
                 )
         else:
@@ -441,7 +273,7 @@ def post_update(
                 "update_kind": k.value,
                 "next_update_at": nxt.isoformat() if nxt else None,
                 "eta": eta.isoformat() if eta else None,
-                "summary": f"{k.label} to {aud.value}" + (f", next by {_hm(nxt)}" if nxt else ""),
+                "summary": f"{k.label} to {aud.value}" + (f", next by {hm(nxt)}" if nxt else ""),
             },
         )
         _enqueue_update(conn, cfg, row, number, aud, k, text)
@@ -526,11 +358,3 @@ def public_updates(db: Database) -> dict[int, list[StatusUpdate]]:
         for r in rows:
             out.setdefault(r.incident_id, []).append(_row_to_update(r, r.key))
     return out
-
-
-def default_component_state(severity: str | None) -> ComponentState:
-    return (
-        DEFAULT_STATE.get(Severity(severity), ComponentState.DEGRADED_PERFORMANCE)
-        if severity
-        else ComponentState.DEGRADED_PERFORMANCE
-    )

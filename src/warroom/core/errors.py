@@ -73,6 +73,7 @@ ACTIONS: dict[str, str] = {
     "list_mitigations": "see the incident's mitigations",
     "list_services": "see the services",
     "add_service": "add a service",
+    "replace_service": "replace a service's entry in the catalog",
     "list_drills": "see the drills",
     "draft_postmortem": "draft the postmortem",
     "set_postmortem_status": "change the postmortem's status",

@@ -66,6 +66,7 @@ LINKS: dict[str, tuple[str, str]] = {
     "list_mitigations": ("See the mitigations", "/incidents/{incident}#contain"),
     "list_services": ("See the services", "/services"),
     "add_service": ("Add a service", "/services"),
+    "replace_service": ("See the services", "/services"),
     "list_drills": ("See the drills", "/drills"),
     "draft_postmortem": ("Draft the postmortem", "/incidents/{incident}/postmortem"),
     "set_postmortem_status": ("Open the postmortem", "/incidents/{incident}/postmortem"),

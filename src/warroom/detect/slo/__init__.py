@@ -11,14 +11,8 @@ from pathlib import Path
 
 from warroom.detect.slo.burn import AlertStatus, Firing, SLOReport, evaluate
 from warroom.detect.slo.logs import read_logs, sli_events
-from warroom.detect.slo.spec import (
-    DEFAULT_ALERTS,
-    SLO,
-    BurnAlert,
-    SLOKind,
-    load_slo_file,
-    parse_slos,
-)
+from warroom.detect.slo.model import DEFAULT_ALERTS, SLO, BurnAlert, SLOKind
+from warroom.detect.slo.spec import load_slo_file, parse_slos
 
 __all__ = [
     "DEFAULT_ALERTS",

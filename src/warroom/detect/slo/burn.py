@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from warroom.detect.slo.spec import SLO, BurnAlert, format_duration
+from warroom.detect.slo.model import SLO, BurnAlert, format_duration
 
 MAX_STEPS = 2_000_000
 

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from warroom.core.errors import InvalidInput
-from warroom.detect.slo.spec import SLO, SLOKind
+from warroom.detect.slo.model import SLO, SLOKind
 from warroom.triage.parse import read_access_logs
 
 

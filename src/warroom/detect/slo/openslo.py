@@ -31,17 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from warroom.core.errors import InvalidInput
-from warroom.detect.slo.spec import (
-    _STATUS_RE,
+from warroom.detect.slo.documents import yaml_documents
+from warroom.detect.slo.model import (
     SLO,
+    STATUS_RE,
     Matcher,
     PromQuery,
     SLOKind,
-    _err,
+    field_error,
     format_duration,
     parse_duration,
     parse_objective,
-    yaml_documents,
 )
 
 _SELECTOR_RE = re.compile(
@@ -126,7 +126,7 @@ def _status_values(status: dict[str, Any]) -> list[str]:
     out = []
     for part in str(raw).split("|"):
         part = part.strip().lower().replace(".", "x").replace("\\d", "x")
-        if _STATUS_RE.match(part):
+        if STATUS_RE.match(part):
             out.append(part)
     return out
 
@@ -181,7 +181,7 @@ def _metric_query(
         return None
     source = _dig(node, "metricSource")
     if not isinstance(source, dict):
-        raise _err(where, fieldname, "needs a metricSource {type, spec: {query}}")
+        raise field_error(where, fieldname, "needs a metricSource {type, spec: {query}}")
     kind = _source_type(source, data_sources)
     spec = source.get("spec")
     query = None
@@ -207,10 +207,10 @@ def _window(spec: dict[str, Any], where: str) -> tuple[timedelta, list[str]]:
     if isinstance(windows, dict):
         windows = [windows]
     if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
-        raise _err(where, "spec.timeWindow", "give exactly one time window")
+        raise field_error(where, "spec.timeWindow", "give exactly one time window")
     tw = windows[0]
     if "duration" not in tw:
-        raise _err(where, "spec.timeWindow[0].duration", "is required (e.g. 28d, 1w, 1M)")
+        raise field_error(where, "spec.timeWindow[0].duration", "is required (e.g. 28d, 1w, 1M)")
     window = parse_window_duration(
         tw["duration"], where=f"{where}, field spec.timeWindow[0].duration"
     )
@@ -220,7 +220,7 @@ def _window(spec: dict[str, Any], where: str) -> tuple[timedelta, list[str]]:
     if rolling is None:
         rolling = calendar is None
     if not isinstance(rolling, bool):
-        raise _err(where, "spec.timeWindow[0].isRolling", f"{rolling!r}: use true or false")
+        raise field_error(where, "spec.timeWindow[0].isRolling", f"{rolling!r}: use true or false")
     if str(tw["duration"]).strip()[-1:] in _LONG_UNITS:
         notes.append(f"duration {tw['duration']} read as {format_duration(window)}")
     if not rolling:
@@ -235,13 +235,13 @@ def _window(spec: dict[str, Any], where: str) -> tuple[timedelta, list[str]]:
 
 def _objective_target(obj: dict[str, Any], *, where: str, f: str) -> float:
     if "target" in obj and "targetPercent" in obj:
-        raise _err(where, f"{f}.targetPercent", "give target or targetPercent, not both")
+        raise field_error(where, f"{f}.targetPercent", "give target or targetPercent, not both")
     if "targetPercent" in obj:
         return parse_objective(
             f"{obj['targetPercent']}%", where=where, fieldname=f"{f}.targetPercent"
         )
     if "target" not in obj:
-        raise _err(where, f"{f}.target", "is required (e.g. 0.999)")
+        raise field_error(where, f"{f}.target", "is required (e.g. 0.999)")
     return parse_objective(obj["target"], where=where, fieldname=f"{f}.target")
 
 
@@ -317,7 +317,7 @@ def parse_openslo(docs: list[dict[str, Any]], source: str) -> list[SLO]:
         kinds = sorted({str(d.get("kind")) for d in docs})
         raise InvalidInput(
             f"{source}: no `kind: SLO` document found (the file holds {', '.join(kinds)}): "
-            "warroom evaluates SLOs and reads the other kinds alongside them (same file or "
+            "only SLOs are evaluated; the other kinds are read alongside them (same file or "
             "folder)",
             field="kind",
         )
@@ -334,16 +334,16 @@ def _slo(
     where = f"{source}: SLO {name!r}"
     spec = doc.get("spec")
     if not isinstance(spec, dict):
-        raise _err(where, "spec", "is required")
+        raise field_error(where, "spec", "is required")
     objectives = spec.get("objectives")
     if not isinstance(objectives, list) or not objectives:
-        raise _err(where, "spec.objectives", "give at least one objective with a target")
+        raise field_error(where, "spec.objectives", "give at least one objective with a target")
     for i, obj in enumerate(objectives):
         if not isinstance(obj, dict):
-            raise _err(where, f"spec.objectives[{i}]", "must be a mapping with a target")
+            raise field_error(where, f"spec.objectives[{i}]", "must be a mapping with a target")
         for key in ("indicatorRef", "indicator", "compositeWeight"):
             if key in obj:
-                raise _err(
+                raise field_error(
                     where,
                     f"spec.objectives[{i}].{key}",
                     "composite SLOs (an indicator per objective) are not supported: give "
@@ -353,7 +353,7 @@ def _slo(
     if indicator is None and spec.get("indicatorRef"):
         ref = str(spec["indicatorRef"])
         if ref not in slis:
-            raise _err(
+            raise field_error(
                 where,
                 "spec.indicatorRef",
                 f"no SLI named {ref!r} in this file: add a `kind: SLI` document "
@@ -361,11 +361,13 @@ def _slo(
             )
         indicator = slis[ref]
     if not isinstance(indicator, dict):
-        raise _err(where, "spec.indicator", "needs an indicator.spec or an indicatorRef")
+        raise field_error(where, "spec.indicator", "needs an indicator.spec or an indicatorRef")
     window, notes = _window(spec, where)
     method = spec.get("budgetingMethod", "Occurrences")
     if method not in ("Occurrences", "Timeslices", "RatioTimeslices"):
-        raise _err(where, "spec.budgetingMethod", f"{method!r}: use Occurrences (or Timeslices)")
+        raise field_error(
+            where, "spec.budgetingMethod", f"{method!r}: use Occurrences (or Timeslices)"
+        )
     if method != "Occurrences":
         notes.append(
             f"budgetingMethod {method} not applied: events are counted, "
@@ -424,17 +426,17 @@ def _indicator_slo(
         ratio = indicator["ratioMetric"] or {}
         f = "spec.indicator.spec.ratioMetric"
         if not isinstance(ratio, dict):
-            raise _err(where, f, "must be a mapping with good or bad, and total")
+            raise field_error(where, f, "must be a mapping with good or bad, and total")
         if "raw" in ratio or "rawType" in ratio:
-            raise _err(
+            raise field_error(
                 where,
                 f"{f}.raw",
                 "precomputed ratios (raw, rawType) are not supported: give good or bad, and total",
             )
         if "total" not in ratio:
-            raise _err(where, f"{f}.total", "is required")
+            raise field_error(where, f"{f}.total", "is required")
         if ("good" in ratio) == ("bad" in ratio):
-            raise _err(where, f"{f}.good", "give exactly one of good and bad")
+            raise field_error(where, f"{f}.good", "give exactly one of good and bad")
         good, bad, total = (
             _metric_query(
                 ratio.get(part), where=where, fieldname=f"{f}.{part}", data_sources=data_sources
@@ -471,13 +473,15 @@ def _indicator_slo(
         )
         op = str(obj.get("op", "lte"))
         if op not in ("lt", "lte", "gt", "gte"):
-            raise _err(where, f"{f_obj}.op", f"{op!r}: use lt, lte, gt or gte")
+            raise field_error(where, f"{f_obj}.op", f"{op!r}: use lt, lte, gt or gte")
         if "value" not in obj:
-            raise _err(where, f"{f_obj}.value", "a threshold objective needs it")
+            raise field_error(where, f"{f_obj}.value", "a threshold objective needs it")
         try:
             value = float(obj["value"])
         except (TypeError, ValueError):
-            raise _err(where, f"{f_obj}.value", f"{obj['value']!r} is not a number") from None
+            raise field_error(
+                where, f"{f_obj}.value", f"{obj['value']!r} is not a number"
+            ) from None
         match, _ = _log_filters(query)
         # On logs a threshold objective reads as per-request latency in milliseconds.
         return SLO(
@@ -489,4 +493,4 @@ def _indicator_slo(
             threshold_value=value,
             **common,
         )
-    raise _err(where, "spec.indicator.spec", "needs a ratioMetric or a thresholdMetric")
+    raise field_error(where, "spec.indicator.spec", "needs a ratioMetric or a thresholdMetric")

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from warroom.comms import catalog, heartbeat, notify, statuspage, updates
-from warroom.comms.updates import CommsConfig
+from warroom.comms.config import CommsConfig
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["comms"])
@@ -55,7 +55,125 @@ class MaintenanceIn(BaseModel):
     services: list[str] = []
 
 
-@router.post("/incidents/{key}/updates", status_code=201)
+# --- answers (times are ISO-8601 strings in UTC, as the domain's to_dict writes them) ---------
+
+
+class UpdateOut(BaseModel):
+    incident: str
+    number: int
+    audience: str
+    kind: str
+    headline: str
+    conditions: str
+    actions: str
+    needs: str
+    business_impact: str
+    prevention: str
+    component_state: str | None
+    eta: str | None
+    next_update_at: str | None
+    text: str
+    author: str
+    posted_at: str
+
+
+class HeartbeatOut(BaseModel):
+    incident: str
+    state: str = Field(description="none, ok, due, overdue or escalated")
+    due_at: str | None
+    seconds_left: int | None
+    last_update_at: str | None
+    cadence_minutes: int | None
+    text: str
+
+
+class PunctualityOut(BaseModel):
+    incident: str
+    updates: int
+    longest_silence_minutes: float
+    overdue_count: int
+    reminders_sent: int
+
+
+class SentReminderOut(BaseModel):
+    kind: str
+    slot: str
+    message: str
+    to: list[str]
+    sent_at: str
+
+
+class HeartbeatStateOut(BaseModel):
+    heartbeat: HeartbeatOut
+    punctuality: PunctualityOut
+    reminders_sent: list[SentReminderOut]
+
+
+class HintOut(BaseModel):
+    """The next step as data (`incident` and `params` only when there are some)."""
+
+    action: str
+    text: str
+    incident: str | None = Field(None, exclude_if=lambda v: v is None)
+    params: dict[str, str] | None = Field(None, exclude_if=lambda v: v is None)
+
+
+class ReminderOut(BaseModel):
+    incident: str
+    kind: str
+    slot: str
+    message: str
+    hint: HintOut | None
+    to: list[str]
+    channels: str = Field(description="internal or escalation")
+    sent: bool
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    key: str
+    incident: str | None
+    channel: str
+    title: str
+    status: str = Field(description="pending, sending, sent or failed")
+    attempts: int
+    next_attempt_at: str
+    last_error: str
+    created_at: str
+    sent_at: str | None
+
+
+class RetriedOut(BaseModel):
+    retried: int
+
+
+class ServiceOut(BaseModel):
+    name: str
+    display_name: str
+    description: str
+    owner: str
+    has_contact: bool
+    tier: int
+    public: bool
+    depends_on: list[str]
+
+
+class ImpactOut(BaseModel):
+    affected: list[ServiceOut]
+    downstream: list[ServiceOut]
+
+
+class MaintenanceOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    components: list[str]
+    starts_at: str
+    ends_at: str
+    in_progress: bool
+
+
+@router.post("/incidents/{key}/updates", status_code=201, response_model=UpdateOut)
 def post_update(
     key: str, body: UpdateIn, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -66,12 +184,12 @@ def post_update(
     return u.to_dict()
 
 
-@router.get("/incidents/{key}/updates")
+@router.get("/incidents/{key}/updates", response_model=list[UpdateOut])
 def list_updates(key: str, db: DbDep, audience: str | None = None) -> list[dict[str, Any]]:
     return [u.to_dict() for u in updates.list_updates(db, key, audience=audience)]
 
 
-@router.get("/incidents/{key}/heartbeat")
+@router.get("/incidents/{key}/heartbeat", response_model=HeartbeatStateOut)
 def heartbeat_state(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """The countdown to the next update and the punctuality so far."""
     cfg = CommsConfig.from_settings(settings)
@@ -82,47 +200,47 @@ def heartbeat_state(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any
     }
 
 
-@router.get("/incidents/{key}/deliveries")
+@router.get("/incidents/{key}/deliveries", response_model=list[DeliveryOut])
 def deliveries(key: str, db: DbDep) -> list[dict[str, Any]]:
     """Notifications of this incident and their delivery state."""
     return [d.to_dict() for d in notify.deliveries(db, key)]
 
 
-@router.get("/reminders")
+@router.get("/reminders", response_model=list[ReminderOut])
 def reminders(db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:
     """What is due or overdue now across open incidents."""
     cfg = CommsConfig.from_settings(settings)
     return [r.to_dict() for r in heartbeat.due_reminders(db, config=cfg)]
 
 
-@router.post("/outbox/{row_id}/retry")
+@router.post("/outbox/{row_id}/retry", response_model=RetriedOut)
 def retry(row_id: int, db: DbDep) -> dict[str, Any]:
     notify.retry_now(db, row_id)
     return {"retried": row_id}
 
 
-@router.get("/services")
+@router.get("/services", response_model=list[ServiceOut])
 def services(db: DbDep) -> list[dict[str, Any]]:
     return [s.to_dict() for s in catalog.list_services(db)]
 
 
-@router.post("/services", status_code=201)
+@router.post("/services", status_code=201, response_model=ServiceOut)
 def add_service(body: ServiceIn, db: DbDep) -> dict[str, Any]:
     return catalog.add_service(db, **body.model_dump()).to_dict()
 
 
-@router.post("/incidents/{key}/services")
+@router.post("/incidents/{key}/services", response_model=ImpactOut)
 def affect(key: str, body: AffectIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Mark services affected; answers with the affected and downstream services."""
     catalog.affect(db, key, names=body.services, actor=actor)
     return catalog.impact(db, key).to_dict()
 
 
-@router.get("/incidents/{key}/impact")
+@router.get("/incidents/{key}/impact", response_model=ImpactOut)
 def impact(key: str, db: DbDep) -> dict[str, Any]:
     return catalog.impact(db, key).to_dict()
 
 
-@router.post("/maintenance", status_code=201)
+@router.post("/maintenance", status_code=201, response_model=MaintenanceOut)
 def add_maintenance(body: MaintenanceIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return statuspage.add_maintenance(db, actor=actor, **body.model_dump()).to_dict()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
@@ -46,8 +46,25 @@ class AlertmanagerIn(BaseModel):
     alerts: list[AMAlert] = Field(max_length=5000)
 
 
-def _routing(settings: Any) -> alerts.Routing:
-    return alerts.Routing.from_config(settings.section("detect"))
+class IntakeOut(BaseModel):
+    """What a delivery did (`duplicate`: taken before, nothing changed)."""
+
+    outcome: Literal["opened", "attached", "unchanged", "duplicate", "ignored"]
+    incident: str | None = Field(description="the incident opened or attached to, e.g. INC-4")
+    firing: int = Field(description="alerts newly firing")
+    resolved: int = Field(description="alerts newly resolved")
+
+
+class AlertOut(BaseModel):
+    name: str
+    fingerprint: str
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: str = Field(description="ISO-8601, UTC")
+    ends_at: str | None
+    first_seen: str
+    updated_at: str
 
 
 def _body(raw: bytes) -> Any:
@@ -78,7 +95,9 @@ def _actor(request: Request, default: str) -> str:
     return str(identity.name) if identity is not None else default
 
 
-@router.post("/alerts/alertmanager", openapi_extra=_AM_BODY)
+# The answer is a JSONResponse built here: FastAPI skips the response model's validation for
+# a Response, so the model documents the shape and costs the hot path nothing.
+@router.post("/alerts/alertmanager", openapi_extra=_AM_BODY, response_model=IntakeOut)
 async def alertmanager_webhook(request: Request) -> JSONResponse:
     """Take an Alertmanager delivery (webhook version 4): open or attach to an incident.
 
@@ -97,7 +116,7 @@ async def alertmanager_webhook(request: Request) -> JSONResponse:
         digest = alerts.payload_hash("alertmanager", payload)
         seen = alerts.remembered(db, digest)
         if seen is None:
-            routing = _routing(request.app.state.settings)
+            routing = alerts.Routing.from_settings(request.app.state.settings)
             seen = await run_in_threadpool(
                 alerts.receive_alertmanager,
                 db,
@@ -110,7 +129,7 @@ async def alertmanager_webhook(request: Request) -> JSONResponse:
     return JSONResponse(seen.to_dict())
 
 
-@router.post("/alerts/webhook/{source}")
+@router.post("/alerts/webhook/{source}", response_model=IntakeOut)
 def generic_webhook(
     source: str, request: Request, db: DbDep, settings: SettingsDep, body: Any = Body(...)
 ) -> dict[str, Any]:
@@ -126,7 +145,7 @@ def generic_webhook(
     ).to_dict()
 
 
-@router.get("/incidents/{key}/alerts")
+@router.get("/incidents/{key}/alerts", response_model=list[AlertOut])
 def incident_alerts(key: str, db: DbDep) -> list[dict[str, Any]]:
     """The alerts that opened or attached to an incident, with their current status."""
     return alerts.list_alerts(db, key)

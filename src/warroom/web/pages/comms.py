@@ -5,19 +5,20 @@ updates, deliveries, affected services) and the public status page (`/status`, J
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from warroom.comms import catalog, heartbeat, notify, statuspage, updates
 from warroom.comms.catalog import ComponentState
-from warroom.comms.updates import Audience, CommsConfig, UpdateKind
-from warroom.core.clock import ensure_utc
+from warroom.comms.config import CommsConfig
+from warroom.comms.drafting import Audience, UpdateKind
+from warroom.core.clock import parse_time
 from warroom.core.config import Settings
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput, NotFound, WarroomError
+from warroom.core.errors import InvalidInput
 from warroom.incidents.lifecycle import Incident
+from warroom.web import forms
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 
 router = APIRouter(include_in_schema=False)
@@ -47,29 +48,9 @@ def comms_panel(
     )
 
 
-def _back(key: str, fn: Any) -> Response:
-    try:
-        fn()
-    except WarroomError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        return RedirectResponse(
-            f"/incidents/{key.upper()}?error={quote(exc.message)}#comms", status_code=303
-        )
-    return RedirectResponse(f"/incidents/{key.upper()}#comms", status_code=303)
-
-
-def _time(text: str, name: str) -> Any:
-    from datetime import datetime
-
-    if not text.strip():
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not a time: use 2026-11-24T14:03 (UTC)", field=name
-        ) from None
+def _panel(key: str) -> str:
+    """Where a comms form returns: the comms panel of the incident page."""
+    return f"/incidents/{key.upper()}#comms"
 
 
 @router.post("/incidents/{key}/updates")
@@ -92,10 +73,12 @@ def update_submit(
 ) -> Response:
     def run() -> None:
         minutes = None
-        if next_in.strip():
-            if not next_in.strip().isdigit():
+        text = next_in.strip()
+        if text:
+            # ASCII only: str.isdigit() also says yes to "²", which int() refuses
+            if not (text.isascii() and text.isdigit()) or len(text) > 9:
                 raise InvalidInput("next update: give whole minutes", field="next_in")
-            minutes = int(next_in)
+            minutes = int(text)
         updates.post_update(
             db,
             key,
@@ -108,23 +91,23 @@ def update_submit(
             business_impact=business_impact or None,
             prevention=prevention,
             headline=headline,
-            eta=_time(eta, "eta"),
+            eta=parse_time(eta, field="eta"),
             next_update_minutes=minutes,
             component_state=component_state or None,
             config=CommsConfig.from_settings(settings),
         )
 
-    return _back(key, run)
+    return forms.act(_panel(key), run)
 
 
 @router.post("/incidents/{key}/services")
 def affect_submit(
     key: str, db: DbDep, actor: ActorDep, service: Annotated[str, Form()] = ""
 ) -> Response:
-    return _back(key, lambda: catalog.affect(db, key, names=[service], actor=actor))
+    return forms.act(_panel(key), lambda: catalog.affect(db, key, names=[service], actor=actor))
 
 
-def _status_title(settings: Any) -> str:
+def _status_title(settings: Settings) -> str:
     return str(settings.section("status").get("title", "Service status"))
 
 
