@@ -99,3 +99,56 @@ def test_openapi_is_served(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/incidents" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_openapi_documents_every_incidents_response(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    checked = 0
+    for path, methods in spec["paths"].items():
+        if not path.startswith(("/api/v1/incidents", "/api/v1/severity")):
+            continue
+        for method, op in methods.items():
+            if "incidents" not in op.get("tags", []):
+                continue  # other areas' routes under /incidents/{key}/...
+            ok = next(v for k, v in op["responses"].items() if k.startswith("2"))
+            content = ok["content"]
+            if path.endswith("timeline.md"):
+                assert "text/plain" in content
+                continue
+            schema = content["application/json"]["schema"]
+            assert "$ref" in schema or "$ref" in schema.get("items", {}), (method, path, schema)
+            checked += 1
+    assert checked == 15
+    incident = spec["components"]["schemas"]["IncidentOut"]["properties"]
+    assert {"warnings", "nags", "tasks", "factors", "stage_times"} <= set(incident)
+
+
+def test_incident_json_keeps_its_shape_and_adds_nags(client: TestClient) -> None:
+    body = client.post("/api/v1/incidents", json={"title": "x", "severity": "P1"}).json()
+    assert body["warnings"] == ["NO COMMANDER on a P1: name one now"]
+    assert body["nags"] == [
+        {
+            "text": "NO COMMANDER on a P1: name one now",
+            "hint": {
+                "action": "assign_role",
+                "text": "name a commander",
+                "incident": "INC-1",
+                "params": {"role": "commander"},
+            },
+        }
+    ]
+    assert body["started_at"].endswith("+00:00") and body["commander"] is None
+    assert body["stage_times"]["contained"] is None and body["severity"] == "P1"
+    later = client.post("/api/v1/incidents", json={"title": "y"}).json()
+    assert later["nags"][0]["hint"] == {
+        "action": "set_severity",
+        "text": "set a severity",
+        "incident": "INC-2",
+    }
+    refused = client.post("/api/v1/incidents/INC-1/stage", json={"to": "closed"}).json()
+    assert refused["hint"] == {
+        "action": "move",
+        "text": "move it to contained",
+        "incident": "INC-1",
+        "params": {"to": "contained"},
+    }

@@ -91,6 +91,41 @@ def test_bad_input_exits_2_with_a_message(sqlite_url: str, args: list[str], mess
     assert message in " ".join(result.output.split())
 
 
+def test_refusals_print_the_next_step_as_a_command(sqlite_url: str) -> None:
+    runner.invoke(app, ["declare", "Cart empty", "-s", "P2", "--db", sqlite_url])
+
+    def said(*args: str, code: int = 2) -> str:
+        result = runner.invoke(app, [*args, "--db", sqlite_url])
+        assert result.exit_code == code, result.output
+        return " ".join(result.output.split())
+
+    assert "next: move it to fixed once the fix is out: warroom stage INC-1 fixed" in said(
+        "stage", "INC-1", "verified"
+    )
+    said("stage", "INC-1", "fixed", code=0)
+    assert "verify recovery from the numbers: warroom verify INC-1 --log FILE" in said(
+        "stage", "INC-1", "verified"
+    )
+    assert "reopening needs --reason" in said("stage", "INC-1", "--reopen")
+    assert "warroom stage INC-1 --reopen --reason" in said("stage", "INC-1", "--reopen")
+    missing = said("show", "INC-77", code=1)
+    assert "INC-77 does not exist" in missing and "next: see the incidents: warroom list" in missing
+
+
+def test_nags_print_with_their_command_and_list_as_json(sqlite_url: str) -> None:
+    out = runner.invoke(app, ["declare", "Payments down", "-s", "P0", "--db", sqlite_url])
+    assert out.exit_code == 0, out.output
+    assert (
+        "! INC-1: NO COMMANDER on a P0: name one now (warroom role INC-1 commander NAME)"
+        in " ".join(out.output.split())
+    )
+    (listed,) = cli(sqlite_url, "list")
+    assert listed["warnings"] == ["NO COMMANDER on a P0: name one now"]
+    assert listed["nags"][0]["hint"]["action"] == "assign_role"
+    table = runner.invoke(app, ["list", "--db", sqlite_url])
+    assert "warroom role INC-1 commander NAME" in " ".join(table.output.split())
+
+
 def test_unknown_incident_exits_1(sqlite_url: str) -> None:
     result = runner.invoke(app, ["show", "INC-77", "--db", sqlite_url])
     assert result.exit_code == 1

@@ -12,6 +12,7 @@ from warroom import incidents
 from warroom.cli.main import app
 from warroom.core.config import load_settings
 from warroom.core.db import Database
+from warroom.core.errors import Hint
 from warroom.incidents import desk
 from warroom.web.app import create_app
 
@@ -59,3 +60,27 @@ def test_incident_page_top_band_counts_down_to_the_next_update(
     clock.advance(minutes=16)
     band = client.get(f"/incidents/{inc.key}").text.split('<div class="cols">')[0]
     assert 'class="countdown overdue"' in band and "OVERDUE" in band
+
+
+def test_desk_warnings_carry_hints_and_plain_ones_still_show(db: Database) -> None:
+    inc = incidents.declare(db, title="payments down", actor="a", severity="P0")
+    (entry,) = desk.overview(db)
+    entry.warnings.append("a warning without a next step")
+    entry.warn("status update overdue", Hint("post_update", "post one", incident=inc.key))
+    texts = [n.text for n in entry.all_nags()]
+    assert texts == [
+        "NO COMMANDER on a P0: name one now",
+        "status update overdue",
+        "a warning without a next step",
+    ]
+    data = entry.to_dict()
+    assert data["warnings"] == [
+        "NO COMMANDER on a P0: name one now",
+        "a warning without a next step",
+        "status update overdue",
+    ]
+    assert [n["hint"] and n["hint"]["action"] for n in data["nags"]] == [
+        "assign_role",
+        "post_update",
+        None,
+    ]

@@ -12,7 +12,7 @@ from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
-from warroom.incidents.lifecycle import Stage
+from warroom.incidents.model import Stage
 from warroom.incidents.tables import events
 from warroom.incidents.tables import incidents as incidents_table
 from warroom.incidents.timeline import Kind
@@ -109,8 +109,10 @@ def test_invalid_moves_say_what_to_do(
 def test_verified_needs_a_recovered_verdict_or_a_reason(db: Database) -> None:
     inc = incidents.declare(db, title="t", actor="a", severity="P1")
     incidents.move(db, inc.key, to="fixed", actor="a")
-    with pytest.raises(InvalidTransition, match="warroom verify"):
+    with pytest.raises(InvalidTransition, match="without evidence") as refused:
         incidents.move(db, inc.key, to="verified", actor="a")
+    assert refused.value.hint is not None and refused.value.hint.action == "verify"
+    assert refused.value.hint.incident == inc.key and refused.value.field == "reason"
     incidents.record(
         db, inc.key, kind=Kind.VERIFICATION, actor="a", data={"verdict": "not_recovered"}
     )
@@ -279,3 +281,99 @@ def test_update_fields_records_only_changes(db: Database) -> None:
     assert last.kind == Kind.FIELDS_UPDATED and last.data["fields"] == {"impact_scope": "EU and US"}
     with pytest.raises(InvalidInput, match="cannot edit"):
         incidents.update_fields(db, inc.key, actor="b", stage="closed")
+
+
+@pytest.mark.parametrize(
+    ("reach", "target", "action", "params"),
+    [
+        (["fixed", "closed"], "fixed", "reopen", {}),
+        (["fixed"], "contained", "reopen", {}),
+        (["contained"], "detected", "move", {"to": "root_caused"}),
+        ([], "verified", "move", {"to": "fixed"}),
+        ([], "closed", "move", {"to": "contained"}),
+        (["contained"], "closed", "move", {"to": "fixed"}),
+        (["fixed"], "verified", "verify", {}),
+    ],
+)
+def test_refused_moves_carry_their_next_step_as_data(
+    db: Database, reach: list[str], target: str, action: str, params: dict[str, str]
+) -> None:
+    inc = incidents.declare(db, title="t", actor="a", severity="P2")
+    for stage in reach:
+        incidents.move(db, inc.key, to=stage, actor="a")
+    with pytest.raises(InvalidTransition) as refused:
+        incidents.move(db, inc.key, to=target, actor="a")
+    hint = refused.value.hint
+    assert hint is not None and hint.incident == inc.key
+    assert (hint.action, dict(hint.params)) == (action, params)
+    assert refused.value.field in ("to", "reason")
+    assert "warroom" not in refused.value.message and "--" not in refused.value.message
+
+
+def test_reopen_without_a_reason_asks_for_one_and_an_open_one_says_what_is_next(
+    db: Database,
+) -> None:
+    inc = incidents.declare(db, title="t", actor="a", severity="P2")
+    with pytest.raises(InvalidTransition, match="nothing to reopen") as early:
+        incidents.reopen(db, inc.key, actor="a", reason="back")
+    assert early.value.hint is not None and early.value.hint.params == {"to": "contained"}
+    incidents.move(db, inc.key, to="fixed", actor="a")
+    with pytest.raises(InvalidInput, match="reason must not be empty") as bare:
+        incidents.reopen(db, inc.key, actor="a", reason=" ")
+    assert bare.value.field == "reason"
+    assert bare.value.hint is not None and bare.value.hint.action == "give_reason"
+
+
+def test_nags_are_words_with_a_hint_and_warnings_stay_their_text(db: Database) -> None:
+    inc = incidents.declare(db, title="t", actor="a", severity="P1")
+    (nag,) = inc.nags
+    assert nag.text == "NO COMMANDER on a P1: name one now"
+    assert nag.hint is not None and nag.hint.action == "assign_role"
+    assert dict(nag.hint.params) == {"role": "commander"} and nag.hint.incident == inc.key
+    assert inc.warnings == [nag.text]
+    data = inc.to_dict()
+    assert data["warnings"] == [nag.text]
+    assert data["nags"] == [
+        {
+            "text": nag.text,
+            "hint": {
+                "action": "assign_role",
+                "text": "name a commander",
+                "incident": inc.key,
+                "params": {"role": "commander"},
+            },
+        }
+    ]
+    unsorted = incidents.declare(db, title="u", actor="a")
+    assert [n.hint.action for n in unsorted.nags if n.hint] == ["set_severity"]
+    assert incidents.set_severity(db, unsorted.key, severity="P3", actor="a").nags == []
+
+
+@pytest.mark.parametrize("ref", ["T²", "T1234567890", "task one", "T-"])
+def test_task_numbers_are_ascii_and_short(db: Database, ref: str) -> None:
+    inc = incidents.declare(db, title="t", actor="a")
+    incidents.add_task(db, inc.key, title="check APM", actor="a")
+    with pytest.raises(InvalidInput, match="is not a task number") as refused:
+        incidents.update_task(db, inc.key, ref, status="done", actor="a")
+    assert refused.value.field == "task"
+    assert incidents.update_task(db, inc.key, "t1", status="done", actor="a").status == "done"
+
+
+@pytest.mark.parametrize("key", ["INC-1234567890", "INC-٣", "INC-", "INC 7"])
+def test_incident_keys_are_ascii_digits_at_most_nine(db: Database, key: str) -> None:
+    with pytest.raises(InvalidInput, match="is not an incident key: use the form INC-7"):
+        incidents.get(db, key)
+
+
+def test_a_missing_incident_or_task_points_to_where_to_look(db: Database) -> None:
+    with pytest.raises(NotFound) as missing:
+        incidents.get(db, "INC-8")
+    assert missing.value.hint is not None and missing.value.hint.action == "list_incidents"
+    inc = incidents.declare(db, title="t", actor="a")
+    with pytest.raises(NotFound) as no_task:
+        incidents.update_task(db, inc.key, "T4", status="done", actor="a")
+    assert no_task.value.field == "task"
+    assert no_task.value.hint is not None and no_task.value.hint.action == "show_incident"
+    with pytest.raises(InvalidTransition, match="hand off instead") as commander:
+        incidents.remove_role(db, inc.key, role="commander", actor="a")
+    assert commander.value.hint is not None and commander.value.hint.action == "assign_role"

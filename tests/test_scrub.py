@@ -9,6 +9,7 @@ import pytest
 
 from warroom import incidents
 from warroom.core import scrub
+from warroom.core.config import load_settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import artifacts, timeline
@@ -81,9 +82,31 @@ def test_configured_patterns_from_warroom_toml(tmp_path: Path, monkeypatch: Any)
     config = tmp_path / "warroom.toml"
     config.write_text('[scrub]\npatterns = ["cust-[0-9]{6}", "sess=(?P<secret>[^;]+)"]\n')
     monkeypatch.setenv("WARROOM_CONFIG", str(config))
-    text, n = scrub.scrub_text("user cust-123456 sess=zzz; path=/")
+    settings = load_settings()  # what a shell does; the scrubber only receives the result
+    text, n = scrub.scrub_text("user cust-123456 sess=zzz; path=/", settings=settings)
     assert text == f"user {MASK} sess={MASK}; path=/"
     assert n == 2
+    assert scrub.scrub_text("user cust-123456") == ("user cust-123456", 0)  # built-ins only
+
+
+def test_attach_scrubs_with_the_patterns_of_the_settings_it_is_given(
+    db: Database, tmp_path: Path, clock: Any
+) -> None:
+    config = tmp_path / "warroom.toml"
+    config.write_text('[scrub]\npatterns = ["cust-[0-9]{6}"]\n')
+    key = incidents.declare(db, title="Orders leak ids", actor="ana").key
+    art = artifacts.attach(
+        db,
+        key,
+        actor="ana",
+        kind="log_excerpt",
+        name="orders.log",
+        content=b"GET /orders?c=cust-123456 200\n",
+        media_type="text/plain",
+        settings=load_settings(config_path=config),
+    )
+    assert artifacts.content(db, art.sha256) == f"GET /orders?c={MASK} 200\n".encode()
+    assert timeline.read(db, key)[-1].data["redacted"] == 1
 
 
 def test_bad_configured_pattern_names_it() -> None:

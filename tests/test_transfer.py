@@ -103,7 +103,7 @@ def test_import_of_a_cut_file_keeps_nothing(sqlite_url: str, tmp_path: Path, clo
 
 def test_not_an_export_is_refused_with_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "x.jsonl").write_text("hello\n")
-    with pytest.raises(UnknownFormat, match="warroom export FILE"):
+    with pytest.raises(UnknownFormat, match="is not a warroom export"):
         transfer.read_header(tmp_path / "x.jsonl")
 
 

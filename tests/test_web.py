@@ -82,6 +82,63 @@ def test_unknown_incident_page_is_404(client: TestClient) -> None:
     assert r.status_code == 404 and "INC-9 does not exist" in r.text
 
 
+def test_refused_stage_move_shows_its_reason_and_next_step_once(client: TestClient) -> None:
+    client.post("/incidents/new", data={"title": "Cart empty", "severity": "P2"})
+    client.post("/incidents/INC-1/stage", data={"to": "fixed"})
+    client.post("/incidents/INC-1/stage", data={"to": "closed"})
+    r = client.post("/incidents/INC-1/stage", data={"to": "fixed"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/incidents/INC-1"
+    assert "error" not in r.headers["location"] and "closed" not in r.headers["location"]
+    page = client.get(r.headers["location"]).text
+    assert page.count("INC-1 is closed: reopen it first") == 1
+    assert '<a href="/incidents/INC-1#reopen">Reopen INC-1</a>' in page
+    assert 'id="reopen"' in page
+    again = client.get("/incidents/INC-1").text
+    assert "reopen it first" not in again and 'class="alert flash"' not in again
+
+
+def test_an_error_in_the_url_is_never_shown(client: TestClient) -> None:
+    client.post("/incidents/new", data={"title": "Cart empty", "severity": "P2"})
+    page = client.get("/incidents/INC-1?error=forged").text
+    assert "forged" not in page and 'role="alert"' not in page
+
+
+def test_reopen_from_the_page_and_every_hint_anchor_exists(client: TestClient) -> None:
+    client.post("/incidents/new", data={"title": "Cart empty", "severity": "P2"})
+    client.post("/incidents/INC-1/stage", data={"to": "fixed"})
+    page = client.get("/incidents/INC-1").text
+    for anchor in ("stage", "reopen", "roles", "severity", "tasks"):
+        assert f'id="{anchor}"' in page, anchor
+    refused = client.post("/incidents/INC-1/reopen", data={"reason": ""}).text
+    assert "reason must not be empty" in refused and "--reason" not in refused
+    r = client.post("/incidents/INC-1/reopen", data={"reason": "errors are back"})
+    assert r.status_code == 200 and "Reopened from fixed: errors are back" in r.text
+    assert 'class="current">\n      Detect' in r.text and 'id="reopen"' not in r.text
+
+
+def test_no_commander_banner_links_to_the_roles_form(client: TestClient, db: Database) -> None:
+    incidents.declare(db, title="payments down", actor="a", severity="P0")
+    for url in ("/", "/incidents/INC-1"):
+        page = client.get(url).text
+        assert "NO COMMANDER on a P0: name one now" in page
+        assert '<a href="/incidents/INC-1#roles">Name the commander</a>' in page
+        assert "warroom role" not in page
+    incidents.declare(db, title="search slow", actor="a")
+    page = client.get("/incidents/INC-2").text
+    assert '<a href="/incidents/INC-2#severity">Set the severity</a>' in page
+
+
+def test_pages_never_tell_people_to_run_a_command(client: TestClient) -> None:
+    missing = client.get("/incidents/INC-9", headers={"accept": "text/html"}).text
+    assert '<a class="button" href="/">See the incidents</a>' in missing
+    bad = client.post("/incidents/new", data={"title": "x", "severity": "P9"})
+    assert bad.status_code == 422 and "unknown severity" in bad.text
+    assert '<a href="/incidents/new#severity">Read the severity definitions</a>' in bad.text
+    for text in (missing, bad.text, client.get("/").text):
+        assert "warroom " not in text.replace("warroom</", "").replace("· warroom", "")
+        assert "--" not in text.split("<main>")[1]
+
+
 @pytest.mark.chromium
 def test_chromium_declares_through_the_form_and_moves_to_contained(sqlite_url: str) -> None:
     need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")

@@ -53,15 +53,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def open_db(url: str | None) -> Database:
     """The database named by --db / WARROOM_DATABASE_URL, migrated if it is new."""
-    # Lazy on purpose: SQLAlchemy and Alembic load only for commands that open the database
-    # (triage and --help start without them).
-    from warroom.core import migrate
+    database = _connect(load_settings(database_url=url))
+    _migrate_if_pending(database)
+    return database
+
+
+def _connect(settings: Settings) -> Database:
+    # Lazy on purpose: SQLAlchemy loads only for commands that open the database (triage
+    # and --help start without it).
     from warroom.core.db import Database
 
-    database = Database(load_settings(database_url=url).database_url)
+    return Database(settings.database_url)
+
+
+def _migrate_if_pending(database: Database) -> None:
+    # Lazy on purpose: Alembic loads only for commands that open the database.
+    from warroom.core import migrate
+
     if migrate.pending(database):
         migrate.upgrade(database)
-    return database
 
 
 def actor(explicit: str | None) -> str:
@@ -94,7 +104,15 @@ class Shell:
 
     @functools.cached_property
     def db(self) -> Database:
-        return open_db(self.db_url)
+        """The database, migrated first if it is new or behind."""
+        database = self.bare_db
+        _migrate_if_pending(database)
+        return database
+
+    @functools.cached_property
+    def bare_db(self) -> Database:
+        """The database as it is, not migrated (schema status, upgrade, restore, import)."""
+        return _connect(self.settings)
 
     @property
     def actor(self) -> str:

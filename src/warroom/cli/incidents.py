@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from warroom import incidents
-from warroom.cli.common import (
-    AsOpt,
-    DbOpt,
-    JsonOpt,
-    actor,
-    console,
-    emit_json,
-    handle_errors,
-    open_db,
-)
+from warroom.cli import hints
+from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, emit_json, handle_errors
 from warroom.core import severity
-from warroom.core.clock import parse_time, utcnow
-from warroom.core.config import load_settings
-from warroom.core.errors import InvalidInput
-from warroom.incidents import desk, timeline
+from warroom.core.clock import ago, parse_time
+from warroom.core.errors import Hint, InvalidInput
+from warroom.incidents import artifacts, desk, timeline
 
 task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_is_help=True)
 app = typer.Typer()  # the commands below are added to the main app by `register`
 
 SEV_STYLE = {"P0": "bold white on red", "P1": "bold red", "P2": "yellow", "P3": "cyan", "P4": "dim"}
-
-
-def _ago(when: datetime) -> str:
-    seconds = int((utcnow() - when).total_seconds())
-    if seconds < 0:
-        return "in the future"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            rest = (seconds % size) // (size // 60 if size > 60 else 1)
-            return f"{seconds // size}{unit}" + (f"{rest:02d}" if unit != "d" and rest else "")
-    return f"{seconds}s"
 
 
 def _sev(value: str | None) -> str:
@@ -49,9 +29,15 @@ def _sev(value: str | None) -> str:
     return f"[{SEV_STYLE.get(value, '')}] {value} [/]"
 
 
+def _print_nags(key: str, nags: list[incidents.Nag]) -> None:
+    """`! INC-7: NO COMMANDER on a P1: name one now (warroom role INC-7 commander NAME)`."""
+    for n in nags:
+        step = f" ({hints.command(n.hint)})" if n.hint else ""
+        console.print(f"[bold red]! {key}: {escape(n.text + step)}[/]", highlight=False)
+
+
 def _print_warnings(inc: incidents.Incident) -> None:
-    for w in inc.warnings:
-        console.print(f"[bold red]! {inc.key}: {w}[/]", highlight=False)
+    _print_nags(inc.key, inc.nags)
 
 
 # --- declare / list / show -------------------------------------------------------------------
@@ -82,11 +68,11 @@ def declare(
     json_: JsonOpt = False,
 ) -> None:
     """Declare an incident (the intake questions of the method)."""
-    database = open_db(db)
+    sh = Shell(db, as_, json_)
     inc = incidents.declare(
-        database,
+        sh.db,
         title=title,
-        actor=actor(as_),
+        actor=sh.actor,
         description=description,
         started_at=parse_time(started, field="started_at"),
         severity=severity_,
@@ -99,12 +85,14 @@ def declare(
         security=security,
         commander=commander,
     )
-    if json_:
-        emit_json(inc.to_dict())
-        return
-    console.print(f"Declared [bold]{inc.key}[/] {_sev(inc.severity)} {inc.title}")
-    console.print(f"Next: {inc.next_step}")
-    _print_warnings(inc)
+
+    def render() -> None:
+        sev = inc.severity.value if inc.severity else None
+        console.print(f"Declared [bold]{inc.key}[/] {_sev(sev)} {escape(inc.title)}")
+        console.print(f"Next: {inc.next_step}")
+        _print_warnings(inc)
+
+    sh.out(inc.to_dict(), render)
 
 
 @app.command("list")
@@ -116,12 +104,12 @@ def list_(
 ) -> None:
     """Incidents in priority order (open first, by severity, factors, then age), with the
     next status update due and postmortem state."""
-    entries = desk.overview(
-        open_db(db), settings=load_settings(database_url=db), include_closed=not open_only
-    )
-    if json_:
-        emit_json([e.to_dict() for e in entries])
-        return
+    sh = Shell(db, json_=json_)
+    entries = desk.overview(sh.db, settings=sh.settings, include_closed=not open_only)
+    sh.out([e.to_dict() for e in entries], lambda: _print_list(entries))
+
+
+def _print_list(entries: list[desk.Entry]) -> None:
     if not entries:
         console.print("No incidents. Declare one with `warroom declare TITLE --severity P1`.")
         return
@@ -147,17 +135,16 @@ def list_(
             i.key,
             _sev(i.severity.value if i.severity else None),
             i.stage.value,
-            i.commander or ("[bold red]NONE[/]" if i.is_open else "-"),
-            _ago(i.started_at),
+            escape(i.commander) if i.commander else ("[bold red]NONE[/]" if i.is_open else "-"),
+            ago(i.started_at),
             beat,
             pm,
-            i.title + (" [dim](drill)[/]" if i.drill else ""),
+            escape(i.title) + (" [dim](drill)[/]" if i.drill else ""),
             style=None if i.is_open else "dim",
         )
     console.print(table)
     for e in entries:
-        for w in e.warnings:
-            console.print(f"[bold red]! {e.incident.key}: {w}[/]", highlight=False)
+        _print_nags(e.incident.key, e.all_nags())
 
 
 @app.command()
@@ -168,15 +155,14 @@ def show(
     json_: JsonOpt = False,
 ) -> None:
     """One incident: summary, stage and next step, roles, tasks, recent timeline."""
-    database = open_db(db)
-    inc = incidents.get(database, key)
-    if json_:
-        emit_json(inc.to_dict())
-        return
-    console.print(
-        f"[bold]{inc.key}[/] {_sev(inc.severity.value if inc.severity else None)} {inc.title}",
-        highlight=False,
-    )
+    sh = Shell(db, json_=json_)
+    inc = incidents.get(sh.db, key)
+    sh.out(inc.to_dict(), lambda: _print_incident(inc, timeline.read(sh.db, inc.key)[-10:]))
+
+
+def _print_incident(inc: incidents.Incident, events: list[timeline.Event]) -> None:
+    sev = _sev(inc.severity.value if inc.severity else None)
+    console.print(f"[bold]{inc.key}[/] {sev} {escape(inc.title)}", highlight=False)
     bar = "  ".join(
         (
             f"[bold reverse] {s.label} [/]"
@@ -190,26 +176,22 @@ def show(
     console.print(bar)
     console.print(f"Next: {inc.next_step}")
     console.print(
-        f"Started {inc.started_at:%Y-%m-%d %H:%M} UTC ({_ago(inc.started_at)} ago), "
+        f"Started {inc.started_at:%Y-%m-%d %H:%M} UTC ({ago(inc.started_at)} ago), "
         f"detected {inc.detected_at:%H:%M} UTC"
     )
     if inc.impact_scope or inc.business_impact:
-        console.print(f"Impact: {inc.impact_scope} {inc.business_impact}".strip())
+        console.print(escape(f"Impact: {inc.impact_scope} {inc.business_impact}".strip()))
     roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
-    console.print(
-        f"Roles: {roles or 'none'}"
-        + (f"; participants: {', '.join(inc.participants)}" if inc.participants else "")
-    )
+    participants = f"; participants: {', '.join(inc.participants)}" if inc.participants else ""
+    console.print(escape(f"Roles: {roles or 'none'}{participants}"), highlight=False)
     for t in inc.tasks:
-        console.print(
-            f"  T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
-            highlight=False,
-        )
-    events = timeline.read(database, inc.key)[-10:]
+        _print_task(t, indent="  ")
     if events:
         console.print("[bold]Recent timeline[/]")
         for e in events:
-            console.print(f"  #{e.seq} {e.at:%H:%M:%S} {e.actor}: {e.summary()}", highlight=False)
+            console.print(
+                escape(f"  #{e.seq} {e.at:%H:%M:%S} {e.actor}: {e.summary()}"), highlight=False
+            )
     _print_warnings(inc)
 
 
@@ -233,11 +215,15 @@ def stage(
     json_: JsonOpt = False,
 ) -> None:
     """Move an incident forward through detected -> contained -> ... -> closed."""
-    database = open_db(db)
+    sh = Shell(db, as_, json_)
     if reopen:
         if not reason:
-            raise InvalidInput("reopening needs --reason: what came back?", field="reason")
-        inc = incidents.reopen(database, key, actor=actor(as_), reason=reason)
+            raise InvalidInput(
+                "reopening needs --reason: what came back?",
+                field="reason",
+                hint=Hint("reopen", "say what came back", incident=key.upper()),
+            )
+        inc = incidents.reopen(sh.db, key, actor=sh.actor, reason=reason)
     else:
         if not to:
             raise InvalidInput(
@@ -245,13 +231,16 @@ def stage(
                 "or --reopen",
                 field="to",
             )
-        inc = incidents.move(database, key, to=to, actor=actor(as_), reason=reason)
-    if json_:
-        emit_json(inc.to_dict())
-        return
-    skipped = f" (skipped: {', '.join(inc.skipped_stages)})" if inc.skipped_stages else ""
-    console.print(f"{inc.key} is now [bold]{inc.stage.value}[/]{skipped}. Next: {inc.next_step}")
-    _print_warnings(inc)
+        inc = incidents.move(sh.db, key, to=to, actor=sh.actor, reason=reason)
+
+    def render() -> None:
+        skipped = f" (skipped: {', '.join(inc.skipped_stages)})" if inc.skipped_stages else ""
+        console.print(
+            f"{inc.key} is now [bold]{inc.stage.value}[/]{skipped}. Next: {inc.next_step}"
+        )
+        _print_warnings(inc)
+
+    sh.out(inc.to_dict(), render)
 
 
 @app.command("severity")
@@ -291,50 +280,40 @@ def severity_cmd(
 ) -> None:
     """Severity: definitions (no arguments), set one (`INC-7 P1`), or `suggest` one from the
     six prioritisation factors."""
+    sh = Shell(db, as_, json_)
     if key is None:
-        if json_:
-            emit_json({k.value: v for k, v in severity.DEFINITIONS.items()})
-            return
-        for sev, text in severity.DEFINITIONS.items():
-            console.print(f"{_sev(sev.value)} {text}", highlight=False)
+        definitions = {k.value: v for k, v in severity.DEFINITIONS.items()}
+        sh.out(definitions, _print_definitions)
         return
     if key.lower() == "suggest":
-        _suggest(business_impact, users, data_loss, security_, workaround, complexity, json_)
+        factors = {
+            "business_impact": business_impact,
+            "affected_users": users,
+            "data_loss_risk": data_loss,
+            "security": security_,
+            "workaround": workaround,
+            "recovery_complexity": complexity,
+        }
+        result = severity.suggest(severity.Factors.from_dict(factors))
+        sh.out(result.to_dict(), lambda: _print_suggestion(result))
         return
     if level is None:
         raise InvalidInput("give the new severity: warroom severity INC-7 P1", field="severity")
-    inc = incidents.set_severity(open_db(db), key, severity=level, actor=actor(as_), reason=reason)
-    if json_:
-        emit_json(inc.to_dict())
-        return
-    console.print(f"{inc.key} is now {_sev(inc.severity.value if inc.severity else None)}")
-    _print_warnings(inc)
+    inc = incidents.set_severity(sh.db, key, severity=level, actor=sh.actor, reason=reason)
+
+    def render() -> None:
+        console.print(f"{inc.key} is now {_sev(inc.severity.value if inc.severity else None)}")
+        _print_warnings(inc)
+
+    sh.out(inc.to_dict(), render)
 
 
-def _suggest(
-    business_impact: str,
-    users: str,
-    data_loss: str,
-    security_: str,
-    workaround: bool,
-    complexity: str,
-    json_: bool,
-) -> None:
-    result = severity.suggest(
-        severity.Factors.from_dict(
-            {
-                "business_impact": business_impact,
-                "affected_users": users,
-                "data_loss_risk": data_loss,
-                "security": security_,
-                "workaround": workaround,
-                "recovery_complexity": complexity,
-            }
-        )
-    )
-    if json_:
-        emit_json(result.to_dict())
-        return
+def _print_definitions() -> None:
+    for sev, text in severity.DEFINITIONS.items():
+        console.print(f"{_sev(sev.value)} {text}", highlight=False)
+
+
+def _print_suggestion(result: severity.Suggestion) -> None:
     console.print(
         f"Suggested {_sev(result.severity.value)} decided by [bold]{result.deciding_factor}[/]",
         highlight=False,
@@ -363,17 +342,18 @@ def role(
     json_: JsonOpt = False,
 ) -> None:
     """Assign a role; naming a new commander hands command over (one at a time)."""
-    database = open_db(db)
+    sh = Shell(db, as_, json_)
     if remove:
-        inc = incidents.remove_role(database, key, role=role_, person=person, actor=actor(as_))
+        inc = incidents.remove_role(sh.db, key, role=role_, person=person, actor=sh.actor)
     else:
-        inc = incidents.assign_role(database, key, role=role_, person=person, actor=actor(as_))
-    if json_:
-        emit_json(inc.to_dict())
-        return
-    roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
-    console.print(f"{inc.key} roles: {roles or 'none'}", highlight=False)
-    _print_warnings(inc)
+        inc = incidents.assign_role(sh.db, key, role=role_, person=person, actor=sh.actor)
+
+    def render() -> None:
+        roles = ", ".join(f"{r.replace('_', ' ')}: {p}" for r, p in inc.roles.items())
+        console.print(f"{inc.key} roles: {roles or 'none'}", highlight=False)
+        _print_warnings(inc)
+
+    sh.out(inc.to_dict(), render)
 
 
 @task_app.command("add")
@@ -387,13 +367,16 @@ def task_add(
     json_: JsonOpt = False,
 ) -> None:
     """Add a task to an incident."""
-    t = incidents.add_task(open_db(db), key, title=title, assignee=assignee, actor=actor(as_))
-    if json_:
-        emit_json(t.to_dict())
-        return
-    console.print(
-        f"T{t.number} {t.title}" + (f" -> {t.assignee}" if t.assignee else ""), highlight=False
-    )
+    sh = Shell(db, as_, json_)
+    t = incidents.add_task(sh.db, key, title=title, assignee=assignee, actor=sh.actor)
+    sh.out(t.to_dict(), lambda: _print_task(t, status=False))
+
+
+def _print_task(t: incidents.Task, *, status: bool = True, indent: str = "") -> None:
+    """`T2 [done] check APM -> eve`."""
+    state = f" [{t.status}]" if status else ""
+    who = f" -> {t.assignee}" if t.assignee else ""
+    console.print(escape(f"{indent}T{t.number}{state} {t.title}{who}"), highlight=False)
 
 
 @task_app.command("update")
@@ -410,16 +393,9 @@ def task_update(
     json_: JsonOpt = False,
 ) -> None:
     """Change a task's status or assignee."""
-    t = incidents.update_task(
-        open_db(db), key, number, status=status, assignee=assignee, actor=actor(as_)
-    )
-    if json_:
-        emit_json(t.to_dict())
-        return
-    console.print(
-        f"T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
-        highlight=False,
-    )
+    sh = Shell(db, as_, json_)
+    t = incidents.update_task(sh.db, key, number, status=status, assignee=assignee, actor=sh.actor)
+    sh.out(t.to_dict(), lambda: _print_task(t))
 
 
 @task_app.command("list")
@@ -430,17 +406,16 @@ def task_list(
     json_: JsonOpt = False,
 ) -> None:
     """The tasks of an incident."""
-    inc = incidents.get(open_db(db), key)
-    if json_:
-        emit_json([t.to_dict() for t in inc.tasks])
-        return
-    if not inc.tasks:
-        console.print(f"{inc.key} has no tasks (warroom task add {inc.key} 'check APM').")
-    for t in inc.tasks:
-        console.print(
-            f"T{t.number} [{t.status}] {t.title}" + (f" -> {t.assignee}" if t.assignee else ""),
-            highlight=False,
-        )
+    sh = Shell(db, json_=json_)
+    inc = incidents.get(sh.db, key)
+
+    def render() -> None:
+        if not inc.tasks:
+            console.print(f"{inc.key} has no tasks (warroom task add {inc.key} 'check APM').")
+        for t in inc.tasks:
+            _print_task(t)
+
+    sh.out([t.to_dict() for t in inc.tasks], render)
 
 
 @app.command()
@@ -456,33 +431,35 @@ def note(
     json_: JsonOpt = False,
 ) -> None:
     """Write a note on the timeline, or attach a file (--file) as an artifact."""
-    from warroom.incidents import artifacts
-
-    database = open_db(db)
+    sh = Shell(db, as_, json_)
     if file is not None:
         if not file.is_file():
             raise InvalidInput(f"{file} is not a readable file", field="file")
         art = artifacts.attach(
-            database,
+            sh.db,
             key,
-            actor=actor(as_),
+            actor=sh.actor,
             kind="attachment",
             name=file.name,
             content=file.read_bytes(),
             summary=text or "",
+            settings=sh.settings,
         )
-        if json_:
-            emit_json(art.to_dict())
-            return
-        console.print(f"Attached {art.name} ({art.size:,} bytes, sha256 {art.sha256[:12]})")
+        sh.out(
+            art.to_dict(),
+            lambda: console.print(
+                escape(f"Attached {art.name} ({art.size:,} bytes, sha256 {art.sha256[:12]})"),
+                highlight=False,
+            ),
+        )
         return
     if text is None:
         raise InvalidInput("give the note text, or --file PATH to attach a file", field="text")
-    seq = incidents.add_note(database, key, text=text, actor=actor(as_))
-    if json_:
-        emit_json({"incident": key.upper(), "seq": seq})
-        return
-    console.print(f"Noted as #{seq}.")
+    seq = incidents.add_note(sh.db, key, text=text, actor=sh.actor)
+    sh.out(
+        {"incident": f"INC-{incidents.parse_key(key)}", "seq": seq},
+        lambda: console.print(f"Noted as #{seq}."),
+    )
 
 
 @app.command("timeline")
@@ -494,13 +471,13 @@ def timeline_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """The incident's timeline, every event in order; export as JSON or Markdown."""
-    database = open_db(db)
-    events = timeline.read(database, key)
-    fmt = "json" if json_ else format_.lower()
+    sh = Shell(db, json_=json_)
+    events = timeline.read(sh.db, key)
+    fmt = "json" if sh.json else format_.lower()
     if fmt == "json":
         emit_json([e.to_dict() for e in events])
     elif fmt in ("markdown", "md"):
-        inc = incidents.get(database, key)
+        inc = incidents.get(sh.db, key)
         typer.echo(timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, events))
     elif fmt == "text":
         for e in events:

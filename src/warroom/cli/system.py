@@ -7,18 +7,9 @@ from typing import Annotated
 
 import typer
 
-from warroom.cli.common import (
-    DbOpt,
-    JsonOpt,
-    console,
-    emit_json,
-    err_console,
-    handle_errors,
-    open_db,
-)
-from warroom.core import registry, worker
-from warroom.core.config import load_settings
-from warroom.core.db import Database
+from warroom.access import accounts
+from warroom.cli.common import DbOpt, JsonOpt, Shell, console, err_console, handle_errors
+from warroom.core import migrate, registry, worker
 from warroom.core.errors import InvalidInput
 
 app = typer.Typer()
@@ -31,34 +22,24 @@ db_app = typer.Typer(help="Database schema: upgrade, status.", no_args_is_help=T
 @handle_errors
 def db_upgrade(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Migrate the database schema to the newest version."""
-    from warroom.core import migrate
-
-    database = Database(load_settings(database_url=db).database_url)
-    heads = migrate.upgrade(database)
-    if json_:
-        emit_json({"revisions": heads})
-        return
-    console.print(f"Database is at {', '.join(heads)}.")
+    sh = Shell(db, json_=json_)
+    heads = migrate.upgrade(sh.bare_db)
+    sh.out({"revisions": heads}, lambda: console.print(f"Database is at {', '.join(heads)}."))
 
 
 @db_app.command("status")
 @handle_errors
 def db_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show the schema revision and what is pending."""
-    from warroom.core import migrate
-
-    database = Database(load_settings(database_url=db).database_url)
-    data = {"current": migrate.current(database), "pending": migrate.pending(database)}
-    if json_:
-        emit_json(data)
-        return
-    console.print(
-        f"current: {', '.join(data['current']) or 'empty'}; "
-        f"pending: {', '.join(data['pending']) or 'none'}"
+    sh = Shell(db, json_=json_)
+    data = {"current": migrate.current(sh.bare_db), "pending": migrate.pending(sh.bare_db)}
+    sh.out(
+        data,
+        lambda: console.print(
+            f"current: {', '.join(data['current']) or 'empty'}; "
+            f"pending: {', '.join(data['pending']) or 'none'}"
+        ),
     )
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @app.command()
@@ -75,14 +56,14 @@ def serve(
     db: DbOpt = None,
 ) -> None:
     """Run the web desk and REST API (migrates the database first)."""
+    # Lazy on purpose: the web stack (FastAPI, Starlette, Jinja, uvicorn: some 260 modules)
+    # loads only for `serve`, not for every other command.
     import uvicorn
 
-    from warroom.access import accounts
-    from warroom.core import migrate
     from warroom.web.app import create_app
 
-    settings = load_settings(database_url=db)
-    database = Database(settings.database_url)
+    sh = Shell(db)
+    database = sh.bare_db
     migrate.upgrade(database)
     # Any address once an account exists; without one, loopback only (or --insecure-bind).
     warning = accounts.check_bind(
@@ -94,7 +75,7 @@ def serve(
         f"warroom desk on http://{host}:{port}/ (database "
         f"{database.engine.url.render_as_string(hide_password=True)})"
     )
-    uvicorn.run(create_app(settings, database=database), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(sh.settings, database=database), host=host, port=port, log_level="info")
 
 
 @app.command("worker")
@@ -109,23 +90,22 @@ def worker_cmd(
     --once)."""
     if interval <= 0:
         raise InvalidInput("--interval must be a positive number of seconds", field="interval")
-    settings = load_settings(database_url=db)
-    database = open_db(db)
+    sh = Shell(db, json_=json_)
     jobs = registry.active().jobs()
     if once:
-        result = worker.run_once(database, settings, jobs)
-        if json_:
-            emit_json(result)
-            return
+        result = worker.run_once(sh.db, sh.settings, jobs)
         d = result.get("delivery", {})
-        console.print(
-            f"{len(result.get('reminders_sent', []))} reminders queued; {d.get('sent', 0)} "
-            f"sent, {d.get('retried', 0)} to retry, {d.get('failed', 0)} failed"
+        sh.out(
+            result,
+            lambda: console.print(
+                f"{len(result.get('reminders_sent', []))} reminders queued; {d.get('sent', 0)} "
+                f"sent, {d.get('retried', 0)} to retry, {d.get('failed', 0)} failed"
+            ),
         )
         return
     console.print(f"warroom worker: every {interval:g}s (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
-        worker.run_forever(database, settings, jobs, interval=interval)
+        worker.run_forever(sh.db, sh.settings, jobs, interval=interval)
 
 
 def register(main: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from rich.console import Console
 from warroom.cli.common import actor as current_actor
 from warroom.cli.common import emit_json, handle_errors, open_db
 from warroom.core.clock import parse_time
+from warroom.core.config import load_settings
 from warroom.core.errors import InvalidInput
 
 if TYPE_CHECKING:  # the triage engine (polars, scipy) loads only when a command runs
@@ -71,6 +72,7 @@ def store_report(
         content=json.dumps(report.to_dict(), indent=2, default=str).encode(),
         media_type="application/json",
         summary=report.headline(),
+        settings=load_settings(database_url=db_url),  # its [scrub] patterns apply
     )
     return key
 

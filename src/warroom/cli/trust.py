@@ -7,19 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from warroom.cli.common import (
-    DbOpt,
-    JsonOpt,
-    console,
-    emit_json,
-    err_console,
-    handle_errors,
-    open_db,
-)
+from warroom.cli.common import DbOpt, JsonOpt, Shell, console, err_console, handle_errors
 from warroom.core.clock import parse_time
-from warroom.core.config import load_settings
-from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.trust import audit, backup, transfer
 
@@ -38,23 +29,26 @@ def audit_cmd(
 
     Exit 1 and name the first broken event when someone edited the database directly.
     """
-    database = open_db(db)
-    reports = [audit.audit(database, key)] if key else audit.audit_all(database)
-    if json_:
-        emit_json([r.to_dict() for r in reports])
-    else:
-        for r in reports:
-            if r.ok:
-                console.print(f"{r.key}: intact ({r.events} events)", highlight=False)
-                continue
-            where = f" at event {r.first_broken_seq}" if r.first_broken_seq else ""
-            console.print(f"[bold red]{r.key}: BROKEN{where}[/]", highlight=False)
-            for p in r.problems:
-                console.print(f"  {p.what}: {p.message}", highlight=False, soft_wrap=True)
-        if not reports:
-            console.print("no incidents to audit")
+    sh = Shell(db, json_=json_)
+    reports = [audit.audit(sh.db, key)] if key else audit.audit_all(sh.db)
+    sh.out([r.to_dict() for r in reports], lambda: _print_audits(reports))
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
+
+
+def _print_audits(reports: list[audit.Report]) -> None:
+    for r in reports:
+        if r.ok:
+            console.print(f"{r.key}: intact ({r.events} events)", highlight=False)
+            continue
+        where = f" at event {r.first_broken_seq}" if r.first_broken_seq else ""
+        console.print(f"[bold red]{r.key}: BROKEN{where}[/]", highlight=False)
+        for p in r.problems:
+            console.print(
+                f"  {escape(p.what)}: {escape(p.message)}", highlight=False, soft_wrap=True
+            )
+    if not reports:
+        console.print("no incidents to audit")
 
 
 @handle_errors
@@ -73,45 +67,48 @@ def backup_cmd(
     `warroom export` of every table. `backup verify` restores the file into a temporary
     database and checks row counts, integrity and every incident's hash chain.
     """
+    sh = Shell(db, json_=json_)
     if file == "verify":
         if not verify_file:
-            raise InvalidInput("give the backup to check: warroom backup verify FILE")
-        _verify(verify_file, json_)
+            raise InvalidInput("give the backup to check: warroom backup verify FILE", field="file")
+        _verify(sh, verify_file)
         return
     if verify_file:
-        raise InvalidInput(f"unexpected argument {verify_file!r}: warroom backup FILE")
-    result = backup.backup(open_db(db), file)
-    if json_:
-        emit_json(result.to_dict())
-        return
+        raise InvalidInput(
+            f"unexpected argument {verify_file!r}: warroom backup FILE", field="file"
+        )
+    result = backup.backup(sh.db, file)
     rows = sum(result.tables.values())
-    console.print(
-        f"backup written to {result.path} ({result.kind}, {result.bytes:,} bytes, "
-        f"{result.tables.get('incidents', 0)} incidents, {rows} rows); check it with "
-        f"`warroom backup verify {result.path}`",
-        highlight=False,
+    sh.out(
+        result.to_dict(),
+        lambda: console.print(
+            f"backup written to {result.path} ({result.kind}, {result.bytes:,} bytes, "
+            f"{result.tables.get('incidents', 0)} incidents, {rows} rows); check it with "
+            f"`warroom backup verify {result.path}`",
+            highlight=False,
+        ),
     )
 
 
-def _verify(path: str, json_: bool) -> None:
+def _verify(sh: Shell, path: str) -> None:
     result = backup.verify(path)
-    if json_:
-        emit_json(result.to_dict())
-    else:
+
+    def render() -> None:
         status = "[green]OK[/]" if result.ok else "[bold red]FAILED[/]"
         console.print(
-            f"{status} {path} ({result.kind}): {len(result.audits)} incidents, "
+            f"{status} {escape(path)} ({result.kind}): {len(result.audits)} incidents, "
             f"{result.tables.get('events', 0)} events, {sum(result.tables.values())} rows "
             "restored into a temporary database",
             highlight=False,
         )
         for problem in result.problems:
-            console.print(f"  {problem}", highlight=False)
+            console.print(f"  {escape(problem)}", highlight=False)
         for r in result.audits:
             if not r.ok:
-                console.print(
-                    f"  {r.key}: {r.problems[0].what}: {r.problems[0].message}", highlight=False
-                )
+                first = r.problems[0]
+                console.print(escape(f"  {r.key}: {first.what}: {first.message}"), highlight=False)
+
+    sh.out(result.to_dict(), render)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -131,22 +128,23 @@ def restore_cmd(
 ) -> None:
     """Restore a backup or export into an empty database (--db), optionally as of --until."""
     when = parse_time(until, field="until")
-    database = Database(load_settings(database_url=db).database_url)
-    result = backup.restore(database, file, until=when)
-    if json_:
-        emit_json(result.to_dict())
-        return
-    as_of = f" as of {when.isoformat()}" if when else ""
-    console.print(
-        f"restored {file}{as_of}: {result.tables.get('incidents', 0)} incidents, "
-        f"{result.tables.get('events', 0)} events, {sum(result.tables.values())} rows",
-        highlight=False,
-    )
-    if result.dropped_incidents:
+    sh = Shell(db, json_=json_)
+    result = backup.restore(sh.bare_db, file, until=when)
+
+    def render() -> None:
+        as_of = f" as of {when.isoformat()}" if when else ""
         console.print(
-            f"left out, declared after {until}: {', '.join(result.dropped_incidents)}",
+            f"restored {file}{as_of}: {result.tables.get('incidents', 0)} incidents, "
+            f"{result.tables.get('events', 0)} events, {sum(result.tables.values())} rows",
             highlight=False,
         )
+        if result.dropped_incidents:
+            console.print(
+                f"left out, declared after {until}: {', '.join(result.dropped_incidents)}",
+                highlight=False,
+            )
+
+    sh.out(result.to_dict(), render)
 
 
 @handle_errors
@@ -156,16 +154,17 @@ def export_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Write every table to a JSON-lines file (moves data between SQLite and PostgreSQL)."""
-    database = open_db(db)
-    head = transfer.export(database, sys.stdout if file == "-" else Path(file))
+    sh = Shell(db, json_=json_)
+    head = transfer.export(sh.db, sys.stdout if file == "-" else Path(file))
     if file == "-":
         return
-    if json_:
-        emit_json(head)
-        return
-    err_console.print(
-        f"exported {sum(head['tables'].values())} rows of {len(head['tables'])} tables to {file}",
-        highlight=False,
+    sh.out(
+        head,
+        lambda: err_console.print(
+            f"exported {sum(head['tables'].values())} rows of {len(head['tables'])} tables "
+            f"to {file}",
+            highlight=False,
+        ),
     )
 
 
@@ -176,15 +175,15 @@ def import_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Load an export into an empty database (--db), keeping every id."""
-    database = Database(load_settings(database_url=db).database_url)
-    counts = transfer.import_(database, file)
-    if json_:
-        emit_json({"path": file, "tables": counts})
-        return
-    console.print(
-        f"imported {sum(counts.values())} rows ({counts.get('incidents', 0)} incidents, "
-        f"{counts.get('events', 0)} events) from {file}",
-        highlight=False,
+    sh = Shell(db, json_=json_)
+    counts = transfer.import_(sh.bare_db, file)
+    sh.out(
+        {"path": file, "tables": counts},
+        lambda: console.print(
+            f"imported {sum(counts.values())} rows ({counts.get('incidents', 0)} incidents, "
+            f"{counts.get('events', 0)} events) from {file}",
+            highlight=False,
+        ),
     )
 
 

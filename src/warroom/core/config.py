@@ -50,7 +50,9 @@ def load_settings(
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from exc
+            raise InvalidInput(
+                f"config file {path} is not valid TOML: {exc}", field="config"
+            ) from exc
     return Settings(database_url=url, config_path=path, raw=raw)
 
 

@@ -85,7 +85,8 @@ def create_db_engine(url: str) -> Engine:
         _ping_when_idle(engine)
         return engine
     raise StorageUnavailable(
-        f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://HOST/DB"
+        f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://HOST/DB",
+        field="database_url",
     )
 
 
@@ -293,10 +294,3 @@ def _describe(exc: OperationalError, url: str) -> str:
             "space on its disk and try again"
         )
     return f"the database {safe} is unavailable: {detail}"
-
-
-def open_database(url: str | None = None) -> Database:
-    """The database from an explicit URL or the settings (WARROOM_DATABASE_URL)."""
-    from warroom.core.config import load_settings
-
-    return Database(url or load_settings().database_url)

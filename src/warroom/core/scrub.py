@@ -7,7 +7,7 @@ What is found: bearer and basic credentials, `key=value` pairs whose key names a
 (api_key, token, password, secret, ...), passwords in URLs (`scheme://user:PASS@host`),
 well-known token formats (AWS access keys, GitHub/Slack/Stripe tokens, JWTs, private key
 blocks) and card numbers that pass the Luhn check (so a 16-digit order id that fails it is
-kept). Extra regular expressions come from warroom.toml::
+kept). Extra regular expressions come from warroom.toml, passed in as `Settings`::
 
     [scrub]
     patterns = ["cust-[0-9]{8}", "session=(?P<secret>[^;]+)"]
@@ -21,9 +21,9 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from warroom.core.config import Settings
 from warroom.core.errors import InvalidInput
 
 MASK = "[REDACTED]"
@@ -151,35 +151,34 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(out)
 
 
-_cache: dict[tuple[str | None, float], Scrubber] = {}
+_cache: dict[tuple[str, ...], Scrubber] = {}
 
 
-def configured() -> Scrubber:
-    """The scrubber with the patterns of warroom.toml `[scrub]` (reloaded when it changes)."""
-    from warroom.core.config import load_settings
-
-    settings = load_settings()
-    path = settings.config_path
-    mtime = Path(path).stat().st_mtime if path is not None and Path(path).is_file() else 0.0
-    key = (str(path) if path else None, mtime)
+def configured(settings: Settings | None = None) -> Scrubber:
+    """The scrubber with the extra patterns of `settings` (warroom.toml `[scrub]`); the
+    built-in patterns only when None. Compiled once per list of patterns."""
+    section = (settings or Settings()).section("scrub")
+    patterns = section.get("patterns", [])
+    if not isinstance(patterns, list):
+        raise InvalidInput("[scrub] patterns must be a list of strings", field="scrub")
+    key = tuple(str(p) for p in patterns)
     cached = _cache.get(key)
     if cached is None:
-        section = settings.section("scrub")
-        patterns = section.get("patterns", [])
-        if not isinstance(patterns, list):
-            raise InvalidInput("[scrub] patterns must be a list of strings", field="scrub")
         cached = Scrubber(compile_patterns(patterns))
         _cache.clear()
         _cache[key] = cached
     return cached
 
 
-def scrub_text(text: str, *, patterns: Iterable[str] | None = None) -> tuple[str, int]:
+def scrub_text(
+    text: str, *, patterns: Iterable[str] | None = None, settings: Settings | None = None
+) -> tuple[str, int]:
     """Redact secrets in `text`; returns the new text and the number of secrets redacted.
 
-    `patterns` replaces the configured extra patterns (tests, callers with their own list).
+    The extra patterns are `settings`' `[scrub]` ones, or `patterns` when given (tests,
+    callers with their own list).
     """
-    scrubber = configured() if patterns is None else Scrubber(compile_patterns(patterns))
+    scrubber = configured(settings) if patterns is None else Scrubber(compile_patterns(patterns))
     return scrubber.scrub(text)
 
 
@@ -197,11 +196,12 @@ def is_json_media(media_type: str) -> bool:
 _SECRET_KEY = re.compile(r"(?:" + _SECRET_KEYS + r")", re.IGNORECASE)
 
 
-def scrub_json(value: Any) -> tuple[Any, int]:
+def scrub_json(value: Any, scrubber: Scrubber | None = None) -> tuple[Any, int]:
     """Redact secrets inside decoded JSON: string values, values of secret-named keys, and
     card numbers written as JSON numbers. The result is still JSON."""
+    scrubber = scrubber or configured()
     if isinstance(value, str):
-        return scrub_text(value)
+        return scrubber.scrub(value)
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return value, 0
     if isinstance(value, int):
@@ -213,7 +213,7 @@ def scrub_json(value: Any) -> tuple[Any, int]:
     if isinstance(value, list):
         out_list = []
         for item in value:
-            new, n = scrub_json(item)
+            new, n = scrub_json(item, scrubber)
             out_list.append(new)
             total += n
         return out_list, total
@@ -228,25 +228,31 @@ def scrub_json(value: Any) -> tuple[Any, int]:
             ):
                 out[key], n = MASK, 1
             else:
-                out[key], n = scrub_json(item)
+                out[key], n = scrub_json(item, scrubber)
             total += n
         return out, total
     return value, 0
 
 
 def scrub_bytes(
-    content: bytes, *, media_type: str = "text/plain", encoding: str = "utf-8"
+    content: bytes,
+    *,
+    media_type: str = "text/plain",
+    encoding: str = "utf-8",
+    settings: Settings | None = None,
 ) -> tuple[bytes, int]:
     """Redact secrets in UTF-8 bytes; bytes that are not valid text are returned unchanged.
 
     JSON stays valid JSON: when redacting as text would break it (a secret written as a
-    number), the document is scrubbed value by value and written out again.
+    number), the document is scrubbed value by value and written out again. `settings`: whose
+    `[scrub]` patterns to add (the built-in ones only when None).
     """
     try:
         text = content.decode(encoding)
     except UnicodeDecodeError:
         return content, 0
-    new, count = scrub_text(text)
+    scrubber = configured(settings)
+    new, count = scrubber.scrub(text)
     if count == 0:
         return content, 0
     if is_json_media(media_type):
@@ -257,6 +263,6 @@ def scrub_bytes(
         try:
             json.loads(new)
         except ValueError:
-            doc, count = scrub_json(original)
+            doc, count = scrub_json(original, scrubber)
             return json.dumps(doc, ensure_ascii=False).encode(encoding), count
     return new.encode(encoding), count

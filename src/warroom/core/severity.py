@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from warroom.core.errors import InvalidInput
+from warroom.core.errors import Hint, InvalidInput
 
 
 class Severity(StrEnum):
@@ -39,9 +39,9 @@ class Severity(StrEnum):
             return cls(text)
         except ValueError:
             raise InvalidInput(
-                f"unknown severity {value!r}: use one of P0, P1, P2, P3, P4 "
-                "(see `warroom severity --help` for the definitions)",
+                f"unknown severity {value!r}: use one of P0, P1, P2, P3, P4",
                 field="severity",
+                hint=Hint("severity_help", "read the severity definitions"),
             ) from None
 
 

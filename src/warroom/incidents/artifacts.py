@@ -14,12 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from warroom import incidents
 from warroom.core import registry, scrub
 from warroom.core.clock import utcnow
+from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound
-from warroom.incidents import timeline
+from warroom.incidents import lifecycle, store, timeline
 from warroom.incidents.tables import artifacts, blobs
 from warroom.incidents.timeline import Kind
 
@@ -62,8 +62,12 @@ def attach(
     content: bytes,
     media_type: str = "application/octet-stream",
     summary: str = "",
+    settings: Settings | None = None,
 ) -> Artifact:
-    """Store `content` once by its sha256 and record the attachment on the timeline."""
+    """Store `content` once by its sha256 and record the attachment on the timeline.
+
+    Text is scrubbed of secrets first, with the extra `[scrub]` patterns of `settings`.
+    """
     if not content:
         raise InvalidInput(f"artifact {name!r} is empty", field="content")
     if len(content) > MAX_ARTIFACT_BYTES:
@@ -75,10 +79,10 @@ def attach(
     redacted: int | None = None
     if scrub.is_text_media(media_type):
         # Secrets never reach the store: the hash is of the scrubbed bytes.
-        content, redacted = scrub.scrub_bytes(content, media_type=media_type)
+        content, redacted = scrub.scrub_bytes(content, media_type=media_type, settings=settings)
     digest = hashlib.sha256(content).hexdigest()
     with db.transaction() as conn:
-        row = incidents.lock(db, conn, key)
+        row = store.lock(db, conn, key)
         if conn.execute(sa.select(blobs.c.sha256).where(blobs.c.sha256 == digest)).first() is None:
             conn.execute(blobs.insert().values(sha256=digest, size=len(content), content=content))
         now = utcnow()
@@ -114,14 +118,14 @@ def attach(
         art = Artifact(
             artifact_id, row.key, digest, kind, name[:200], media_type, len(content), actor, now
         )
-    incidents.run_hooks(registry.active().after_attach(), db, art, actor)
+    lifecycle.run_hooks(registry.active().after_attach(), db, art, actor)
     return art
 
 
 def list_for(db: Database, key: str | int, *, kind: str | None = None) -> list[Artifact]:
     """An incident's artifacts, oldest first."""
     with db.read() as conn:
-        incident_id = incidents.get_id(conn, key)
+        incident_id = store.get_id(conn, key)
         stmt = (
             sa.select(artifacts, blobs.c.size)
             .join(blobs, blobs.c.sha256 == artifacts.c.sha256)
@@ -131,7 +135,7 @@ def list_for(db: Database, key: str | int, *, kind: str | None = None) -> list[A
         if kind:
             stmt = stmt.where(artifacts.c.kind == kind)
         rows = conn.execute(stmt).all()
-    k = f"INC-{incidents.parse_key(key)}"
+    k = f"INC-{store.parse_key(key)}"
     return [
         Artifact(
             r.id, k, r.sha256, r.kind, r.name, r.media_type, r.size, r.created_by, r.created_at
@@ -145,7 +149,7 @@ def content(db: Database, sha256: str) -> bytes:
     with db.read() as conn:
         row = conn.execute(sa.select(blobs.c.content).where(blobs.c.sha256 == sha256)).first()
     if row is None:
-        raise NotFound(f"no artifact with sha256 {sha256}")
+        raise NotFound(f"no artifact with sha256 {sha256}", field="sha256")
     return bytes(row.content)
 
 

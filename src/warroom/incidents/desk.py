@@ -2,8 +2,11 @@
 
 One row per incident, in priority order. The incident itself comes from this package; the
 areas add their columns and warnings through the registry's `desk` providers (comms: the
-heartbeat and update punctuality; learn: the postmortem). The CLI `warroom list` and the
+heartbeat and update punctuality; learn: the postmortem). The CLI's incident list and the
 page `/` both render this.
+
+    for e in overview(db, settings=settings):
+        e.incident.key, e.columns.get("heartbeat"), [n.text for n in e.all_nags()]
 """
 
 from __future__ import annotations
@@ -11,24 +14,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from warroom import incidents
 from warroom.core import registry
 from warroom.core.config import Settings
 from warroom.core.db import Database
-from warroom.incidents.lifecycle import Incident
+from warroom.core.errors import Hint
+from warroom.incidents import store
+from warroom.incidents.model import Incident, Nag
 
 
 @dataclass
 class Entry:
+    """One incident on the desk. Providers add a warning with `warn(text, hint)`; a plain
+    `warnings.append(text)` still shows, without a next step."""
+
     incident: Incident
     columns: dict[str, Any] = field(default_factory=dict)  # filled by the areas' providers
     warnings: list[str] = field(default_factory=list)
+    nags: list[Nag] = field(default_factory=list)
+
+    def warn(self, text: str, hint: Hint | None = None) -> None:
+        """Add a warning in words, with the step that deals with it."""
+        self.nags.append(Nag(text, hint))
+        self.warnings.append(text)
+
+    def all_nags(self) -> list[Nag]:
+        """Every warning as a Nag: those with hints, then text-only ones from `warnings`."""
+        known = {n.text for n in self.nags}
+        return self.nags + [Nag(w) for w in self.warnings if w not in known]
 
     def to_dict(self) -> dict[str, Any]:
         out = self.incident.to_dict()
         for name, value in self.columns.items():
             out[name] = value.to_dict() if hasattr(value, "to_dict") else value
         out["warnings"] = self.warnings
+        out["nags"] = [n.to_dict() for n in self.all_nags()]
         return out
 
 
@@ -40,8 +59,10 @@ def overview(
     `settings`: this deployment's (cadences, postmortem due times); the defaults when None.
     """
     settings = settings or Settings()
-    items = incidents.list_incidents(db, include_closed=include_closed)
-    entries = [Entry(incident=inc, warnings=list(inc.warnings)) for inc in items]
+    entries = [
+        Entry(incident=inc, warnings=list(inc.warnings), nags=list(inc.nags))
+        for inc in store.list_incidents(db, include_closed=include_closed)
+    ]
     for provider in registry.active().desk():
         provider(db, settings, entries)
     return entries

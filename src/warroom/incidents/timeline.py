@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
+from warroom.incidents import store
 from warroom.incidents.tables import events, incidents
 
 MAX_NOTE_CHARS = 20_000
@@ -164,7 +165,7 @@ def append(
 ) -> int:
     """Append one event to an incident inside the caller's transaction; returns its seq.
 
-    The caller must hold the incident row lock (see `incidents._lock`), which makes `seq`
+    The caller must hold the incident row lock (see `store.lock`), which makes `seq`
     gapless under concurrency.
     """
     return append_after(
@@ -196,10 +197,8 @@ def read(
     db: Database, incident_key: str, *, since_seq: int = 0, kinds: list[str] | None = None
 ) -> list[Event]:
     """The incident's events in order (optionally after `since_seq`, of some kinds)."""
-    from warroom.incidents.lifecycle import get_id
-
     with db.read() as conn:
-        incident_id = get_id(conn, incident_key)
+        incident_id = store.get_id(conn, incident_key)
         stmt = (
             sa.select(events)
             .where(events.c.incident_id == incident_id, events.c.seq > since_seq)
@@ -210,7 +209,7 @@ def read(
         rows = conn.execute(stmt).all()
     return [
         Event(
-            incident_key=incident_key.upper(),
+            incident_key=f"INC-{store.parse_key(incident_key)}",
             seq=r.seq,
             at=r.at,
             actor=r.actor,
@@ -241,13 +240,14 @@ def markdown(key: str, title: str, severity: object, stage: object, items: list[
 
 
 def check_note(text: str) -> str:
+    """The note's text, stripped; refused when empty or too long."""
     text = (text or "").strip()
     if not text:
         raise InvalidInput("a note needs some text", field="text")
     if len(text) > MAX_NOTE_CHARS:
         raise InvalidInput(
             f"the note is {len(text):,} characters; the limit is {MAX_NOTE_CHARS:,}: "
-            "attach long text as a file instead (warroom note INC-n --file PATH)",
+            "attach long text as a file instead",
             field="text",
         )
     return text

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents.lifecycle import get_id
+from warroom.incidents.store import get_id
 from warroom.incidents.tables import incidents
 from warroom.incidents.timeline import event_hash
 from warroom.trust import projection

@@ -59,7 +59,7 @@ def kind_of(path: str | Path) -> str:
     """ "sqlite" or "export"; UnknownFormat for anything else."""
     p = Path(path)
     if not p.is_file():
-        raise NotFound(f"backup file {p} does not exist")
+        raise NotFound(f"backup file {p} does not exist", field="file")
     with p.open("rb") as f:
         start = f.read(len(SQLITE_MAGIC))
     if start == SQLITE_MAGIC:
@@ -140,7 +140,7 @@ def _copy_sqlite(path: str | Path, target: Path) -> None:
     try:
         src.backup(dst)
     except sqlite3.DatabaseError as exc:
-        raise UnknownFormat(f"{path} is a damaged SQLite file: {exc}") from None
+        raise UnknownFormat(f"{path} is a damaged SQLite file: {exc}", field="file") from None
     finally:
         dst.close()
         src.close()
@@ -151,9 +151,9 @@ def _integrity(db: Database, path: str | Path) -> str:
         with db.engine.connect() as conn:
             result = str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
     except sa.exc.DatabaseError as exc:
-        raise UnknownFormat(f"{path} is a damaged SQLite file: {exc.orig}") from None
+        raise UnknownFormat(f"{path} is a damaged SQLite file: {exc.orig}", field="file") from None
     if result != "ok":
-        raise UnknownFormat(f"{path} fails SQLite's integrity check: {result}")
+        raise UnknownFormat(f"{path} fails SQLite's integrity check: {result}", field="file")
     return result
 
 

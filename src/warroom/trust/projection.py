@@ -91,7 +91,8 @@ def project(items: Iterable[EventLike]) -> State:
         if state is None:
             if e.kind != Kind.DECLARED:
                 raise InvalidInput(
-                    f"the timeline starts with {e.kind!r} at seq {e.seq}, not incident.declared"
+                    f"the timeline starts with {e.kind!r} at seq {e.seq}, not incident.declared",
+                    field="events",
                 )
             state = _declared(e)
         else:
@@ -100,7 +101,7 @@ def project(items: Iterable[EventLike]) -> State:
         state.row["last_seq"] = e.seq
         state.row["last_hash"] = e.hash
     if state is None:
-        raise InvalidInput("an incident needs at least its incident.declared event")
+        raise InvalidInput("an incident needs at least its incident.declared event", field="events")
     return state
 
 

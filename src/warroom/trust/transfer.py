@@ -231,12 +231,14 @@ def read_header(path: str | Path) -> dict[str, Any]:
     if not isinstance(head, dict) or head.get("format") != FORMAT:
         raise UnknownFormat(
             f"{path} is not a warroom export (its first line is not a {FORMAT} header): "
-            "make one with `warroom export FILE`"
+            "give a file written by warroom's export",
+            field="file",
         )
     if head.get("version") != VERSION:
         raise UnknownFormat(
-            f"{path} is a version {head.get('version')} export; this warroom reads version "
-            f"{VERSION}"
+            f"{path} is a version {head.get('version')} export, and this release of warroom "
+            f"reads only version {VERSION}",
+            field="file",
         )
     return head
 
@@ -256,7 +258,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[sa.Table, Row]]:
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise UnknownFormat(
                     f"{path} line {lineno} is not a row of a known table "
-                    f"({type(exc).__name__}: {exc}): {line[:120]!r}"
+                    f"({type(exc).__name__}: {exc}): {line[:120]!r}",
+                    field="file",
                 ) from None
             yield table, row
 
@@ -270,15 +273,17 @@ def check_target(conn: Connection, revisions: list[str], have: list[str]) -> Non
     if sorted(revisions) != sorted(have):
         raise InvalidInput(
             f"the file was made at schema revisions {', '.join(sorted(revisions))}, the "
-            f"target database is at {', '.join(have) or 'none'}: upgrade both to the same "
-            "warroom version (warroom db upgrade)"
+            f"target database is at {', '.join(have) or 'none'}: upgrade both databases to "
+            "the same warroom version",
+            field="file",
         )
     counts = {k: v for k, v in table_counts(conn).items() if v}
     if counts:
         listed = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         raise InvalidInput(
             f"the target database is not empty ({listed}): import and restore only into a new "
-            "database (give another --db, or a new SQLite file)"
+            "database (another database URL, or a new SQLite file)",
+            field="db",
         )
 
 
@@ -304,7 +309,8 @@ def import_(
         if transform is None and counts != expected:
             # Raised inside the transaction: nothing of a cut file is kept.
             raise InvalidInput(
-                f"{src} promised rows {expected} but held {counts}: the file is cut short"
+                f"{src} promised rows {expected} but held {counts}: the file is cut short",
+                field="file",
             )
     return counts
 

@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.templating import Jinja2Templates
 
+from warroom.core.clock import ago
 from warroom.core.config import Settings, current_user
 from warroom.core.db import Database
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Jinja2Templates autoescapes .html templates (select_autoescape).
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals["ago"] = ago  # `when(dt)` in _macros.html: "3m ago", "2h05m ago"
 
 
 def get_db(request: Request) -> Database:

@@ -12,6 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from warroom import incidents
 from warroom.core import severity
 from warroom.incidents import artifacts, timeline
+from warroom.web.api.schemas_incidents import (
+    ArtifactOut,
+    EventOut,
+    IncidentOut,
+    NoteOut,
+    SeverityDefinitionsOut,
+    SuggestionOut,
+    TaskOut,
+)
 from warroom.web.deps import ActorDep, DbDep
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
@@ -97,63 +106,63 @@ class FactorsIn(BaseModel):
     recovery_complexity: str = "low"
 
 
-@router.post("/incidents", status_code=201)
+@router.post("/incidents", status_code=201, response_model=IncidentOut)
 def declare(body: DeclareIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Declare an incident."""
     inc = incidents.declare(db, actor=actor, **body.model_dump())
     return inc.to_dict()
 
 
-@router.get("/incidents")
+@router.get("/incidents", response_model=list[IncidentOut])
 def list_incidents(db: DbDep, open_only: bool = False) -> list[dict[str, Any]]:
     """Incidents in priority order (open first, severity, factors, age)."""
     return [i.to_dict() for i in incidents.list_incidents(db, include_closed=not open_only)]
 
 
-@router.get("/incidents/{key}")
+@router.get("/incidents/{key}", response_model=IncidentOut)
 def get_incident(key: str, db: DbDep) -> dict[str, Any]:
     return incidents.get(db, key).to_dict()
 
 
-@router.post("/incidents/{key}/stage")
+@router.post("/incidents/{key}/stage", response_model=IncidentOut)
 def move_stage(key: str, body: StageIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Move forward to a stage; skipped stages are recorded."""
     return incidents.move(db, key, to=body.to, actor=actor, reason=body.reason).to_dict()
 
 
-@router.post("/incidents/{key}/reopen")
+@router.post("/incidents/{key}/reopen", response_model=IncidentOut)
 def reopen(key: str, body: ReopenIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.reopen(db, key, actor=actor, reason=body.reason).to_dict()
 
 
-@router.post("/incidents/{key}/severity")
+@router.post("/incidents/{key}/severity", response_model=IncidentOut)
 def set_severity(key: str, body: SeverityIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.set_severity(
         db, key, severity=body.severity, actor=actor, reason=body.reason, factors=body.factors
     ).to_dict()
 
 
-@router.post("/incidents/{key}/roles")
+@router.post("/incidents/{key}/roles", response_model=IncidentOut)
 def assign_role(key: str, body: RoleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Assign a role; a new commander is a hand-off."""
     return incidents.assign_role(db, key, role=body.role, person=body.person, actor=actor).to_dict()
 
 
-@router.delete("/incidents/{key}/roles/{role}")
+@router.delete("/incidents/{key}/roles/{role}", response_model=IncidentOut)
 def remove_role(
     key: str, role: str, db: DbDep, actor: ActorDep, person: str | None = None
 ) -> dict[str, Any]:
     return incidents.remove_role(db, key, role=role, person=person, actor=actor).to_dict()
 
 
-@router.post("/incidents/{key}/tasks", status_code=201)
+@router.post("/incidents/{key}/tasks", status_code=201, response_model=TaskOut)
 def add_task(key: str, body: TaskIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.add_task(
         db, key, title=body.title, assignee=body.assignee, actor=actor
     ).to_dict()
 
 
-@router.patch("/incidents/{key}/tasks/{number}")
+@router.patch("/incidents/{key}/tasks/{number}", response_model=TaskOut)
 def update_task(
     key: str, number: str, body: TaskPatch, db: DbDep, actor: ActorDep
 ) -> dict[str, Any]:
@@ -162,37 +171,42 @@ def update_task(
     ).to_dict()
 
 
-@router.post("/incidents/{key}/notes", status_code=201)
+@router.post("/incidents/{key}/notes", status_code=201, response_model=NoteOut)
 def add_note(key: str, body: NoteIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     seq = incidents.add_note(db, key, text=body.text, actor=actor)
-    return {"incident": key.upper(), "seq": seq}
+    return {"incident": f"INC-{incidents.parse_key(key)}", "seq": seq}
 
 
-@router.get("/incidents/{key}/timeline")
+@router.get("/incidents/{key}/timeline", response_model=list[EventOut])
 def get_timeline(key: str, db: DbDep, since: int = 0) -> list[dict[str, Any]]:
     """Every event in order (optionally after seq `since`)."""
     return [e.to_dict() for e in timeline.read(db, key, since_seq=since)]
 
 
-@router.get("/incidents/{key}/timeline.md", response_class=PlainTextResponse)
+@router.get(
+    "/incidents/{key}/timeline.md",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"example": "# INC-7: Checkout returns 500\n"}}}},
+)
 def get_timeline_markdown(key: str, db: DbDep) -> str:
+    """The timeline as a Markdown document, one table row per event."""
     inc = incidents.get(db, key)
     return timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, timeline.read(db, key))
 
 
-@router.get("/incidents/{key}/artifacts")
+@router.get("/incidents/{key}/artifacts", response_model=list[ArtifactOut])
 def list_artifacts(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [a.to_dict() for a in artifacts.list_for(db, key)]
 
 
-@router.post("/severity/suggest")
+@router.post("/severity/suggest", response_model=SuggestionOut)
 def suggest_severity(body: FactorsIn) -> dict[str, Any]:
     """Propose a severity from the six prioritisation factors."""
     factors = severity.Factors.from_dict(body.model_dump())
     return severity.suggest(factors).to_dict()
 
 
-@router.get("/severity")
+@router.get("/severity", response_model=SeverityDefinitionsOut)
 def severity_definitions() -> dict[str, str]:
     """The written definitions of P0-P4."""
     return {k.value: v for k, v in severity.DEFINITIONS.items()}

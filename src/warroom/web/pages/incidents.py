@@ -1,51 +1,36 @@
 """Server-rendered pages of the desk: incident list, incident page, declare form.
 
-Forms post and redirect (works without JavaScript); every handler calls one domain function.
+Forms post and redirect (works without JavaScript); every handler calls one domain function
+through `forms.act`, so a refused change comes back once as a flash with its next step.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from warroom import incidents
 from warroom.comms import heartbeat
 from warroom.comms.updates import CommsConfig
 from warroom.core import severity
-from warroom.core.clock import ensure_utc, utcnow
-from warroom.core.errors import InvalidInput, NotFound
+from warroom.core.clock import parse_time, utcnow
+from warroom.core.errors import InvalidInput
 from warroom.incidents import desk, timeline
-from warroom.incidents.lifecycle import Stage
-from warroom.web import panels
+from warroom.web import errors, forms, panels
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 
 router = APIRouter(include_in_schema=False)
 
-
-def ago(when: datetime | None) -> str:
-    """'3m', '2h05m', '4d' since `when`."""
-    if when is None:
-        return ""
-    seconds = max(0, int((utcnow() - when).total_seconds()))
-    if seconds >= 86400:
-        return f"{seconds // 86400}d"
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
+STAGES = list(incidents.Stage)
+DEFINITIONS = {k.value: v for k, v in severity.DEFINITIONS.items()}
+ROLES = [r.value for r in incidents.Role]
 
 
-templates.env.globals["ago"] = ago
-templates.env.globals["STAGES"] = list(Stage)
-templates.env.globals["DEFINITIONS"] = {k.value: v for k, v in severity.DEFINITIONS.items()}
-
-
-def _see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
+def nag_view(nag: incidents.Nag) -> dict[str, Any]:
+    """A nag as the templates show it: its words and, when it has one, its step as a link."""
+    return {"text": nag.text, "link": errors.link(nag.hint) if nag.hint else None}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -57,14 +42,30 @@ def incident_list(request: Request, db: DbDep, settings: SettingsDep) -> Respons
         {
             "open": [e for e in entries if e.incident.is_open],
             "closed": [e for e in entries if not e.incident.is_open],
+            "nags": {e.incident.key: [nag_view(n) for n in e.all_nags()] for e in entries},
             "now": utcnow(),
         },
     )
 
 
+def _declare_page(
+    request: Request, values: dict[str, str], error: InvalidInput | None = None
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "declare.html",
+        {
+            "values": values,
+            "error": errors.page_context(error) if error else None,
+            "DEFINITIONS": DEFINITIONS,
+        },
+        status_code=422 if error else 200,
+    )
+
+
 @router.get("/incidents/new", response_class=HTMLResponse)
 def declare_form(request: Request) -> Response:
-    return templates.TemplateResponse(request, "declare.html", {"values": {}, "error": None})
+    return _declare_page(request, {})
 
 
 @router.post("/incidents/new", response_class=HTMLResponse)
@@ -100,14 +101,13 @@ def declare_submit(
         "commander": commander,
     }
     try:
-        start = _parse_form_time(started_at)
         inc = incidents.declare(
             db,
             title=title,
             actor=actor,
             severity=severity_ or None,
             description=description,
-            started_at=start,
+            started_at=parse_time(started_at, field="started_at"),
             impact_scope=impact_scope,
             business_impact=business_impact,
             error_messages=error_messages,
@@ -118,28 +118,16 @@ def declare_submit(
             commander=commander or None,
         )
     except InvalidInput as exc:
-        return templates.TemplateResponse(
-            request, "declare.html", {"values": values, "error": exc.message}, status_code=422
-        )
-    return _see_other(f"/incidents/{inc.key}")
-
-
-def _parse_form_time(text: str) -> datetime | None:
-    if not text.strip():
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not a time: use 2026-11-24T14:03 (UTC)", field="started_at"
-        ) from None
+        # The form comes back filled in, with the problem above it (nothing to redirect to).
+        return _declare_page(request, values, exc)
+    return forms.see_other(f"/incidents/{inc.key}")
 
 
 @router.get("/incidents/{key}", response_class=HTMLResponse)
 def incident_page(request: Request, key: str, db: DbDep, settings: SettingsDep) -> Response:
     inc = incidents.get(db, key)
     if inc.key != key:
-        return _see_other(f"/incidents/{inc.key}")
+        return forms.see_other(f"/incidents/{inc.key}")
     events = timeline.read(db, inc.key)
     beat = heartbeat.heartbeat(db, inc.key, config=CommsConfig.from_settings(settings))
     return templates.TemplateResponse(
@@ -147,27 +135,20 @@ def incident_page(request: Request, key: str, db: DbDep, settings: SettingsDep) 
         "incident.html",
         {
             "inc": inc,
+            "nags": [nag_view(n) for n in inc.nags],
             "beat": beat if beat.due_at is not None else None,
             "events": events,
             "panels": panels.render_context(db, inc, settings),
-            "error": request.query_params.get("error"),
+            "STAGES": STAGES,
+            "DEFINITIONS": DEFINITIONS,
+            "ROLES": ROLES,
         },
     )
 
 
-def _act(key: str, fn: Any) -> Response:
-    """Run a form action; on a refused change come back with the message shown."""
-    from urllib.parse import quote
-
-    from warroom.core.errors import WarroomError
-
-    try:
-        fn()
-    except WarroomError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        return _see_other(f"/incidents/{key.upper()}?error={quote(exc.message)}")
-    return _see_other(f"/incidents/{key.upper()}")
+def _page(key: str) -> str:
+    """Where a form on the incident page goes back to."""
+    return f"/incidents/{key.upper()}"
 
 
 @router.post("/incidents/{key}/stage")
@@ -178,14 +159,23 @@ def stage_submit(
     to: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    return _act(key, lambda: incidents.move(db, key, to=to, actor=actor, reason=reason or None))
+    return forms.act(
+        _page(key), lambda: incidents.move(db, key, to=to, actor=actor, reason=reason or None)
+    )
+
+
+@router.post("/incidents/{key}/reopen")
+def reopen_submit(
+    key: str, db: DbDep, actor: ActorDep, reason: Annotated[str, Form()] = ""
+) -> Response:
+    return forms.act(_page(key), lambda: incidents.reopen(db, key, actor=actor, reason=reason))
 
 
 @router.post("/incidents/{key}/notes")
 def note_submit(
     key: str, db: DbDep, actor: ActorDep, text: Annotated[str, Form()] = ""
 ) -> Response:
-    return _act(key, lambda: incidents.add_note(db, key, text=text, actor=actor))
+    return forms.act(_page(key), lambda: incidents.add_note(db, key, text=text, actor=actor))
 
 
 @router.post("/incidents/{key}/roles")
@@ -196,7 +186,9 @@ def role_submit(
     role: Annotated[str, Form()] = "",
     person: Annotated[str, Form()] = "",
 ) -> Response:
-    return _act(key, lambda: incidents.assign_role(db, key, role=role, person=person, actor=actor))
+    return forms.act(
+        _page(key), lambda: incidents.assign_role(db, key, role=role, person=person, actor=actor)
+    )
 
 
 @router.post("/incidents/{key}/tasks")
@@ -207,8 +199,8 @@ def task_submit(
     title: Annotated[str, Form()] = "",
     assignee: Annotated[str, Form()] = "",
 ) -> Response:
-    return _act(
-        key,
+    return forms.act(
+        _page(key),
         lambda: incidents.add_task(db, key, title=title, assignee=assignee or None, actor=actor),
     )
 
@@ -221,7 +213,9 @@ def task_status_submit(
     actor: ActorDep,
     status: Annotated[str, Form()] = "",
 ) -> Response:
-    return _act(key, lambda: incidents.update_task(db, key, number, status=status, actor=actor))
+    return forms.act(
+        _page(key), lambda: incidents.update_task(db, key, number, status=status, actor=actor)
+    )
 
 
 @router.post("/incidents/{key}/severity")
@@ -231,4 +225,6 @@ def severity_submit(
     actor: ActorDep,
     severity_: Annotated[str, Form(alias="severity")] = "",
 ) -> Response:
-    return _act(key, lambda: incidents.set_severity(db, key, severity=severity_, actor=actor))
+    return forms.act(
+        _page(key), lambda: incidents.set_severity(db, key, severity=severity_, actor=actor)
+    )

@@ -1,0 +1,138 @@
+"""Response models of the incidents API: what /api/v1/openapi.json documents.
+
+They describe the dictionaries the domain's `to_dict()` methods return (the CLI's --json
+prints the same), field for field: times are ISO-8601 strings as `isoformat()` writes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+
+class HintOut(BaseModel):
+    """A next step: `action` (see core/errors.ACTIONS), in words, for which incident."""
+
+    action: str = Field(examples=["assign_role"])
+    text: str = Field(examples=["name a commander"])
+    incident: str | None = Field(None, examples=["INC-7"])
+    params: dict[str, str] | None = Field(None, examples=[{"role": "commander"}])
+
+    @model_serializer(mode="wrap")
+    def _without_empty(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # `Hint.to_dict` leaves out an empty incident and params; so does the API.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class NagOut(BaseModel):
+    """A warning the desk shows until it is dealt with, and the step that deals with it."""
+
+    text: str = Field(examples=["NO COMMANDER on a P1: name one now"])
+    hint: HintOut | None = None
+
+
+class FactorsOut(BaseModel):
+    """The six prioritisation factors."""
+
+    business_impact: str = Field(examples=["high"])
+    affected_users: str = Field(examples=["many"])
+    data_loss_risk: str = Field(examples=["none"])
+    security: str = Field(examples=["none"])
+    workaround: bool
+    recovery_complexity: str = Field(examples=["low"])
+
+
+class TaskOut(BaseModel):
+    number: int
+    id: str = Field(examples=["T1"])
+    title: str
+    assignee: str | None
+    status: str = Field(examples=["open", "in_progress", "done", "cancelled"])
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class IncidentOut(BaseModel):
+    """An incident with its roles, tasks and what the desk nags about."""
+
+    key: str = Field(examples=["INC-7"])
+    title: str
+    description: str
+    severity: str | None = Field(examples=["P1"])
+    factors: FactorsOut
+    stage: str = Field(examples=["detected"])
+    next_stage: str | None = Field(examples=["contained"])
+    next_step: str
+    started_at: str
+    detected_at: str
+    stage_times: dict[str, str | None] = Field(description="When each stage was reached.")
+    skipped_stages: list[str]
+    impact_scope: str
+    business_impact: str
+    error_messages: str
+    suspected_changes: str
+    reporter: str
+    reporter_contact: str
+    security: bool
+    drill: bool
+    commander: str | None
+    roles: dict[str, str] = Field(description="role -> person (participants are separate).")
+    participants: list[str]
+    tasks: list[TaskOut]
+    warnings: list[str] = Field(description="The nags as text.")
+    nags: list[NagOut]
+    created_by: str
+    created_at: str
+    updated_at: str
+    events: int = Field(description="How many events its timeline holds.")
+
+
+class NoteOut(BaseModel):
+    incident: str = Field(examples=["INC-7"])
+    seq: int = Field(description="The note's place on the timeline.")
+
+
+class EventOut(BaseModel):
+    """One timeline event; `hash` chains it to the one before."""
+
+    incident: str
+    seq: int
+    at: str
+    actor: str
+    kind: str = Field(examples=["stage.changed"])
+    data: dict[str, Any]
+    hash: str
+
+
+class ArtifactOut(BaseModel):
+    id: int
+    incident: str
+    sha256: str
+    kind: str = Field(examples=["triage-report"])
+    name: str
+    media_type: str
+    size: int
+    created_by: str
+    created_at: str
+
+
+class SuggestionOut(BaseModel):
+    """A proposed severity and the factor that decided it."""
+
+    severity: str = Field(examples=["P1"])
+    deciding_factor: str = Field(examples=["affected_users"])
+    reason: str
+    definition: str
+    considered: list[str]
+
+
+class SeverityDefinitionsOut(BaseModel):
+    """The written definitions of P0-P4."""
+
+    P0: str
+    P1: str
+    P2: str
+    P3: str
+    P4: str
