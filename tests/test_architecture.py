@@ -199,3 +199,13 @@ def test_the_incidents_package_imports_downward_only() -> None:
                 if node.module == "warroom" and any(a.name == "incidents" for a in node.names):
                     upward.append(f"{name} imports the facade warroom.incidents")
     assert upward == []
+
+
+def test_openapi_schema_names_are_unique_across_areas() -> None:
+    """Two areas' models with one name get module-qualified names; keep them distinct."""
+    from warroom.core.config import Settings
+    from warroom.web.app import create_app
+
+    spec = create_app(Settings(database_url="sqlite://")).openapi()
+    qualified = [name for name in spec["components"]["schemas"] if "__" in name]
+    assert qualified == []

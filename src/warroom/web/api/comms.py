@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from warroom.comms import catalog, heartbeat, notify, statuspage, updates
 from warroom.comms.config import CommsConfig
+from warroom.web.api.schemas import HintOut
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["comms"])
@@ -107,15 +108,6 @@ class HeartbeatStateOut(BaseModel):
     heartbeat: HeartbeatOut
     punctuality: PunctualityOut
     reminders_sent: list[SentReminderOut]
-
-
-class HintOut(BaseModel):
-    """The next step as data (`incident` and `params` only when there are some)."""
-
-    action: str
-    text: str
-    incident: str | None = Field(None, exclude_if=lambda v: v is None)
-    params: dict[str, str] | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class ReminderOut(BaseModel):

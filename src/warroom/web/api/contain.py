@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from warroom.contain import config, drills, flags, levers, mitigations, runbooks
 from warroom.incidents import timeline
+from warroom.web.api.schemas import EventOut
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["contain"])
@@ -39,7 +40,7 @@ class LeverOut(LeverFields):
     params: dict[str, LeverParamOut]
 
 
-class SuggestionOut(LeverFields):
+class LeverSuggestionOut(LeverFields):
     params: dict[str, str] = Field(description="values suggested from the triage report")
     reason: str
     suggested: bool
@@ -108,7 +109,7 @@ class RunbookOut(BaseModel):
     sha256: str
 
 
-class MatchOut(BaseModel):
+class RunbookMatchOut(BaseModel):
     name: str
     title: str
     score: int
@@ -129,18 +130,8 @@ class RunOut(BaseModel):
 
 
 class IncidentRunbooksOut(BaseModel):
-    suggested: list[MatchOut]
+    suggested: list[RunbookMatchOut]
     runs: list[RunOut]
-
-
-class EventOut(BaseModel):
-    incident: str
-    seq: int
-    at: str
-    actor: str
-    kind: str
-    data: dict[str, Any]
-    hash: str
 
 
 class DrillOut(BaseModel):
@@ -184,7 +175,7 @@ def list_levers(settings: SettingsDep) -> list[dict[str, Any]]:
 
 @router.get(
     "/incidents/{key}/levers",
-    response_model=list[SuggestionOut],
+    response_model=list[LeverSuggestionOut],
     response_model_exclude_unset=True,
 )
 def incident_levers(key: str, db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:

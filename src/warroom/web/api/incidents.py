@@ -12,13 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from warroom import incidents
 from warroom.core import severity
 from warroom.incidents import artifacts, timeline
+from warroom.web.api.schemas import EventOut
 from warroom.web.api.schemas_incidents import (
     ArtifactOut,
-    EventOut,
     IncidentOut,
     NoteOut,
     SeverityDefinitionsOut,
-    SuggestionOut,
+    SeveritySuggestionOut,
     TaskOut,
 )
 from warroom.web.deps import ActorDep, DbDep
@@ -199,7 +199,7 @@ def list_artifacts(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [a.to_dict() for a in artifacts.list_for(db, key)]
 
 
-@router.post("/severity/suggest", response_model=SuggestionOut)
+@router.post("/severity/suggest", response_model=SeveritySuggestionOut)
 def suggest_severity(body: FactorsIn) -> dict[str, Any]:
     """Propose a severity from the six prioritisation factors."""
     factors = severity.Factors.from_dict(body.model_dump())

@@ -159,7 +159,7 @@ class StatsOut(BaseModel):
     p90: float | None = Field(description="Seconds.")
 
 
-class PunctualityOut(BaseModel):
+class UpdatePunctualityOut(BaseModel):
     on_time: int
     expected: int
     rate: float | None
@@ -189,7 +189,7 @@ class ReportOut(BaseModel):
     durations_seconds: dict[str, dict[str, StatsOut]] = Field(
         description="metric (mttd, mtta, mttc, mttr) -> group (all, severity P1, month ...)"
     )
-    update_punctuality: PunctualityOut
+    update_punctuality: UpdatePunctualityOut
     action_items: ActionSummaryOut
     recurrences: list[RecurrenceOut]
 

@@ -6,23 +6,9 @@ prints the same), field for field: times are ISO-8601 strings as `isoformat()` w
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel, Field
 
-from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
-
-
-class HintOut(BaseModel):
-    """A next step: `action` (see core/errors.ACTIONS), in words, for which incident."""
-
-    action: str = Field(examples=["assign_role"])
-    text: str = Field(examples=["name a commander"])
-    incident: str | None = Field(None, examples=["INC-7"])
-    params: dict[str, str] | None = Field(None, examples=[{"role": "commander"}])
-
-    @model_serializer(mode="wrap")
-    def _without_empty(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # `Hint.to_dict` leaves out an empty incident and params; so does the API.
-        return {k: v for k, v in handler(self).items() if v is not None}
+from warroom.web.api.schemas import HintOut
 
 
 class NagOut(BaseModel):
@@ -94,18 +80,6 @@ class NoteOut(BaseModel):
     seq: int = Field(description="The note's place on the timeline.")
 
 
-class EventOut(BaseModel):
-    """One timeline event; `hash` chains it to the one before."""
-
-    incident: str
-    seq: int
-    at: str
-    actor: str
-    kind: str = Field(examples=["stage.changed"])
-    data: dict[str, Any]
-    hash: str
-
-
 class ArtifactOut(BaseModel):
     id: int
     incident: str
@@ -118,7 +92,7 @@ class ArtifactOut(BaseModel):
     created_at: str
 
 
-class SuggestionOut(BaseModel):
+class SeveritySuggestionOut(BaseModel):
     """A proposed severity and the factor that decided it."""
 
     severity: str = Field(examples=["P1"])
