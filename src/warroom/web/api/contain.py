@@ -15,6 +15,7 @@ from warroom.contain import drills, flags, mitigations, runbooks
 from warroom.core.config import Settings
 from warroom.incidents import timeline
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
+from warroom.web.guard import require
 
 router = APIRouter(prefix="/api/v1", tags=["contain"])
 
@@ -27,18 +28,18 @@ def flag_path(settings: Settings) -> Path:
     return p
 
 
-@router.get("/flags")
+@router.get("/flags", dependencies=[require("desk.read")])
 def get_flags(settings: SettingsDep) -> dict[str, Any]:
     """Current flag values: flag name -> the value of its default variant (null if disabled)."""
     return flags.resolved(flags.load(flag_path(settings)))
 
 
-@router.get("/levers")
+@router.get("/levers", dependencies=[require("desk.read")])
 def list_levers(settings: SettingsDep) -> list[dict[str, Any]]:
     return [lv.to_dict() for lv in mitigations.load_levers(settings).values()]
 
 
-@router.get("/incidents/{key}/levers")
+@router.get("/incidents/{key}/levers", dependencies=[require("incident.read")])
 def incident_levers(key: str, db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:
     """Levers for this incident, the ones its triage report points at first."""
     return [s.to_dict() for s in mitigations.suggestions(db, key, settings=settings)]
@@ -50,7 +51,7 @@ class PullIn(BaseModel):
     dry_run: bool = True
 
 
-@router.post("/incidents/{key}/mitigations")
+@router.post("/incidents/{key}/mitigations", dependencies=[require("incident.mitigate")])
 def pull_lever(
     key: str, body: PullIn, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def pull_lever(
     return {"dry_run": False, "mitigation": m.to_dict()}
 
 
-@router.get("/incidents/{key}/mitigations")
+@router.get("/incidents/{key}/mitigations", dependencies=[require("incident.read")])
 def list_mitigations(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [m.to_dict() for m in mitigations.list_for(db, key)]
 
@@ -72,7 +73,9 @@ class UndoIn(BaseModel):
     dry_run: bool = True
 
 
-@router.post("/incidents/{key}/mitigations/{ident}/undo")
+@router.post(
+    "/incidents/{key}/mitigations/{ident}/undo", dependencies=[require("incident.mitigate")]
+)
 def undo_mitigation(
     key: str, ident: str, body: UndoIn, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -87,17 +90,17 @@ def undo_mitigation(
     }
 
 
-@router.get("/runbooks")
+@router.get("/runbooks", dependencies=[require("desk.read")])
 def list_runbooks(settings: SettingsDep) -> list[dict[str, Any]]:
     return [rb.to_dict() for rb in runbooks.load_all(settings).values()]
 
 
-@router.get("/runbooks/{name}")
+@router.get("/runbooks/{name}", dependencies=[require("desk.read")])
 def get_runbook(name: str, settings: SettingsDep) -> dict[str, Any]:
     return runbooks.get(name, settings=settings).to_dict()
 
 
-@router.get("/incidents/{key}/runbooks")
+@router.get("/incidents/{key}/runbooks", dependencies=[require("incident.read")])
 def incident_runbooks(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """Runbooks suggested for the incident, and its runs."""
     return {
@@ -106,7 +109,11 @@ def incident_runbooks(key: str, db: DbDep, settings: SettingsDep) -> dict[str, A
     }
 
 
-@router.post("/incidents/{key}/runbooks/{name}/runs", status_code=201)
+@router.post(
+    "/incidents/{key}/runbooks/{name}/runs",
+    status_code=201,
+    dependencies=[require("incident.runbook")],
+)
 def start_run(
     key: str, name: str, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -119,7 +126,9 @@ class StepIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-@router.post("/incidents/{key}/runbook-runs/{run}/steps/{step}")
+@router.post(
+    "/incidents/{key}/runbook-runs/{run}/steps/{step}", dependencies=[require("incident.runbook")]
+)
 def record_step(
     key: str,
     run: str,
@@ -137,19 +146,19 @@ def record_step(
     ).to_dict()
 
 
-@router.get("/incidents/{key}/verifications")
+@router.get("/incidents/{key}/verifications", dependencies=[require("incident.read")])
 def verifications(key: str, db: DbDep) -> list[dict[str, Any]]:
     """Recorded verdicts and overrides, oldest first."""
     kinds = [timeline.Kind.VERIFICATION.value, timeline.Kind.VERIFICATION_OVERRIDDEN.value]
     return [e.to_dict() for e in timeline.read(db, key, kinds=kinds)]
 
 
-@router.get("/drills")
+@router.get("/drills", dependencies=[require("desk.read")])
 def list_drills(db: DbDep) -> list[dict[str, Any]]:
     return [d.to_dict() for d in drills.list_drills(db)]
 
 
-@router.get("/incidents/{key}/drill")
+@router.get("/incidents/{key}/drill", dependencies=[require("incident.read")])
 def drill_timings(key: str, db: DbDep) -> dict[str, Any]:
     d = drills.get(db, key)
     return {**d.to_dict(), "timings": d.score or drills.timings(db, key)}

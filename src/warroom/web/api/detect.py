@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from warroom.core.errors import InvalidInput
 from warroom.detect import alerts
 from warroom.web.deps import DbDep, SettingsDep
+from warroom.web.guard import intake, require
 
 router = APIRouter(prefix="/api/v1", tags=["detect"])
 
@@ -78,7 +79,7 @@ def _actor(request: Request, default: str) -> str:
     return str(identity.name) if identity is not None else default
 
 
-@router.post("/alerts/alertmanager", openapi_extra=_AM_BODY)
+@router.post("/alerts/alertmanager", openapi_extra=_AM_BODY, dependencies=[intake("alertmanager")])
 async def alertmanager_webhook(request: Request) -> JSONResponse:
     """Take an Alertmanager delivery (webhook version 4): open or attach to an incident.
 
@@ -110,7 +111,7 @@ async def alertmanager_webhook(request: Request) -> JSONResponse:
     return JSONResponse(seen.to_dict())
 
 
-@router.post("/alerts/webhook/{source}")
+@router.post("/alerts/webhook/{source}", dependencies=[intake()])
 def generic_webhook(
     source: str, request: Request, db: DbDep, settings: SettingsDep, body: Any = Body(...)
 ) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def generic_webhook(
     ).to_dict()
 
 
-@router.get("/incidents/{key}/alerts")
+@router.get("/incidents/{key}/alerts", dependencies=[require("incident.read")])
 def incident_alerts(key: str, db: DbDep) -> list[dict[str, Any]]:
     """The alerts that opened or attached to an incident, with their current status."""
     return alerts.list_alerts(db, key)

@@ -13,6 +13,7 @@ from warroom import incidents
 from warroom.core import severity
 from warroom.incidents import artifacts, timeline
 from warroom.web.deps import ActorDep, DbDep
+from warroom.web.guard import ROLE_JSON, ROLE_PATH, STAGE_JSON, require
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -97,63 +98,63 @@ class FactorsIn(BaseModel):
     recovery_complexity: str = "low"
 
 
-@router.post("/incidents", status_code=201)
+@router.post("/incidents", status_code=201, dependencies=[require("incident.declare")])
 def declare(body: DeclareIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Declare an incident."""
     inc = incidents.declare(db, actor=actor, **body.model_dump())
     return inc.to_dict()
 
 
-@router.get("/incidents")
+@router.get("/incidents", dependencies=[require("incident.read")])
 def list_incidents(db: DbDep, open_only: bool = False) -> list[dict[str, Any]]:
     """Incidents in priority order (open first, severity, factors, age)."""
     return [i.to_dict() for i in incidents.list_incidents(db, include_closed=not open_only)]
 
 
-@router.get("/incidents/{key}")
+@router.get("/incidents/{key}", dependencies=[require("incident.read")])
 def get_incident(key: str, db: DbDep) -> dict[str, Any]:
     return incidents.get(db, key).to_dict()
 
 
-@router.post("/incidents/{key}/stage")
+@router.post("/incidents/{key}/stage", dependencies=[STAGE_JSON])
 def move_stage(key: str, body: StageIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Move forward to a stage; skipped stages are recorded."""
     return incidents.move(db, key, to=body.to, actor=actor, reason=body.reason).to_dict()
 
 
-@router.post("/incidents/{key}/reopen")
+@router.post("/incidents/{key}/reopen", dependencies=[require("incident.reopen")])
 def reopen(key: str, body: ReopenIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.reopen(db, key, actor=actor, reason=body.reason).to_dict()
 
 
-@router.post("/incidents/{key}/severity")
+@router.post("/incidents/{key}/severity", dependencies=[require("incident.severity")])
 def set_severity(key: str, body: SeverityIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.set_severity(
         db, key, severity=body.severity, actor=actor, reason=body.reason, factors=body.factors
     ).to_dict()
 
 
-@router.post("/incidents/{key}/roles")
+@router.post("/incidents/{key}/roles", dependencies=[ROLE_JSON])
 def assign_role(key: str, body: RoleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Assign a role; a new commander is a hand-off."""
     return incidents.assign_role(db, key, role=body.role, person=body.person, actor=actor).to_dict()
 
 
-@router.delete("/incidents/{key}/roles/{role}")
+@router.delete("/incidents/{key}/roles/{role}", dependencies=[ROLE_PATH])
 def remove_role(
     key: str, role: str, db: DbDep, actor: ActorDep, person: str | None = None
 ) -> dict[str, Any]:
     return incidents.remove_role(db, key, role=role, person=person, actor=actor).to_dict()
 
 
-@router.post("/incidents/{key}/tasks", status_code=201)
+@router.post("/incidents/{key}/tasks", status_code=201, dependencies=[require("incident.task")])
 def add_task(key: str, body: TaskIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.add_task(
         db, key, title=body.title, assignee=body.assignee, actor=actor
     ).to_dict()
 
 
-@router.patch("/incidents/{key}/tasks/{number}")
+@router.patch("/incidents/{key}/tasks/{number}", dependencies=[require("incident.task")])
 def update_task(
     key: str, number: str, body: TaskPatch, db: DbDep, actor: ActorDep
 ) -> dict[str, Any]:
@@ -162,37 +163,41 @@ def update_task(
     ).to_dict()
 
 
-@router.post("/incidents/{key}/notes", status_code=201)
+@router.post("/incidents/{key}/notes", status_code=201, dependencies=[require("incident.note")])
 def add_note(key: str, body: NoteIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     seq = incidents.add_note(db, key, text=body.text, actor=actor)
     return {"incident": key.upper(), "seq": seq}
 
 
-@router.get("/incidents/{key}/timeline")
+@router.get("/incidents/{key}/timeline", dependencies=[require("incident.read")])
 def get_timeline(key: str, db: DbDep, since: int = 0) -> list[dict[str, Any]]:
     """Every event in order (optionally after seq `since`)."""
     return [e.to_dict() for e in timeline.read(db, key, since_seq=since)]
 
 
-@router.get("/incidents/{key}/timeline.md", response_class=PlainTextResponse)
+@router.get(
+    "/incidents/{key}/timeline.md",
+    response_class=PlainTextResponse,
+    dependencies=[require("incident.read")],
+)
 def get_timeline_markdown(key: str, db: DbDep) -> str:
     inc = incidents.get(db, key)
     return timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, timeline.read(db, key))
 
 
-@router.get("/incidents/{key}/artifacts")
+@router.get("/incidents/{key}/artifacts", dependencies=[require("incident.read")])
 def list_artifacts(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [a.to_dict() for a in artifacts.list_for(db, key)]
 
 
-@router.post("/severity/suggest")
+@router.post("/severity/suggest", dependencies=[require("severity.suggest")])
 def suggest_severity(body: FactorsIn) -> dict[str, Any]:
     """Propose a severity from the six prioritisation factors."""
     factors = severity.Factors.from_dict(body.model_dump())
     return severity.suggest(factors).to_dict()
 
 
-@router.get("/severity")
+@router.get("/severity", dependencies=[require("desk.read")])
 def severity_definitions() -> dict[str, str]:
     """The written definitions of P0-P4."""
     return {k.value: v for k, v in severity.DEFINITIONS.items()}

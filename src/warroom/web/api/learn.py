@@ -13,6 +13,7 @@ from warroom.core.clock import utcnow
 from warroom.core.errors import InvalidInput
 from warroom.learn import actions, postmortems, recurrence, reports
 from warroom.web.deps import ActorDep, DbDep
+from warroom.web.guard import require
 
 router = APIRouter(prefix="/api/v1", tags=["learn"])
 
@@ -60,7 +61,9 @@ class ActionPatch(BaseModel):
     ticket_url: str | None = Field(None, max_length=500)
 
 
-@router.post("/incidents/{key}/rootcause", status_code=201)
+@router.post(
+    "/incidents/{key}/rootcause", status_code=201, dependencies=[require("incident.learn")]
+)
 def record_root_cause(key: str, body: RootCauseIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     rc = postmortems.record_root_cause(
         db,
@@ -74,32 +77,44 @@ def record_root_cause(key: str, body: RootCauseIn, db: DbDep, actor: ActorDep) -
     return rc.to_dict()
 
 
-@router.get("/root-cause-categories")
+@router.get("/root-cause-categories", dependencies=[require("desk.read")])
 def categories() -> dict[str, str]:
     return {c.value: c.label for c in postmortems.Category}
 
 
-@router.post("/incidents/{key}/postmortem", status_code=201)
+@router.post(
+    "/incidents/{key}/postmortem", status_code=201, dependencies=[require("incident.learn")]
+)
 def draft_postmortem(key: str, db: DbDep, actor: ActorDep, redraft: bool = False) -> dict[str, Any]:
     return postmortems.draft(db, key, actor=actor, redraft=redraft).to_dict()
 
 
-@router.get("/incidents/{key}/postmortem")
+@router.get("/incidents/{key}/postmortem", dependencies=[require("incident.read")])
 def get_postmortem(key: str, db: DbDep) -> dict[str, Any]:
     return postmortems.get(db, key).to_dict()
 
 
-@router.get("/incidents/{key}/postmortem.md", response_class=PlainTextResponse)
+@router.get(
+    "/incidents/{key}/postmortem.md",
+    response_class=PlainTextResponse,
+    dependencies=[require("incident.read")],
+)
 def postmortem_markdown(key: str, db: DbDep) -> str:
     return postmortems.render_markdown(postmortems.get(db, key))
 
 
-@router.get("/incidents/{key}/postmortem.html", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}/postmortem.html",
+    response_class=HTMLResponse,
+    dependencies=[require("incident.read")],
+)
 def postmortem_html(key: str, db: DbDep) -> str:
     return postmortems.render_html(db, postmortems.get(db, key))
 
 
-@router.put("/incidents/{key}/postmortem/sections/{section}")
+@router.put(
+    "/incidents/{key}/postmortem/sections/{section}", dependencies=[require("incident.learn")]
+)
 def edit_section(
     key: str, section: str, body: SectionIn, db: DbDep, actor: ActorDep
 ) -> dict[str, Any]:
@@ -108,17 +123,17 @@ def edit_section(
     ).to_dict()
 
 
-@router.post("/incidents/{key}/postmortem/status")
+@router.post("/incidents/{key}/postmortem/status", dependencies=[require("incident.learn")])
 def postmortem_status(key: str, body: StatusIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return postmortems.set_status(db, key, status=body.status, actor=actor).to_dict()
 
 
-@router.get("/postmortems/due")
+@router.get("/postmortems/due", dependencies=[require("desk.read")])
 def postmortems_due(db: DbDep, overdue: bool = False) -> list[dict[str, Any]]:
     return [d.to_dict() for d in postmortems.due_list(db, overdue_only=overdue)]
 
 
-@router.post("/incidents/{key}/actions", status_code=201)
+@router.post("/incidents/{key}/actions", status_code=201, dependencies=[require("action.write")])
 def add_action(key: str, body: ActionIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return actions.add(
         db,
@@ -133,17 +148,17 @@ def add_action(key: str, body: ActionIn, db: DbDep, actor: ActorDep) -> dict[str
     ).to_dict()
 
 
-@router.get("/incidents/{key}/actions")
+@router.get("/incidents/{key}/actions", dependencies=[require("incident.read")])
 def incident_actions(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [i.to_dict() for i in actions.list_items(db, incident=key)]
 
 
-@router.patch("/actions/{ref}")
+@router.patch("/actions/{ref}", dependencies=[require("action.write")])
 def update_action(ref: str, body: ActionPatch, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return actions.update(db, ref, actor=actor, **body.model_dump(exclude_none=True)).to_dict()
 
 
-@router.get("/actions", response_model=None)
+@router.get("/actions", response_model=None, dependencies=[require("desk.read")])
 def list_actions(
     db: DbDep, all: bool = False, overdue: bool = False, format: str = "json"
 ) -> Response | list[dict[str, Any]]:
@@ -156,17 +171,17 @@ def list_actions(
     return [i.to_dict(now) for i in items]
 
 
-@router.get("/incidents/{key}/recurrence")
+@router.get("/incidents/{key}/recurrence", dependencies=[require("incident.read")])
 def find_recurrence(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [m.to_dict() for m in recurrence.find_similar(db, key)]
 
 
-@router.post("/incidents/{key}/recurrence")
+@router.post("/incidents/{key}/recurrence", dependencies=[require("incident.learn")])
 def check_recurrence(key: str, db: DbDep, actor: ActorDep) -> list[dict[str, Any]]:
     return [m.to_dict() for m in recurrence.check(db, key, actor=actor)]
 
 
-@router.get("/reports", response_model=None)
+@router.get("/reports", response_model=None, dependencies=[require("desk.read")])
 def report(
     db: DbDep, since: str = "90d", until: datetime | None = None, format: str = "json"
 ) -> Response | dict[str, Any]:

@@ -19,6 +19,7 @@ from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound, WarroomError
 from warroom.incidents.lifecycle import Incident
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
+from warroom.web.guard import PUBLIC, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +73,7 @@ def _time(text: str, name: str) -> Any:
         ) from None
 
 
-@router.post("/incidents/{key}/updates")
+@router.post("/incidents/{key}/updates", dependencies=[require("incident.update")])
 def update_submit(
     key: str,
     db: DbDep,
@@ -117,7 +118,7 @@ def update_submit(
     return _back(key, run)
 
 
-@router.post("/incidents/{key}/services")
+@router.post("/incidents/{key}/services", dependencies=[require("incident.impact")])
 def affect_submit(
     key: str, db: DbDep, actor: ActorDep, service: Annotated[str, Form()] = ""
 ) -> Response:
@@ -128,19 +129,19 @@ def _status_title(settings: Any) -> str:
     return str(settings.section("status").get("title", "Service status"))
 
 
-@router.get("/status", response_class=HTMLResponse)
+@router.get("/status", response_class=HTMLResponse, dependencies=[PUBLIC])
 def status_page(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     page = statuspage.build(db, title=_status_title(settings))
     return templates.TemplateResponse(request, "status.html", {"page": page})
 
 
-@router.get("/status.json")
+@router.get("/status.json", dependencies=[PUBLIC])
 def status_json(db: DbDep, settings: SettingsDep) -> Response:
     page = statuspage.build(db, title=_status_title(settings))
     return JSONResponse(page.to_dict())
 
 
-@router.get("/status/feed.atom")
+@router.get("/status/feed.atom", dependencies=[PUBLIC])
 def status_atom(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     page = statuspage.build(db, title=_status_title(settings))
     return Response(

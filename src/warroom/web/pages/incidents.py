@@ -21,6 +21,7 @@ from warroom.incidents import desk, timeline
 from warroom.incidents.lifecycle import Stage
 from warroom.web import panels
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
+from warroom.web.guard import ROLE_FORM, STAGE_FORM, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +49,7 @@ def _see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[require("incident.read")])
 def incident_list(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     entries = desk.overview(db, settings=settings)
     return templates.TemplateResponse(
@@ -62,12 +63,14 @@ def incident_list(request: Request, db: DbDep, settings: SettingsDep) -> Respons
     )
 
 
-@router.get("/incidents/new", response_class=HTMLResponse)
+@router.get("/incidents/new", response_class=HTMLResponse, dependencies=[require("desk.read")])
 def declare_form(request: Request) -> Response:
     return templates.TemplateResponse(request, "declare.html", {"values": {}, "error": None})
 
 
-@router.post("/incidents/new", response_class=HTMLResponse)
+@router.post(
+    "/incidents/new", response_class=HTMLResponse, dependencies=[require("incident.declare")]
+)
 def declare_submit(
     request: Request,
     db: DbDep,
@@ -135,7 +138,9 @@ def _parse_form_time(text: str) -> datetime | None:
         ) from None
 
 
-@router.get("/incidents/{key}", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}", response_class=HTMLResponse, dependencies=[require("incident.read")]
+)
 def incident_page(request: Request, key: str, db: DbDep, settings: SettingsDep) -> Response:
     inc = incidents.get(db, key)
     if inc.key != key:
@@ -170,7 +175,7 @@ def _act(key: str, fn: Any) -> Response:
     return _see_other(f"/incidents/{key.upper()}")
 
 
-@router.post("/incidents/{key}/stage")
+@router.post("/incidents/{key}/stage", dependencies=[STAGE_FORM])
 def stage_submit(
     key: str,
     db: DbDep,
@@ -181,14 +186,14 @@ def stage_submit(
     return _act(key, lambda: incidents.move(db, key, to=to, actor=actor, reason=reason or None))
 
 
-@router.post("/incidents/{key}/notes")
+@router.post("/incidents/{key}/notes", dependencies=[require("incident.note")])
 def note_submit(
     key: str, db: DbDep, actor: ActorDep, text: Annotated[str, Form()] = ""
 ) -> Response:
     return _act(key, lambda: incidents.add_note(db, key, text=text, actor=actor))
 
 
-@router.post("/incidents/{key}/roles")
+@router.post("/incidents/{key}/roles", dependencies=[ROLE_FORM])
 def role_submit(
     key: str,
     db: DbDep,
@@ -199,7 +204,7 @@ def role_submit(
     return _act(key, lambda: incidents.assign_role(db, key, role=role, person=person, actor=actor))
 
 
-@router.post("/incidents/{key}/tasks")
+@router.post("/incidents/{key}/tasks", dependencies=[require("incident.task")])
 def task_submit(
     key: str,
     db: DbDep,
@@ -213,7 +218,7 @@ def task_submit(
     )
 
 
-@router.post("/incidents/{key}/tasks/{number}")
+@router.post("/incidents/{key}/tasks/{number}", dependencies=[require("incident.task")])
 def task_status_submit(
     key: str,
     number: str,
@@ -224,7 +229,7 @@ def task_status_submit(
     return _act(key, lambda: incidents.update_task(db, key, number, status=status, actor=actor))
 
 
-@router.post("/incidents/{key}/severity")
+@router.post("/incidents/{key}/severity", dependencies=[require("incident.severity")])
 def severity_submit(
     key: str,
     db: DbDep,

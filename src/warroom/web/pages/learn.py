@@ -18,6 +18,7 @@ from warroom.core.errors import NotFound, WarroomError
 from warroom.incidents.lifecycle import Incident
 from warroom.learn import actions, postmortems, recurrence, reports
 from warroom.web.deps import ActorDep, DbDep, templates
+from warroom.web.guard import require
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +37,11 @@ def _try(url: str, fn: Any) -> Response:
     return _back(url)
 
 
-@router.get("/incidents/{key}/postmortem", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}/postmortem",
+    response_class=HTMLResponse,
+    dependencies=[require("incident.read")],
+)
 def postmortem_page(request: Request, key: str, db: DbDep) -> Response:
     inc = incidents.get(db, key)
     try:
@@ -66,7 +71,7 @@ def postmortem_page(request: Request, key: str, db: DbDep) -> Response:
     )
 
 
-@router.post("/incidents/{key}/postmortem")
+@router.post("/incidents/{key}/postmortem", dependencies=[require("incident.learn")])
 def postmortem_draft_submit(
     key: str, db: DbDep, actor: ActorDep, redraft: Annotated[str, Form()] = ""
 ) -> Response:
@@ -74,7 +79,9 @@ def postmortem_draft_submit(
     return _try(url, lambda: postmortems.draft(db, key, actor=actor, redraft=bool(redraft)))
 
 
-@router.post("/incidents/{key}/postmortem/sections/{section}")
+@router.post(
+    "/incidents/{key}/postmortem/sections/{section}", dependencies=[require("incident.learn")]
+)
 def postmortem_section_submit(
     key: str, section: str, db: DbDep, actor: ActorDep, text: Annotated[str, Form()] = ""
 ) -> Response:
@@ -84,7 +91,7 @@ def postmortem_section_submit(
     )
 
 
-@router.post("/incidents/{key}/postmortem/status")
+@router.post("/incidents/{key}/postmortem/status", dependencies=[require("incident.learn")])
 def postmortem_status_submit(
     key: str, db: DbDep, actor: ActorDep, status: Annotated[str, Form()] = ""
 ) -> Response:
@@ -92,7 +99,7 @@ def postmortem_status_submit(
     return _try(url, lambda: postmortems.set_status(db, key, status=status, actor=actor))
 
 
-@router.post("/incidents/{key}/rootcause")
+@router.post("/incidents/{key}/rootcause", dependencies=[require("incident.learn")])
 def rootcause_submit(
     key: str,
     db: DbDep,
@@ -115,7 +122,7 @@ def rootcause_submit(
     )
 
 
-@router.post("/incidents/{key}/actions")
+@router.post("/incidents/{key}/actions", dependencies=[require("action.write")])
 def action_submit(
     key: str,
     db: DbDep,
@@ -143,7 +150,7 @@ def action_submit(
     )
 
 
-@router.post("/actions/{ref}")
+@router.post("/actions/{ref}", dependencies=[require("action.write")])
 def action_status_submit(
     ref: str,
     db: DbDep,
@@ -155,7 +162,7 @@ def action_status_submit(
     return _try(url, lambda: actions.update(db, ref, status=status, actor=actor))
 
 
-@router.get("/actions", response_class=HTMLResponse)
+@router.get("/actions", response_class=HTMLResponse, dependencies=[require("desk.read")])
 def actions_page(request: Request, db: DbDep) -> Response:
     show_all = request.query_params.get("all") == "1"
     now = utcnow()
@@ -172,7 +179,7 @@ def actions_page(request: Request, db: DbDep) -> Response:
     )
 
 
-@router.get("/reports", response_class=HTMLResponse)
+@router.get("/reports", response_class=HTMLResponse, dependencies=[require("desk.read")])
 def reports_page(request: Request, db: DbDep, since: str = "90d") -> Response:
     rep = reports.build(db, since=reports.parse_since(since))
     return templates.TemplateResponse(
