@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from warroom.access import accounts
-from warroom.access.accounts import Role
+from warroom.access import accounts, login, sessions, tokens
+from warroom.access.identity import Role
 from warroom.access.tables import accounts as accounts_t
 from warroom.access.tables import api_tokens, login_failures
 from warroom.cli.main import app as cli_app
@@ -27,11 +27,11 @@ def test_password_is_stored_as_an_argon2id_hash(db: Database, clock: Any) -> Non
         stored = conn.execute(sa.select(accounts_t.c.password_hash)).scalar_one()
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
-    assert accounts.authenticate(db, "ana", PASSWORD, client="10.0.0.1").role is Role.RESPONDER
+    assert login.authenticate(db, "ana", PASSWORD, client="10.0.0.1").role is Role.RESPONDER
     with pytest.raises(AuthFailed):
-        accounts.authenticate(db, "ana", PASSWORD + "x", client="10.0.0.1")
+        login.authenticate(db, "ana", PASSWORD + "x", client="10.0.0.1")
     with pytest.raises(AuthFailed):
-        accounts.authenticate(db, "nobody", PASSWORD, client="10.0.0.1")
+        login.authenticate(db, "nobody", PASSWORD, client="10.0.0.1")
     with pytest.raises(Conflict):
         accounts.add_user(db, "ana", role="viewer", password=PASSWORD, actor="root")
     with pytest.raises(InvalidInput, match="too short"):
@@ -44,80 +44,80 @@ def test_five_failures_in_five_minutes_lock_that_account_from_that_client(
     db: Database, clock: Any
 ) -> None:
     accounts.add_user(db, "ana", role="viewer", password=PASSWORD, actor="root")
-    for _ in range(accounts.MAX_FAILURES):
+    for _ in range(login.MAX_FAILURES):
         clock.advance(seconds=10)
         with pytest.raises(AuthFailed):
-            accounts.authenticate(db, "ana", "wrong password", client="10.0.0.9")
+            login.authenticate(db, "ana", "wrong password", client="10.0.0.9")
     with pytest.raises(TooManyAttempts) as refused:
-        accounts.authenticate(db, "ana", PASSWORD, client="10.0.0.9")  # even the right one
+        login.authenticate(db, "ana", PASSWORD, client="10.0.0.9")  # even the right one
     # The first failure was 40 s ago: the window of 300 s ends in 260 s.
     assert refused.value.retry_after == 261
     assert "try again in 261 seconds" in refused.value.message
-    assert accounts.authenticate(db, "ana", PASSWORD, client="10.0.0.10").name == "ana"
+    assert login.authenticate(db, "ana", PASSWORD, client="10.0.0.10").name == "ana"
     with db.read() as conn:
         recorded = conn.execute(sa.select(sa.func.count()).select_from(login_failures)).scalar_one()
-    assert recorded == accounts.MAX_FAILURES
+    assert recorded == login.MAX_FAILURES
     clock.advance(seconds=261)
-    assert accounts.authenticate(db, "ana", PASSWORD, client="10.0.0.9").name == "ana"
+    assert login.authenticate(db, "ana", PASSWORD, client="10.0.0.9").name == "ana"
 
 
 def test_disabled_account_cannot_sign_in_and_loses_its_sessions(db: Database, clock: Any) -> None:
     account = accounts.add_user(db, "ana", role="admin", password=PASSWORD, actor="root")
-    session = accounts.create_session(db, account)
-    identity = accounts.session_identity(db, session)
+    session = sessions.create_session(db, account)
+    identity = sessions.session_identity(db, session)
     assert identity is not None and identity.name == "ana" and identity.role is Role.ADMIN
     accounts.disable_user(db, "ana", actor="root")
-    assert accounts.session_identity(db, session) is None
+    assert sessions.session_identity(db, session) is None
     with pytest.raises(AuthFailed):
-        accounts.authenticate(db, "ana", PASSWORD, client="c")
+        login.authenticate(db, "ana", PASSWORD, client="c")
     accounts.disable_user(db, "ana", actor="root", disabled=False)
-    assert accounts.authenticate(db, "ana", PASSWORD, client="c").name == "ana"
-    session = accounts.create_session(db, account)
+    assert login.authenticate(db, "ana", PASSWORD, client="c").name == "ana"
+    session = sessions.create_session(db, account)
     clock.advance(hours=13)
-    assert accounts.session_identity(db, session) is None  # expired
+    assert sessions.session_identity(db, session) is None  # expired
 
 
 def test_token_is_shown_once_stored_hashed_revocable_and_records_last_use(
     db: Database, clock: Any
 ) -> None:
-    secret, token = accounts.create_token(db, "ci", role="responder", actor="root")
+    secret, token = tokens.create_token(db, "ci", role="responder", actor="root")
     assert secret.startswith("wr_") and len(secret) > 40
     assert token.last_used_at is None and token.source is None
     with db.read() as conn:
         row = conn.execute(sa.select(api_tokens)).one()
     assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in json.dumps(row._asdict(), default=str)
-    assert secret not in json.dumps([t.to_dict() for t in accounts.list_tokens(db)])
+    assert secret not in json.dumps([t.to_dict() for t in tokens.list_tokens(db)])
 
-    identity = accounts.token_identity(db, secret)
+    identity = tokens.token_identity(db, secret)
     assert identity is not None
     assert (identity.name, identity.role, identity.via) == ("token:ci", Role.RESPONDER, "token")
-    first_use = accounts.get_token(db, "ci").last_used_at
+    first_use = tokens.get_token(db, "ci").last_used_at
     assert first_use == clock.now
     clock.advance(seconds=30)
-    accounts.token_identity(db, secret)
-    assert accounts.get_token(db, "ci").last_used_at == first_use  # throttled: once a minute
+    tokens.token_identity(db, secret)
+    assert tokens.get_token(db, "ci").last_used_at == first_use  # throttled: once a minute
     clock.advance(seconds=31)
-    accounts.token_identity(db, secret)
-    assert accounts.get_token(db, "ci").last_used_at == clock.now
+    tokens.token_identity(db, secret)
+    assert tokens.get_token(db, "ci").last_used_at == clock.now
 
-    assert accounts.token_identity(db, secret[:-2] + "xx") is None
-    accounts.revoke_token(db, "ci", actor="root")
-    assert accounts.token_identity(db, secret) is None
+    assert tokens.token_identity(db, secret[:-2] + "xx") is None
+    tokens.revoke_token(db, "ci", actor="root")
+    assert tokens.token_identity(db, secret) is None
     with pytest.raises(Conflict, match="already revoked"):
-        accounts.revoke_token(db, "ci", actor="root")
+        tokens.revoke_token(db, "ci", actor="root")
     with pytest.raises(NotFound):
-        accounts.revoke_token(db, "nope", actor="root")
+        tokens.revoke_token(db, "nope", actor="root")
 
 
 def test_webhook_sources_are_checked(db: Database, clock: Any) -> None:
-    accounts.create_token(db, "am", source="alertmanager", actor="root")
-    accounts.create_token(db, "mon", source="generic:nagios", actor="root")
-    assert accounts.sources_with_tokens(db) == {"alertmanager", "generic:nagios"}
+    tokens.create_token(db, "am", source="alertmanager", actor="root")
+    tokens.create_token(db, "mon", source="generic:nagios", actor="root")
+    assert tokens.sources_with_tokens(db) == {"alertmanager", "generic:nagios"}
     with pytest.raises(InvalidInput, match="unknown webhook source"):
-        accounts.create_token(db, "bad", source="pagerduty", actor="root")
-    accounts.revoke_token(db, "mon", actor="root")
-    assert accounts.sources_with_tokens(db) == {"alertmanager"}
+        tokens.create_token(db, "bad", source="pagerduty", actor="root")
+    tokens.revoke_token(db, "mon", actor="root")
+    assert tokens.sources_with_tokens(db) == {"alertmanager"}
 
 
 def test_serve_binds_any_address_only_once_an_account_exists() -> None:
@@ -175,7 +175,7 @@ def test_user_and_token_commands(db_url: str, clock: Any) -> None:
     assert _cli(db_url, "token", "revoke", "ci").exit_code == 1
     database = Database(db_url)
     try:
-        assert accounts.token_identity(database, secret) is None
-        assert accounts.authenticate(database, "ana", PASSWORD, client="cli").role is Role.ADMIN
+        assert tokens.token_identity(database, secret) is None
+        assert login.authenticate(database, "ana", PASSWORD, client="cli").role is Role.ADMIN
     finally:
         database.dispose()

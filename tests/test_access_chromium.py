@@ -84,6 +84,17 @@ def test_chromium_signs_in_posts_a_note_and_a_cross_site_post_is_refused(
             page.wait_for_selector("text=restarted the pods")
             page.screenshot(path=str(ARTIFACTS / "access-note.png"), full_page=True)
 
+            # The desk offers the next step; a responder's "Move to Verify" is refused with
+            # the role it needs and whom to ask, and nothing moves.
+            incidents.move(db, "INC-1", to="fixed", actor="seed", reason="rolled back")
+            page.goto(f"{url}/incidents/INC-1")
+            page.fill("input[name=reason]", "graphs look flat")
+            page.click("button:has-text('Move to Verify')")
+            page.wait_for_selector("text=needs the commander role")
+            assert "Ask an admin to change your role" in page.content()
+            page.screenshot(path=str(ARTIFACTS / "access-refused.png"), full_page=True)
+            assert incidents.get(db, "INC-1").stage.value == "fixed"
+
             forged = page.goto(evil_url.replace("127.0.0.1", "localhost") + "/")
             page.wait_for_load_state("networkidle")
             assert forged is not None

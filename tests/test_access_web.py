@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 
 from alert_payloads import am_alert, am_payload
 from warroom import incidents
-from warroom.access import accounts
+from warroom.access import accounts, sessions, tokens
 from warroom.core.config import load_settings
 from warroom.core.db import Database
 from warroom.incidents import timeline
 from warroom.web.app import create_app
-from warroom.web.auth import CSP
+from warroom.web.security import CSP
 
 PASSWORD = "correct horse battery"
 EVIL = "http://evil.example"
@@ -136,15 +136,15 @@ def test_login_rate_limit_answers_429_with_the_wait(
 def test_role_matrix(db_url: str, database: Database, clock: Any) -> None:
     incidents.declare(database, title="db slow", actor="seed", severity="P2")
     accounts.add_user(database, "root", role="admin", password=PASSWORD, actor="seed")
-    tokens = {
-        role: accounts.create_token(database, role, role=role, actor="root")[0]
+    secrets = {
+        role: tokens.create_token(database, role, role=role, actor="root")[0]
         for role in ("viewer", "responder", "commander")
     }
     c = client(db_url, database)
 
     def call(role: str, method: str, path: str, body: Any = None) -> Any:
         return c.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {tokens[role]}"}
+            method, path, json=body, headers={"Authorization": f"Bearer {secrets[role]}"}
         )
 
     assert call("viewer", "GET", "/api/v1/incidents/INC-1").status_code == 200
@@ -208,9 +208,14 @@ def test_timeline_actor_is_the_signed_in_account_and_forms_need_the_csrf_token(
     )
     assert ok.status_code == 303
     assert actors(database)[-1] == ("note.added", "ana")
-    # The JSON API with the session cookie also records the account.
+    # The JSON API with the session cookie also records the account; it sends the session's
+    # CSRF token as a header (without it, refused like a form).
+    unsigned = c.post("/api/v1/incidents/INC-1/notes", json={"text": "no token"})
+    assert unsigned.status_code == 403 and unsigned.json()["code"] == "forbidden"
     api = c.post(
-        "/api/v1/incidents/INC-1/notes", json={"text": "json"}, headers={"X-Warroom-User": "eve"}
+        "/api/v1/incidents/INC-1/notes",
+        json={"text": "json"},
+        headers={"X-Warroom-User": "eve", "X-CSRF-Token": token},
     )
     assert api.status_code == 201 and actors(database)[-1] == ("note.added", "ana")
     # Pages: a viewer's form post is refused with the role it needs.
@@ -266,11 +271,12 @@ def test_webhook_intake_needs_its_source_token(db_url: str, database: Database, 
     body = am_payload("checkout", [am_alert("fp1", slo="checkout")])
     c = client(db_url, database)
     assert c.post("/api/v1/alerts/alertmanager", json=body).status_code == 200  # nothing set up
-    am, _ = accounts.create_token(database, "am", source="alertmanager", actor="root")
-    generic, _ = accounts.create_token(database, "mon", source="generic:nagios", actor="root")
-    api, _ = accounts.create_token(database, "ci", role="admin", actor="root")
+    am, _ = tokens.create_token(database, "am", source="alertmanager", actor="root")
+    generic, _ = tokens.create_token(database, "mon", source="generic:nagios", actor="root")
+    api, _ = tokens.create_token(database, "ci", role="admin", actor="root")
     refused = c.post("/api/v1/alerts/alertmanager", json=body)
-    assert refused.status_code == 401 and "--source alertmanager" in refused.json()["detail"]
+    assert refused.status_code == 401 and "alertmanager" in refused.json()["detail"]
+    assert refused.json()["hint"]["params"] == {"source": "alertmanager"}  # the CLI: --source
     for wrong in (generic, api, "wr_nonsense"):
         headers = {"Authorization": f"Bearer {wrong}"}
         assert c.post("/api/v1/alerts/alertmanager", json=body, headers=headers).status_code == 401
@@ -278,7 +284,7 @@ def test_webhook_intake_needs_its_source_token(db_url: str, database: Database, 
         "/api/v1/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {am}"}
     )
     assert good.status_code == 200
-    assert accounts.get_token(database, "am").last_used_at == clock.now
+    assert tokens.get_token(database, "am").last_used_at == clock.now
     # Another generic source without a token stays open in loopback mode.
     assert c.post("/api/v1/alerts/webhook/other", json={}).status_code != 401
     assert c.post("/api/v1/alerts/webhook/nagios", json={}).status_code == 401
@@ -288,7 +294,7 @@ def test_webhook_intake_needs_its_source_token(db_url: str, database: Database, 
     # Accounts mode: every intake needs its token.
     accounts.add_user(database, "ana", role="admin", password=PASSWORD, actor="root")
     assert c.post("/api/v1/alerts/webhook/other", json={}).status_code == 401
-    accounts.revoke_token(database, "am", actor="root")
+    tokens.revoke_token(database, "am", actor="root")
     assert (
         c.post(
             "/api/v1/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {am}"}
@@ -342,7 +348,7 @@ def test_templates_have_no_inline_script_or_style_and_every_post_form_has_the_cs
 def test_incident_opened_by_a_webhook_token_is_recorded_as_that_token(
     db_url: str, database: Database
 ) -> None:
-    am, _ = accounts.create_token(database, "am", source="alertmanager", actor="root")
+    am, _ = tokens.create_token(database, "am", source="alertmanager", actor="root")
     c = client(db_url, database)
     body = am_payload("payments", [am_alert("fp9", slo="payments")])
     r = c.post("/api/v1/alerts/alertmanager", json=body, headers={"Authorization": f"Bearer {am}"})
@@ -372,10 +378,15 @@ def test_access_checks_read_the_database_off_the_event_loop(
 
         return wrapper
 
-    for name in ("token_identity", "session_identity", "any_accounts", "sources_with_tokens"):
-        monkeypatch.setattr(accounts, name, off_loop(name, getattr(accounts, name)))
-    am, _ = accounts.create_token(database, "am", source="alertmanager", actor="root")
-    api, _ = accounts.create_token(database, "ci", role="admin", actor="root")
+    for module, name in (
+        (tokens, "token_identity"),
+        (sessions, "session_identity"),
+        (accounts, "any_accounts"),
+        (tokens, "sources_with_tokens"),
+    ):
+        monkeypatch.setattr(module, name, off_loop(name, getattr(module, name)))
+    am, _ = tokens.create_token(database, "am", source="alertmanager", actor="root")
+    api, _ = tokens.create_token(database, "ci", role="admin", actor="root")
     accounts.add_user(database, "ana", role="admin", password=PASSWORD, actor="root")
     c = client(db_url, database)
     body = am_payload("loop", [am_alert("fp1", slo="loop")])
@@ -384,6 +395,7 @@ def test_access_checks_read_the_database_off_the_event_loop(
     assert c.get("/api/v1/incidents", headers={"Authorization": f"Bearer {api}"}).status_code == 200
     assert login(c, "ana").status_code == 303
     assert c.get("/").status_code == 200
+    assert client(db_url, database).get("/").status_code == 303  # no credentials: the state
     assert {"token_identity", "session_identity", "any_accounts", "sources_with_tokens"} <= set(
         calls
     )

@@ -1,8 +1,9 @@
 """Access commands: `warroom user add|role|list|disable|enable|password`, `warroom token
 create|list|revoke`.
 
-Whoever can run these has the database, so they need no account themselves; the first
-account switches the web server from loopback mode to accounts mode.
+Whoever can run these has the database, so they need no account themselves (the policy's
+`account.admin` is what they do); the first account switches the web server from loopback
+mode to accounts mode.
 """
 
 from __future__ import annotations
@@ -13,17 +14,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from warroom.access import accounts
-from warroom.cli.common import (
-    AsOpt,
-    DbOpt,
-    JsonOpt,
-    actor,
-    console,
-    emit_json,
-    handle_errors,
-    open_db,
-)
+from warroom.access import accounts, tokens
+from warroom.access.identity import Role
+from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, handle_errors
 from warroom.core.errors import InvalidInput
 
 user_app = typer.Typer(
@@ -34,8 +27,9 @@ token_app = typer.Typer(
     help="API and webhook tokens: create (shown once), list, revoke.", no_args_is_help=True
 )
 
+ROLES = ", ".join(r.value for r in Role)
 NameArg = Annotated[str, typer.Argument(help="Account name.")]
-RoleOpt = Annotated[str, typer.Option("--role", help="viewer, responder, commander or admin.")]
+RoleOpt = Annotated[str, typer.Option("--role", help=f"One of {ROLES}.")]
 StdinOpt = Annotated[
     bool,
     typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
@@ -53,9 +47,12 @@ def _password(from_stdin: bool) -> str:
     return str(first)
 
 
-def _print_account(a: accounts.Account, verb: str) -> None:
+def _show(sh: Shell, a: accounts.Account, verb: str) -> None:
     state = " (disabled)" if a.disabled else ""
-    console.print(f"{verb} [bold]{a.name}[/]: {a.role.value}{state}", highlight=False)
+    sh.out(
+        a.to_dict(),
+        lambda: console.print(f"{verb} [bold]{a.name}[/]: {a.role.value}{state}", highlight=False),
+    )
 
 
 @user_app.command("add")
@@ -69,16 +66,13 @@ def user_add(
     json_: JsonOpt = False,
 ) -> None:
     """Add an account (argon2id password hash). The first account turns on web login."""
-    database = open_db(db)
-    first = not accounts.any_accounts(database)
+    sh = Shell(db, as_, json_)
+    first = not accounts.any_accounts(sh.db)
     account = accounts.add_user(
-        database, name, role=role, password=_password(password_stdin), actor=actor(as_)
+        sh.db, name, role=role, password=_password(password_stdin), actor=sh.actor
     )
-    if json_:
-        emit_json(account.to_dict())
-        return
-    _print_account(account, "Added")
-    if first:
+    _show(sh, account, "Added")
+    if first and not sh.json:
         console.print(
             "This is the first account: the web desk now asks everyone to sign in, and "
             "`warroom serve` may bind a non-loopback address (put TLS in front: docs/security.md)."
@@ -89,39 +83,38 @@ def user_add(
 @handle_errors
 def user_role(
     name: NameArg,
-    role: Annotated[str, typer.Argument(help="viewer, responder, commander or admin.")],
+    role: Annotated[str, typer.Argument(help=f"One of {ROLES}.")],
     as_: AsOpt = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change an account's role."""
-    account = accounts.set_role(open_db(db), name, role=role, actor=actor(as_))
-    if json_:
-        emit_json(account.to_dict())
-        return
-    _print_account(account, "Now")
+    sh = Shell(db, as_, json_)
+    _show(sh, accounts.set_role(sh.db, name, role=role, actor=sh.actor), "Now")
 
 
 @user_app.command("list")
 @handle_errors
 def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """List accounts."""
-    rows = accounts.list_users(open_db(db))
-    if json_:
-        emit_json([a.to_dict() for a in rows])
-        return
-    if not rows:
-        console.print("no accounts: the web desk is in loopback mode")
-        return
-    table = Table("name", "role", "state", "created")
-    for a in rows:
-        table.add_row(
-            a.name,
-            a.role.value,
-            "disabled" if a.disabled else "active",
-            f"{a.created_at:%Y-%m-%d %H:%M} by {a.created_by}",
-        )
-    console.print(table)
+    sh = Shell(db, None, json_)
+    rows = accounts.list_users(sh.db)
+
+    def render() -> None:
+        if not rows:
+            console.print("no accounts: the web desk is in loopback mode")
+            return
+        table = Table("name", "role", "state", "created")
+        for a in rows:
+            table.add_row(
+                a.name,
+                a.role.value,
+                "disabled" if a.disabled else "active",
+                f"{a.created_at:%Y-%m-%d %H:%M} by {a.created_by}",
+            )
+        console.print(table)
+
+    sh.out([a.to_dict() for a in rows], render)
 
 
 @user_app.command("disable")
@@ -130,22 +123,16 @@ def user_disable(
     name: NameArg, as_: AsOpt = None, db: DbOpt = None, json_: JsonOpt = False
 ) -> None:
     """Disable an account: it cannot sign in and its open sessions end."""
-    account = accounts.disable_user(open_db(db), name, actor=actor(as_))
-    if json_:
-        emit_json(account.to_dict())
-        return
-    _print_account(account, "Disabled")
+    sh = Shell(db, as_, json_)
+    _show(sh, accounts.disable_user(sh.db, name, actor=sh.actor), "Disabled")
 
 
 @user_app.command("enable")
 @handle_errors
 def user_enable(name: NameArg, as_: AsOpt = None, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Enable a disabled account again."""
-    account = accounts.disable_user(open_db(db), name, actor=actor(as_), disabled=False)
-    if json_:
-        emit_json(account.to_dict())
-        return
-    _print_account(account, "Enabled")
+    sh = Shell(db, as_, json_)
+    _show(sh, accounts.disable_user(sh.db, name, actor=sh.actor, disabled=False), "Enabled")
 
 
 @user_app.command("password")
@@ -158,13 +145,9 @@ def user_password(
     json_: JsonOpt = False,
 ) -> None:
     """Set a new password; the account's open sessions end."""
-    account = accounts.set_password(
-        open_db(db), name, password=_password(password_stdin), actor=actor(as_)
-    )
-    if json_:
-        emit_json(account.to_dict())
-        return
-    _print_account(account, "New password for")
+    sh = Shell(db, as_, json_)
+    account = accounts.set_password(sh.db, name, password=_password(password_stdin), actor=sh.actor)
+    _show(sh, account, "New password for")
 
 
 @token_app.command("create")
@@ -185,41 +168,43 @@ def token_create(
     json_: JsonOpt = False,
 ) -> None:
     """Create an API token. The secret is printed once; only its hash is stored."""
-    secret, token = accounts.create_token(
-        open_db(db), name, role=role, source=source, actor=actor(as_)
-    )
-    if json_:
-        emit_json({**token.to_dict(), "token": secret})
-        return
-    what = f"webhook token for {token.source}" if token.source else f"{token.role.value} token"
-    console.print(f"Created {what} [bold]{token.name}[/]. It is shown only this once:")
-    # Plain print: no wrapping or markup inside the secret.
-    sys.stdout.write(secret + "\n")
-    console.print("Send it as: Authorization: Bearer <token>")
+    sh = Shell(db, as_, json_)
+    secret, token = tokens.create_token(sh.db, name, role=role, source=source, actor=sh.actor)
+
+    def render() -> None:
+        what = f"webhook token for {token.source}" if token.source else f"{token.role.value} token"
+        console.print(f"Created {what} [bold]{token.name}[/]. It is shown only this once:")
+        # Plain print: no wrapping or markup inside the secret.
+        sys.stdout.write(secret + "\n")
+        console.print("Send it as: Authorization: Bearer <token>")
+
+    sh.out({**token.to_dict(), "token": secret}, render)
 
 
 @token_app.command("list")
 @handle_errors
 def token_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """List tokens (never their secrets)."""
-    rows = accounts.list_tokens(open_db(db))
-    if json_:
-        emit_json([t.to_dict() for t in rows])
-        return
-    if not rows:
-        console.print("no tokens")
-        return
-    table = Table("name", "role", "source", "created", "last used", "state")
-    for t in rows:
-        table.add_row(
-            t.name,
-            t.role.value,
-            t.source or "",
-            f"{t.created_at:%Y-%m-%d %H:%M} by {t.created_by}",
-            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
-            f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live",
-        )
-    console.print(table)
+    sh = Shell(db, None, json_)
+    rows = tokens.list_tokens(sh.db)
+
+    def render() -> None:
+        if not rows:
+            console.print("no tokens")
+            return
+        table = Table("name", "role", "source", "created", "last used", "state")
+        for t in rows:
+            table.add_row(
+                t.name,
+                t.role.value,
+                t.source or "",
+                f"{t.created_at:%Y-%m-%d %H:%M} by {t.created_by}",
+                f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
+                f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live",
+            )
+        console.print(table)
+
+    sh.out([t.to_dict() for t in rows], render)
 
 
 @token_app.command("revoke")
@@ -231,11 +216,12 @@ def token_revoke(
     json_: JsonOpt = False,
 ) -> None:
     """Revoke a token: refused from the next request on."""
-    token = accounts.revoke_token(open_db(db), name, actor=actor(as_))
-    if json_:
-        emit_json(token.to_dict())
-        return
-    console.print(f"Revoked [bold]{token.name}[/].", highlight=False)
+    sh = Shell(db, as_, json_)
+    token = tokens.revoke_token(sh.db, name, actor=sh.actor)
+    sh.out(
+        token.to_dict(),
+        lambda: console.print(f"Revoked [bold]{token.name}[/].", highlight=False),
+    )
 
 
 def register(app: typer.Typer) -> None:

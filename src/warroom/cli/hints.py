@@ -38,6 +38,9 @@ COMMANDS: dict[str, str] = {
     "list_tokens": "warroom token list",
     "create_token": "warroom token create NAME {how}",
     "sign_in": "give a token (WARROOM_TOKEN) or sign in on the desk",
+    "public_bind": (
+        "warroom user add NAME --role admin, or warroom serve --host {host} --insecure-bind"
+    ),
     "severity_help": "warroom severity",
     "retry": "run the command again",
 }
@@ -52,6 +55,7 @@ _DEFAULTS = {
     "name": "NAME",
     "status": "STATUS",
     "type": "preventive",
+    "host": "HOST",
 }
 
 

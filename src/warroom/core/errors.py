@@ -86,6 +86,7 @@ ACTIONS: dict[str, str] = {
     "list_tokens": "see the API tokens",
     "create_token": "create an API token (params['role'] or params['source'])",
     "sign_in": "sign in",
+    "public_bind": "serve on params['host']: create an account first, or accept no sign-in",
     "severity_help": "read the severity definitions",
     "retry": "try again",
 }

@@ -17,9 +17,9 @@ from warroom.core.config import Settings, load_settings
 from warroom.core.db import Database
 from warroom.core.errors import WarroomError
 from warroom.core.worker import Scheduler
-from warroom.web import errors, forms
-from warroom.web.auth import AccessMiddleware
+from warroom.web import errors, forms, guard
 from warroom.web.deps import templates
+from warroom.web.security import AccessMiddleware
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -79,11 +79,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             )
         return JSONResponse({"error": "InvalidInput", "detail": detail}, status_code=422)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.get("/healthz", include_in_schema=False, dependencies=[guard.PUBLIC])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[guard.PUBLIC])
     def favicon() -> Response:
         return HTMLResponse(status_code=204)
 
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for router in areas.routers():
         app.include_router(router)
+    guard.seal(app)  # every route declares who may call it, or the app does not start
     app.add_middleware(AccessMiddleware)
     app.add_middleware(forms.FlashMiddleware)
     return app

@@ -79,6 +79,7 @@ LINKS: dict[str, tuple[str, str]] = {
     "list_tokens": ("See the API tokens", "/"),
     "create_token": ("Create an API token", "/"),
     "sign_in": ("Sign in", "/login"),
+    "public_bind": ("See the incidents", "/"),  # a CLI refusal (serve); never on a page
     "severity_help": ("Read the severity definitions", "/incidents/new#severity"),
     "retry": ("Try again", ""),
 }

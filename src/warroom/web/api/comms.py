@@ -13,6 +13,7 @@ from warroom.comms import catalog, heartbeat, notify, statuspage, updates
 from warroom.comms.config import CommsConfig
 from warroom.web.api.schemas import HintOut
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
+from warroom.web.guard import require
 
 router = APIRouter(prefix="/api/v1", tags=["comms"])
 
@@ -165,7 +166,12 @@ class MaintenanceOut(BaseModel):
     in_progress: bool
 
 
-@router.post("/incidents/{key}/updates", status_code=201, response_model=UpdateOut)
+@router.post(
+    "/incidents/{key}/updates",
+    status_code=201,
+    response_model=UpdateOut,
+    dependencies=[require("incident.update")],
+)
 def post_update(
     key: str, body: UpdateIn, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -176,12 +182,20 @@ def post_update(
     return u.to_dict()
 
 
-@router.get("/incidents/{key}/updates", response_model=list[UpdateOut])
+@router.get(
+    "/incidents/{key}/updates",
+    response_model=list[UpdateOut],
+    dependencies=[require("incident.read")],
+)
 def list_updates(key: str, db: DbDep, audience: str | None = None) -> list[dict[str, Any]]:
     return [u.to_dict() for u in updates.list_updates(db, key, audience=audience)]
 
 
-@router.get("/incidents/{key}/heartbeat", response_model=HeartbeatStateOut)
+@router.get(
+    "/incidents/{key}/heartbeat",
+    response_model=HeartbeatStateOut,
+    dependencies=[require("incident.read")],
+)
 def heartbeat_state(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """The countdown to the next update and the punctuality so far."""
     cfg = CommsConfig.from_settings(settings)
@@ -192,47 +206,64 @@ def heartbeat_state(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any
     }
 
 
-@router.get("/incidents/{key}/deliveries", response_model=list[DeliveryOut])
+@router.get(
+    "/incidents/{key}/deliveries",
+    response_model=list[DeliveryOut],
+    dependencies=[require("incident.read")],
+)
 def deliveries(key: str, db: DbDep) -> list[dict[str, Any]]:
     """Notifications of this incident and their delivery state."""
     return [d.to_dict() for d in notify.deliveries(db, key)]
 
 
-@router.get("/reminders", response_model=list[ReminderOut])
+@router.get("/reminders", response_model=list[ReminderOut], dependencies=[require("desk.read")])
 def reminders(db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:
     """What is due or overdue now across open incidents."""
     cfg = CommsConfig.from_settings(settings)
     return [r.to_dict() for r in heartbeat.due_reminders(db, config=cfg)]
 
 
-@router.post("/outbox/{row_id}/retry", response_model=RetriedOut)
+@router.post(
+    "/outbox/{row_id}/retry", response_model=RetriedOut, dependencies=[require("notify.retry")]
+)
 def retry(row_id: int, db: DbDep) -> dict[str, Any]:
     notify.retry_now(db, row_id)
     return {"retried": row_id}
 
 
-@router.get("/services", response_model=list[ServiceOut])
+@router.get("/services", response_model=list[ServiceOut], dependencies=[require("desk.read")])
 def services(db: DbDep) -> list[dict[str, Any]]:
     return [s.to_dict() for s in catalog.list_services(db)]
 
 
-@router.post("/services", status_code=201, response_model=ServiceOut)
+@router.post(
+    "/services", status_code=201, response_model=ServiceOut, dependencies=[require("service.edit")]
+)
 def add_service(body: ServiceIn, db: DbDep) -> dict[str, Any]:
     return catalog.add_service(db, **body.model_dump()).to_dict()
 
 
-@router.post("/incidents/{key}/services", response_model=ImpactOut)
+@router.post(
+    "/incidents/{key}/services", response_model=ImpactOut, dependencies=[require("incident.impact")]
+)
 def affect(key: str, body: AffectIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Mark services affected; answers with the affected and downstream services."""
     catalog.affect(db, key, names=body.services, actor=actor)
     return catalog.impact(db, key).to_dict()
 
 
-@router.get("/incidents/{key}/impact", response_model=ImpactOut)
+@router.get(
+    "/incidents/{key}/impact", response_model=ImpactOut, dependencies=[require("incident.read")]
+)
 def impact(key: str, db: DbDep) -> dict[str, Any]:
     return catalog.impact(db, key).to_dict()
 
 
-@router.post("/maintenance", status_code=201, response_model=MaintenanceOut)
+@router.post(
+    "/maintenance",
+    status_code=201,
+    response_model=MaintenanceOut,
+    dependencies=[require("status.maintenance")],
+)
 def add_maintenance(body: MaintenanceIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return statuspage.add_maintenance(db, actor=actor, **body.model_dump()).to_dict()

@@ -16,6 +16,7 @@ from warroom.contain import config, drills, flags, levers, mitigations, runbooks
 from warroom.incidents import timeline
 from warroom.web.api.schemas import EventOut
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
+from warroom.web.guard import require
 
 router = APIRouter(prefix="/api/v1", tags=["contain"])
 
@@ -158,6 +159,7 @@ class DrillTimingsOut(DrillOut):
     "/flags",
     response_model=dict[str, Any],
     response_model_exclude_unset=True,
+    dependencies=[require("desk.read")],
 )
 def get_flags(settings: SettingsDep) -> dict[str, Any]:
     """Current flag values: flag name -> the value of its default variant (null if disabled)."""
@@ -168,6 +170,7 @@ def get_flags(settings: SettingsDep) -> dict[str, Any]:
     "/levers",
     response_model=list[LeverOut],
     response_model_exclude_unset=True,
+    dependencies=[require("desk.read")],
 )
 def list_levers(settings: SettingsDep) -> list[dict[str, Any]]:
     return [lv.to_dict() for lv in levers.load_levers(settings).values()]
@@ -177,6 +180,7 @@ def list_levers(settings: SettingsDep) -> list[dict[str, Any]]:
     "/incidents/{key}/levers",
     response_model=list[LeverSuggestionOut],
     response_model_exclude_unset=True,
+    dependencies=[require("incident.read")],
 )
 def incident_levers(key: str, db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:
     """Levers for this incident, the ones its triage report points at first."""
@@ -193,6 +197,7 @@ class PullIn(BaseModel):
     "/incidents/{key}/mitigations",
     response_model=PullOut,
     response_model_exclude_unset=True,
+    dependencies=[require("incident.mitigate")],
 )
 def pull_lever(
     key: str, body: PullIn, db: DbDep, actor: ActorDep, settings: SettingsDep
@@ -211,6 +216,7 @@ def pull_lever(
     "/incidents/{key}/mitigations",
     response_model=list[MitigationOut],
     response_model_exclude_unset=True,
+    dependencies=[require("incident.read")],
 )
 def list_mitigations(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [m.to_dict() for m in mitigations.list_for(db, key)]
@@ -224,6 +230,7 @@ class UndoIn(BaseModel):
     "/incidents/{key}/mitigations/{ident}/undo",
     response_model=UndoOut,
     response_model_exclude_unset=True,
+    dependencies=[require("incident.mitigate")],
 )
 def undo_mitigation(
     key: str, ident: str, body: UndoIn, db: DbDep, actor: ActorDep, settings: SettingsDep
@@ -243,6 +250,7 @@ def undo_mitigation(
     "/runbooks",
     response_model=list[RunbookOut],
     response_model_exclude_unset=True,
+    dependencies=[require("desk.read")],
 )
 def list_runbooks(settings: SettingsDep) -> list[dict[str, Any]]:
     return [rb.to_dict() for rb in runbooks.load_all(settings).values()]
@@ -252,6 +260,7 @@ def list_runbooks(settings: SettingsDep) -> list[dict[str, Any]]:
     "/runbooks/{name}",
     response_model=RunbookOut,
     response_model_exclude_unset=True,
+    dependencies=[require("desk.read")],
 )
 def get_runbook(name: str, settings: SettingsDep) -> dict[str, Any]:
     return runbooks.get(name, settings=settings).to_dict()
@@ -261,6 +270,7 @@ def get_runbook(name: str, settings: SettingsDep) -> dict[str, Any]:
     "/incidents/{key}/runbooks",
     response_model=IncidentRunbooksOut,
     response_model_exclude_unset=True,
+    dependencies=[require("incident.read")],
 )
 def incident_runbooks(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """Runbooks suggested for the incident, and its runs."""
@@ -275,6 +285,7 @@ def incident_runbooks(key: str, db: DbDep, settings: SettingsDep) -> dict[str, A
     response_model=RunOut,
     response_model_exclude_unset=True,
     status_code=201,
+    dependencies=[require("incident.runbook")],
 )
 def start_run(
     key: str, name: str, db: DbDep, actor: ActorDep, settings: SettingsDep
@@ -292,6 +303,7 @@ class StepIn(BaseModel):
     "/incidents/{key}/runbook-runs/{run}/steps/{step}",
     response_model=RunOut,
     response_model_exclude_unset=True,
+    dependencies=[require("incident.runbook")],
 )
 def record_step(
     key: str,
@@ -314,6 +326,7 @@ def record_step(
     "/incidents/{key}/verifications",
     response_model=list[EventOut],
     response_model_exclude_unset=True,
+    dependencies=[require("incident.read")],
 )
 def verifications(key: str, db: DbDep) -> list[dict[str, Any]]:
     """Recorded verdicts and overrides, oldest first."""
@@ -325,6 +338,7 @@ def verifications(key: str, db: DbDep) -> list[dict[str, Any]]:
     "/drills",
     response_model=list[DrillOut],
     response_model_exclude_unset=True,
+    dependencies=[require("desk.read")],
 )
 def list_drills(db: DbDep) -> list[dict[str, Any]]:
     return [d.to_dict() for d in drills.list_drills(db)]
@@ -334,6 +348,7 @@ def list_drills(db: DbDep) -> list[dict[str, Any]]:
     "/incidents/{key}/drill",
     response_model=DrillTimingsOut,
     response_model_exclude_unset=True,
+    dependencies=[require("incident.read")],
 )
 def drill_timings(key: str, db: DbDep) -> dict[str, Any]:
     d = drills.get(db, key)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from warroom.core.errors import InvalidInput
 from warroom.detect import alerts
 from warroom.web.deps import DbDep, SettingsDep
+from warroom.web.guard import intake, require
 
 router = APIRouter(prefix="/api/v1", tags=["detect"])
 
@@ -97,7 +98,12 @@ def _actor(request: Request, default: str) -> str:
 
 # The answer is a JSONResponse built here: FastAPI skips the response model's validation for
 # a Response, so the model documents the shape and costs the hot path nothing.
-@router.post("/alerts/alertmanager", openapi_extra=_AM_BODY, response_model=IntakeOut)
+@router.post(
+    "/alerts/alertmanager",
+    openapi_extra=_AM_BODY,
+    response_model=IntakeOut,
+    dependencies=[intake("alertmanager")],
+)
 async def alertmanager_webhook(request: Request) -> JSONResponse:
     """Take an Alertmanager delivery (webhook version 4): open or attach to an incident.
 
@@ -129,7 +135,7 @@ async def alertmanager_webhook(request: Request) -> JSONResponse:
     return JSONResponse(seen.to_dict())
 
 
-@router.post("/alerts/webhook/{source}", response_model=IntakeOut)
+@router.post("/alerts/webhook/{source}", response_model=IntakeOut, dependencies=[intake()])
 def generic_webhook(
     source: str, request: Request, db: DbDep, settings: SettingsDep, body: Any = Body(...)
 ) -> dict[str, Any]:
@@ -145,7 +151,11 @@ def generic_webhook(
     ).to_dict()
 
 
-@router.get("/incidents/{key}/alerts", response_model=list[AlertOut])
+@router.get(
+    "/incidents/{key}/alerts",
+    response_model=list[AlertOut],
+    dependencies=[require("incident.read")],
+)
 def incident_alerts(key: str, db: DbDep) -> list[dict[str, Any]]:
     """The alerts that opened or attached to an incident, with their current status."""
     return alerts.list_alerts(db, key)

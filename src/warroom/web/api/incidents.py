@@ -22,6 +22,7 @@ from warroom.web.api.schemas_incidents import (
     TaskOut,
 )
 from warroom.web.deps import ActorDep, DbDep
+from warroom.web.guard import ROLE_JSON, ROLE_PATH, STAGE_JSON, require
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -106,63 +107,85 @@ class FactorsIn(BaseModel):
     recovery_complexity: str = "low"
 
 
-@router.post("/incidents", status_code=201, response_model=IncidentOut)
+@router.post(
+    "/incidents",
+    status_code=201,
+    response_model=IncidentOut,
+    dependencies=[require("incident.declare")],
+)
 def declare(body: DeclareIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Declare an incident."""
     inc = incidents.declare(db, actor=actor, **body.model_dump())
     return inc.to_dict()
 
 
-@router.get("/incidents", response_model=list[IncidentOut])
+@router.get("/incidents", response_model=list[IncidentOut], dependencies=[require("incident.read")])
 def list_incidents(db: DbDep, open_only: bool = False) -> list[dict[str, Any]]:
     """Incidents in priority order (open first, severity, factors, age)."""
     return [i.to_dict() for i in incidents.list_incidents(db, include_closed=not open_only)]
 
 
-@router.get("/incidents/{key}", response_model=IncidentOut)
+@router.get("/incidents/{key}", response_model=IncidentOut, dependencies=[require("incident.read")])
 def get_incident(key: str, db: DbDep) -> dict[str, Any]:
     return incidents.get(db, key).to_dict()
 
 
-@router.post("/incidents/{key}/stage", response_model=IncidentOut)
+@router.post("/incidents/{key}/stage", response_model=IncidentOut, dependencies=[STAGE_JSON])
 def move_stage(key: str, body: StageIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Move forward to a stage; skipped stages are recorded."""
     return incidents.move(db, key, to=body.to, actor=actor, reason=body.reason).to_dict()
 
 
-@router.post("/incidents/{key}/reopen", response_model=IncidentOut)
+@router.post(
+    "/incidents/{key}/reopen", response_model=IncidentOut, dependencies=[require("incident.reopen")]
+)
 def reopen(key: str, body: ReopenIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.reopen(db, key, actor=actor, reason=body.reason).to_dict()
 
 
-@router.post("/incidents/{key}/severity", response_model=IncidentOut)
+@router.post(
+    "/incidents/{key}/severity",
+    response_model=IncidentOut,
+    dependencies=[require("incident.severity")],
+)
 def set_severity(key: str, body: SeverityIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.set_severity(
         db, key, severity=body.severity, actor=actor, reason=body.reason, factors=body.factors
     ).to_dict()
 
 
-@router.post("/incidents/{key}/roles", response_model=IncidentOut)
+@router.post("/incidents/{key}/roles", response_model=IncidentOut, dependencies=[ROLE_JSON])
 def assign_role(key: str, body: RoleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Assign a role; a new commander is a hand-off."""
     return incidents.assign_role(db, key, role=body.role, person=body.person, actor=actor).to_dict()
 
 
-@router.delete("/incidents/{key}/roles/{role}", response_model=IncidentOut)
+@router.delete(
+    "/incidents/{key}/roles/{role}", response_model=IncidentOut, dependencies=[ROLE_PATH]
+)
 def remove_role(
     key: str, role: str, db: DbDep, actor: ActorDep, person: str | None = None
 ) -> dict[str, Any]:
     return incidents.remove_role(db, key, role=role, person=person, actor=actor).to_dict()
 
 
-@router.post("/incidents/{key}/tasks", status_code=201, response_model=TaskOut)
+@router.post(
+    "/incidents/{key}/tasks",
+    status_code=201,
+    response_model=TaskOut,
+    dependencies=[require("incident.task")],
+)
 def add_task(key: str, body: TaskIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return incidents.add_task(
         db, key, title=body.title, assignee=body.assignee, actor=actor
     ).to_dict()
 
 
-@router.patch("/incidents/{key}/tasks/{number}", response_model=TaskOut)
+@router.patch(
+    "/incidents/{key}/tasks/{number}",
+    response_model=TaskOut,
+    dependencies=[require("incident.task")],
+)
 def update_task(
     key: str, number: str, body: TaskPatch, db: DbDep, actor: ActorDep
 ) -> dict[str, Any]:
@@ -171,13 +194,22 @@ def update_task(
     ).to_dict()
 
 
-@router.post("/incidents/{key}/notes", status_code=201, response_model=NoteOut)
+@router.post(
+    "/incidents/{key}/notes",
+    status_code=201,
+    response_model=NoteOut,
+    dependencies=[require("incident.note")],
+)
 def add_note(key: str, body: NoteIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     seq = incidents.add_note(db, key, text=body.text, actor=actor)
     return {"incident": f"INC-{incidents.parse_key(key)}", "seq": seq}
 
 
-@router.get("/incidents/{key}/timeline", response_model=list[EventOut])
+@router.get(
+    "/incidents/{key}/timeline",
+    response_model=list[EventOut],
+    dependencies=[require("incident.read")],
+)
 def get_timeline(key: str, db: DbDep, since: int = 0) -> list[dict[str, Any]]:
     """Every event in order (optionally after seq `since`)."""
     return [e.to_dict() for e in timeline.read(db, key, since_seq=since)]
@@ -187,6 +219,7 @@ def get_timeline(key: str, db: DbDep, since: int = 0) -> list[dict[str, Any]]:
     "/incidents/{key}/timeline.md",
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {"example": "# INC-7: Checkout returns 500\n"}}}},
+    dependencies=[require("incident.read")],
 )
 def get_timeline_markdown(key: str, db: DbDep) -> str:
     """The timeline as a Markdown document, one table row per event."""
@@ -194,19 +227,27 @@ def get_timeline_markdown(key: str, db: DbDep) -> str:
     return timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, timeline.read(db, key))
 
 
-@router.get("/incidents/{key}/artifacts", response_model=list[ArtifactOut])
+@router.get(
+    "/incidents/{key}/artifacts",
+    response_model=list[ArtifactOut],
+    dependencies=[require("incident.read")],
+)
 def list_artifacts(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [a.to_dict() for a in artifacts.list_for(db, key)]
 
 
-@router.post("/severity/suggest", response_model=SeveritySuggestionOut)
+@router.post(
+    "/severity/suggest",
+    response_model=SeveritySuggestionOut,
+    dependencies=[require("severity.suggest")],
+)
 def suggest_severity(body: FactorsIn) -> dict[str, Any]:
     """Propose a severity from the six prioritisation factors."""
     factors = severity.Factors.from_dict(body.model_dump())
     return severity.suggest(factors).to_dict()
 
 
-@router.get("/severity", response_model=SeverityDefinitionsOut)
+@router.get("/severity", response_model=SeverityDefinitionsOut, dependencies=[require("desk.read")])
 def severity_definitions() -> dict[str, str]:
     """The written definitions of P0-P4."""
     return {k.value: v for k, v in severity.DEFINITIONS.items()}

@@ -18,6 +18,7 @@ from warroom.core.clock import utcnow
 from warroom.core.errors import InvalidInput
 from warroom.learn import actions, export, postmortems, recurrence, reports, rootcause
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
+from warroom.web.guard import require
 
 router = APIRouter(prefix="/api/v1", tags=["learn"])
 
@@ -207,7 +208,12 @@ DOCUMENTS: dict[int | str, dict[str, Any]] = {
 # --- root cause ---------------------------------------------------------------------------------
 
 
-@router.post("/incidents/{key}/rootcause", status_code=201, response_model=RootCauseOut)
+@router.post(
+    "/incidents/{key}/rootcause",
+    status_code=201,
+    response_model=RootCauseOut,
+    dependencies=[require("incident.learn")],
+)
 def record_root_cause(key: str, body: RootCauseIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     rc = rootcause.record_root_cause(
         db,
@@ -221,7 +227,9 @@ def record_root_cause(key: str, body: RootCauseIn, db: DbDep, actor: ActorDep) -
     return rc.to_dict()
 
 
-@router.get("/root-cause-categories", response_model=CategoriesOut)
+@router.get(
+    "/root-cause-categories", response_model=CategoriesOut, dependencies=[require("desk.read")]
+)
 def categories() -> dict[str, str]:
     """Category value -> label."""
     return {c.value: c.label for c in rootcause.Category}
@@ -230,14 +238,23 @@ def categories() -> dict[str, str]:
 # --- postmortems --------------------------------------------------------------------------------
 
 
-@router.post("/incidents/{key}/postmortem", status_code=201, response_model=PostmortemOut)
+@router.post(
+    "/incidents/{key}/postmortem",
+    status_code=201,
+    response_model=PostmortemOut,
+    dependencies=[require("incident.learn")],
+)
 def draft_postmortem(
     key: str, db: DbDep, actor: ActorDep, settings: SettingsDep, redraft: bool = False
 ) -> dict[str, Any]:
     return postmortems.draft(db, key, actor=actor, redraft=redraft, settings=settings).to_dict()
 
 
-@router.get("/incidents/{key}/postmortem", response_model=PostmortemOut)
+@router.get(
+    "/incidents/{key}/postmortem",
+    response_model=PostmortemOut,
+    dependencies=[require("incident.read")],
+)
 def get_postmortem(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     return postmortems.get(db, key, settings=settings).to_dict()
 
@@ -247,6 +264,7 @@ def get_postmortem(key: str, db: DbDep, settings: SettingsDep) -> dict[str, Any]
     response_class=PlainTextResponse,
     response_model=None,
     responses=MARKDOWN,
+    dependencies=[require("incident.read")],
 )
 def postmortem_markdown(key: str, db: DbDep, settings: SettingsDep) -> str:
     """The postmortem as Markdown."""
@@ -258,13 +276,18 @@ def postmortem_markdown(key: str, db: DbDep, settings: SettingsDep) -> str:
     response_class=HTMLResponse,
     response_model=None,
     responses=HTML,
+    dependencies=[require("incident.read")],
 )
 def postmortem_html(key: str, db: DbDep, settings: SettingsDep) -> str:
     """The postmortem as a standalone HTML document, with the chart when there is a series."""
     return export.render_html(db, postmortems.get(db, key, settings=settings))
 
 
-@router.put("/incidents/{key}/postmortem/sections/{section}", response_model=PostmortemOut)
+@router.put(
+    "/incidents/{key}/postmortem/sections/{section}",
+    response_model=PostmortemOut,
+    dependencies=[require("incident.learn")],
+)
 def edit_section(
     key: str, section: str, body: SectionIn, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -273,7 +296,11 @@ def edit_section(
     ).to_dict()
 
 
-@router.post("/incidents/{key}/postmortem/status", response_model=PostmortemOut)
+@router.post(
+    "/incidents/{key}/postmortem/status",
+    response_model=PostmortemOut,
+    dependencies=[require("incident.learn")],
+)
 def postmortem_status(
     key: str, body: StatusIn, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -282,7 +309,7 @@ def postmortem_status(
     ).to_dict()
 
 
-@router.get("/postmortems/due", response_model=list[DueOut])
+@router.get("/postmortems/due", response_model=list[DueOut], dependencies=[require("desk.read")])
 def postmortems_due(
     db: DbDep, settings: SettingsDep, overdue: bool = False
 ) -> list[dict[str, Any]]:
@@ -292,7 +319,12 @@ def postmortems_due(
 # --- action items -------------------------------------------------------------------------------
 
 
-@router.post("/incidents/{key}/actions", status_code=201, response_model=ActionOut)
+@router.post(
+    "/incidents/{key}/actions",
+    status_code=201,
+    response_model=ActionOut,
+    dependencies=[require("action.write")],
+)
 def add_action(key: str, body: ActionIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return actions.add(
         db,
@@ -307,20 +339,22 @@ def add_action(key: str, body: ActionIn, db: DbDep, actor: ActorDep) -> dict[str
     ).to_dict()
 
 
-@router.get("/incidents/{key}/actions", response_model=list[ActionOut])
+@router.get(
+    "/incidents/{key}/actions",
+    response_model=list[ActionOut],
+    dependencies=[require("incident.read")],
+)
 def incident_actions(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [i.to_dict() for i in actions.list_items(db, incident=key)]
 
 
-@router.patch("/actions/{ref}", response_model=ActionOut)
+@router.patch("/actions/{ref}", response_model=ActionOut, dependencies=[require("action.write")])
 def update_action(ref: str, body: ActionPatch, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return actions.update(db, ref, actor=actor, **body.model_dump(exclude_none=True)).to_dict()
 
 
 @router.get(
-    "/actions",
-    response_model=list[ActionOut],
-    responses=CSV,
+    "/actions", response_model=list[ActionOut], responses=CSV, dependencies=[require("desk.read")]
 )
 def list_actions(
     db: DbDep, all: bool = False, overdue: bool = False, format: str = "json"
@@ -338,20 +372,26 @@ def list_actions(
 # --- recurrence and reports ---------------------------------------------------------------------
 
 
-@router.get("/incidents/{key}/recurrence", response_model=list[MatchOut])
+@router.get(
+    "/incidents/{key}/recurrence",
+    response_model=list[MatchOut],
+    dependencies=[require("incident.read")],
+)
 def find_recurrence(key: str, db: DbDep) -> list[dict[str, Any]]:
     return [m.to_dict() for m in recurrence.find_similar(db, key)]
 
 
-@router.post("/incidents/{key}/recurrence", response_model=list[MatchOut])
+@router.post(
+    "/incidents/{key}/recurrence",
+    response_model=list[MatchOut],
+    dependencies=[require("incident.learn")],
+)
 def check_recurrence(key: str, db: DbDep, actor: ActorDep) -> list[dict[str, Any]]:
     return [m.to_dict() for m in recurrence.check(db, key, actor=actor)]
 
 
 @router.get(
-    "/reports",
-    response_model=ReportOut,
-    responses=DOCUMENTS,
+    "/reports", response_model=ReportOut, responses=DOCUMENTS, dependencies=[require("desk.read")]
 )
 def report(
     db: DbDep, since: str = "90d", until: datetime | None = None, format: str = "json"

@@ -20,6 +20,7 @@ from warroom.core.errors import InvalidInput
 from warroom.incidents.lifecycle import Incident
 from warroom.web import forms
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
+from warroom.web.guard import PUBLIC, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +54,7 @@ def _panel(key: str) -> str:
     return f"/incidents/{key.upper()}#comms"
 
 
-@router.post("/incidents/{key}/updates")
+@router.post("/incidents/{key}/updates", dependencies=[require("incident.update")])
 def update_submit(
     key: str,
     db: DbDep,
@@ -100,7 +101,7 @@ def update_submit(
     return forms.act(_panel(key), run)
 
 
-@router.post("/incidents/{key}/services")
+@router.post("/incidents/{key}/services", dependencies=[require("incident.impact")])
 def affect_submit(
     key: str, db: DbDep, actor: ActorDep, service: Annotated[str, Form()] = ""
 ) -> Response:
@@ -111,19 +112,19 @@ def _status_title(settings: Settings) -> str:
     return str(settings.section("status").get("title", "Service status"))
 
 
-@router.get("/status", response_class=HTMLResponse)
+@router.get("/status", response_class=HTMLResponse, dependencies=[PUBLIC])
 def status_page(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     page = statuspage.build(db, title=_status_title(settings))
     return templates.TemplateResponse(request, "status.html", {"page": page})
 
 
-@router.get("/status.json")
+@router.get("/status.json", dependencies=[PUBLIC])
 def status_json(db: DbDep, settings: SettingsDep) -> Response:
     page = statuspage.build(db, title=_status_title(settings))
     return JSONResponse(page.to_dict())
 
 
-@router.get("/status/feed.atom")
+@router.get("/status/feed.atom", dependencies=[PUBLIC])
 def status_atom(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     page = statuspage.build(db, title=_status_title(settings))
     return Response(

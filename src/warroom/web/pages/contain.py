@@ -24,6 +24,7 @@ from warroom.incidents import timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.web import errors, forms
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
+from warroom.web.guard import require
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,7 +69,11 @@ def _unconfirmed(back: str, what: str) -> Response:
     )
 
 
-@router.get("/incidents/{key}/contain/{lever}", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}/contain/{lever}",
+    response_class=HTMLResponse,
+    dependencies=[require("incident.read")],
+)
 def lever_page(
     request: Request, key: str, lever: str, db: DbDep, settings: SettingsDep
 ) -> Response:
@@ -88,7 +93,7 @@ def lever_page(
     )
 
 
-@router.post("/incidents/{key}/contain/{lever}")
+@router.post("/incidents/{key}/contain/{lever}", dependencies=[require("incident.mitigate")])
 async def lever_submit(
     request: Request, key: str, lever: str, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> Response:
@@ -106,7 +111,11 @@ async def lever_submit(
     )
 
 
-@router.get("/incidents/{key}/mitigations/{ident}/undo", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}/mitigations/{ident}/undo",
+    response_class=HTMLResponse,
+    dependencies=[require("incident.read")],
+)
 def undo_page(request: Request, key: str, ident: str, db: DbDep, settings: SettingsDep) -> Response:
     inc = incidents.get(db, key)
     m = mitigations.get(db, key, ident)
@@ -120,7 +129,9 @@ def undo_page(request: Request, key: str, ident: str, db: DbDep, settings: Setti
     )
 
 
-@router.post("/incidents/{key}/mitigations/{ident}/undo")
+@router.post(
+    "/incidents/{key}/mitigations/{ident}/undo", dependencies=[require("incident.mitigate")]
+)
 async def undo_submit(
     request: Request, key: str, ident: str, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> Response:
@@ -135,7 +146,7 @@ async def undo_submit(
     )
 
 
-@router.post("/incidents/{key}/runbooks")
+@router.post("/incidents/{key}/runbooks", dependencies=[require("incident.runbook")])
 async def run_start(
     request: Request, key: str, db: DbDep, actor: ActorDep, settings: SettingsDep
 ) -> Response:
@@ -148,7 +159,11 @@ async def run_start(
     )
 
 
-@router.get("/incidents/{key}/runbooks/{run}", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}/runbooks/{run}",
+    response_class=HTMLResponse,
+    dependencies=[require("incident.read")],
+)
 def run_page(request: Request, key: str, run: str, db: DbDep, settings: SettingsDep) -> Response:
     """Walk a runbook: each step with its state, who did it, and forms for the open ones."""
     inc = incidents.get(db, key)
@@ -182,7 +197,9 @@ def run_page(request: Request, key: str, run: str, db: DbDep, settings: Settings
     )
 
 
-@router.post("/incidents/{key}/runbooks/{run}/steps/{step}")
+@router.post(
+    "/incidents/{key}/runbooks/{run}/steps/{step}", dependencies=[require("incident.runbook")]
+)
 async def step_submit(
     request: Request,
     key: str,

@@ -20,6 +20,7 @@ from warroom.core.errors import InvalidInput
 from warroom.incidents import desk, timeline
 from warroom.web import errors, forms, panels
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
+from warroom.web.guard import ROLE_FORM, STAGE_FORM, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +34,7 @@ def nag_view(nag: incidents.Nag) -> dict[str, Any]:
     return {"text": nag.text, "link": errors.link(nag.hint) if nag.hint else None}
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[require("incident.read")])
 def incident_list(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     entries = desk.overview(db, settings=settings)
     return templates.TemplateResponse(
@@ -63,12 +64,14 @@ def _declare_page(
     )
 
 
-@router.get("/incidents/new", response_class=HTMLResponse)
+@router.get("/incidents/new", response_class=HTMLResponse, dependencies=[require("desk.read")])
 def declare_form(request: Request) -> Response:
     return _declare_page(request, {})
 
 
-@router.post("/incidents/new", response_class=HTMLResponse)
+@router.post(
+    "/incidents/new", response_class=HTMLResponse, dependencies=[require("incident.declare")]
+)
 def declare_submit(
     request: Request,
     db: DbDep,
@@ -123,7 +126,9 @@ def declare_submit(
     return forms.see_other(f"/incidents/{inc.key}")
 
 
-@router.get("/incidents/{key}", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}", response_class=HTMLResponse, dependencies=[require("incident.read")]
+)
 def incident_page(request: Request, key: str, db: DbDep, settings: SettingsDep) -> Response:
     inc = incidents.get(db, key)
     if inc.key != key:
@@ -151,7 +156,7 @@ def _page(key: str) -> str:
     return f"/incidents/{key.upper()}"
 
 
-@router.post("/incidents/{key}/stage")
+@router.post("/incidents/{key}/stage", dependencies=[STAGE_FORM])
 def stage_submit(
     key: str,
     db: DbDep,
@@ -164,21 +169,21 @@ def stage_submit(
     )
 
 
-@router.post("/incidents/{key}/reopen")
+@router.post("/incidents/{key}/reopen", dependencies=[require("incident.reopen")])
 def reopen_submit(
     key: str, db: DbDep, actor: ActorDep, reason: Annotated[str, Form()] = ""
 ) -> Response:
     return forms.act(_page(key), lambda: incidents.reopen(db, key, actor=actor, reason=reason))
 
 
-@router.post("/incidents/{key}/notes")
+@router.post("/incidents/{key}/notes", dependencies=[require("incident.note")])
 def note_submit(
     key: str, db: DbDep, actor: ActorDep, text: Annotated[str, Form()] = ""
 ) -> Response:
     return forms.act(_page(key), lambda: incidents.add_note(db, key, text=text, actor=actor))
 
 
-@router.post("/incidents/{key}/roles")
+@router.post("/incidents/{key}/roles", dependencies=[ROLE_FORM])
 def role_submit(
     key: str,
     db: DbDep,
@@ -191,7 +196,7 @@ def role_submit(
     )
 
 
-@router.post("/incidents/{key}/tasks")
+@router.post("/incidents/{key}/tasks", dependencies=[require("incident.task")])
 def task_submit(
     key: str,
     db: DbDep,
@@ -205,7 +210,7 @@ def task_submit(
     )
 
 
-@router.post("/incidents/{key}/tasks/{number}")
+@router.post("/incidents/{key}/tasks/{number}", dependencies=[require("incident.task")])
 def task_status_submit(
     key: str,
     number: str,
@@ -218,7 +223,7 @@ def task_status_submit(
     )
 
 
-@router.post("/incidents/{key}/severity")
+@router.post("/incidents/{key}/severity", dependencies=[require("incident.severity")])
 def severity_submit(
     key: str,
     db: DbDep,

@@ -20,11 +20,16 @@ from warroom.learn.drafting import SECTION_NAMES, SECTIONS
 from warroom.learn.export import markdown_to_html
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 from warroom.web.forms import act
+from warroom.web.guard import require
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/incidents/{key}/postmortem", response_class=HTMLResponse)
+@router.get(
+    "/incidents/{key}/postmortem",
+    response_class=HTMLResponse,
+    dependencies=[require("incident.read")],
+)
 def postmortem_page(request: Request, key: str, db: DbDep, settings: SettingsDep) -> Response:
     inc = incidents.get(db, key)
     try:
@@ -51,7 +56,7 @@ def postmortem_page(request: Request, key: str, db: DbDep, settings: SettingsDep
     )
 
 
-@router.post("/incidents/{key}/postmortem")
+@router.post("/incidents/{key}/postmortem", dependencies=[require("incident.learn")])
 def postmortem_draft_submit(
     key: str,
     db: DbDep,
@@ -65,7 +70,9 @@ def postmortem_draft_submit(
     )
 
 
-@router.post("/incidents/{key}/postmortem/sections/{section}")
+@router.post(
+    "/incidents/{key}/postmortem/sections/{section}", dependencies=[require("incident.learn")]
+)
 def postmortem_section_submit(
     key: str,
     section: str,
@@ -82,7 +89,7 @@ def postmortem_section_submit(
     )
 
 
-@router.post("/incidents/{key}/postmortem/status")
+@router.post("/incidents/{key}/postmortem/status", dependencies=[require("incident.learn")])
 def postmortem_status_submit(
     key: str,
     db: DbDep,
@@ -96,7 +103,7 @@ def postmortem_status_submit(
     )
 
 
-@router.post("/incidents/{key}/rootcause")
+@router.post("/incidents/{key}/rootcause", dependencies=[require("incident.learn")])
 def rootcause_submit(
     key: str,
     db: DbDep,
@@ -119,7 +126,7 @@ def rootcause_submit(
     )
 
 
-@router.post("/incidents/{key}/actions")
+@router.post("/incidents/{key}/actions", dependencies=[require("action.write")])
 def action_submit(
     key: str,
     db: DbDep,
@@ -147,7 +154,7 @@ def action_submit(
     )
 
 
-@router.post("/actions/{ref}")
+@router.post("/actions/{ref}", dependencies=[require("action.write")])
 def action_status_submit(
     ref: str,
     db: DbDep,
@@ -160,7 +167,7 @@ def action_status_submit(
     return act(url, lambda: actions.update(db, ref, status=status, actor=actor))
 
 
-@router.get("/actions", response_class=HTMLResponse)
+@router.get("/actions", response_class=HTMLResponse, dependencies=[require("desk.read")])
 def actions_page(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     show_all = request.query_params.get("all") == "1"
     now = utcnow()
@@ -176,7 +183,7 @@ def actions_page(request: Request, db: DbDep, settings: SettingsDep) -> Response
     )
 
 
-@router.get("/reports", response_class=HTMLResponse)
+@router.get("/reports", response_class=HTMLResponse, dependencies=[require("desk.read")])
 def reports_page(request: Request, db: DbDep, since: str = "90d") -> Response:
     rep = reports.build(db, since=reports.parse_since(since))
     return templates.TemplateResponse(
