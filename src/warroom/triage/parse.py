@@ -36,6 +36,7 @@ from warroom.triage.reader import (  # re-exported: the reading layer's names, u
     BlockFn,
     FileSpec,
     LineStats,
+    ReadProgress,
     SkippedLine,
     check_options,
     input_size,
@@ -50,6 +51,7 @@ __all__ = [
     "BlockFn",
     "FileSpec",
     "LineStats",
+    "ReadProgress",
     "SkippedLine",
     "check_options",
     "empty_frame",
@@ -91,7 +93,7 @@ def read_access_logs(
     *,
     log_format: str | None = None,
     time_unit: str | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
 ) -> AccessLog:
     """Parse access logs into one frame with ts, client, method, path, route, status, latency_ms.
@@ -125,7 +127,7 @@ def iter_parsed_blocks(
     *,
     log_format: str | None = None,
     time_unit: str | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
     transform: Callable[[pl.DataFrame], Any] | None = None,
     text_blocks: BlockFn | None = None,
@@ -202,7 +204,7 @@ def parse_block(
     if spec.log_format == "json":
         frame = _parse_json_fast(lines, spec.time_unit, fields)
         if frame is None:
-            rows, careful = _parse_slow(spec, lines.to_list(), first_line, fields, json_first=True)
+            rows, careful = _parse_slow(spec, lines.to_list(), first_line, fields)
             careful.physical = lines.len()
             return rows, careful
     else:
@@ -220,7 +222,6 @@ def parse_block(
             bad["line"].to_list(),
             first_line,
             fields,
-            json_first=False,
             numbers=(bad["idx"] + first_line).to_list(),
         )
         stats.parsed += slow_stats.parsed
@@ -407,7 +408,6 @@ def _parse_slow(
     first_line: int,
     fields: dict[str, tuple[str, ...]],
     *,
-    json_first: bool,
     numbers: list[int] | None = None,
 ) -> tuple[pl.DataFrame, LineStats]:
     """Careful per-line parsing (JSON lines, and text lines the fast path refused)."""
