@@ -52,7 +52,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def open_db(url: str | None) -> Database:
     """The database named by --db / WARROOM_DATABASE_URL, migrated if it is new."""
-    # lazy: SQLAlchemy and Alembic load only for commands that open the database
+    # Lazy on purpose: SQLAlchemy and Alembic load only for commands that open the database
     # (triage and --help start without them).
     from warroom.core import migrate
     from warroom.core.db import Database
