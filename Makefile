@@ -30,6 +30,11 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q
 
+# The inner loop: SQLite only, no Chromium, nothing marked slow (see tests/conftest.py).
+# make test-fast ARGS="-x tests/test_triage_report.py"
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not postgres and not chromium and not slow" $(ARGS)
+
 format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
