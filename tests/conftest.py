@@ -162,8 +162,6 @@ class PgSchema:
     def __init__(self) -> None:
         self.name = ""
         self.reset_sql = ""
-        self.migrations = 0
-        self.resets = 0
         self._tags = itertools.count(1)
 
     def migrate(self) -> None:
@@ -174,7 +172,6 @@ class PgSchema:
             migrate.upgrade(database)
         finally:
             database.dispose()
-        self.migrations += 1
         with psycopg.connect(_libpq(url), autocommit=True) as conn:
             oids = {key: _oid_array(conn, q, self.name) for key, q in OIDS.items()}
             tables = [
@@ -225,7 +222,6 @@ class PgSchema:
             return False  # the last test changed the schema itself
         except psycopg.errors.LockNotAvailable:
             return False  # a connection of an earlier test still holds a lock
-        self.resets += 1
         return True
 
     def drop(self) -> None:
