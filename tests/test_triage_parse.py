@@ -233,3 +233,20 @@ def test_progress_is_stopped_when_reading_fails(tmp_path):
     with pytest.raises(UnknownFormat):
         read_access_logs([str(p)], progress=progress)
     assert progress.calls[0][0] == "start" and progress.calls[-1] == ("stop", 0)
+
+
+@pytest.mark.parametrize("native", ["0", "1"])
+def test_only_ascii_white_space_makes_a_line_blank_on_every_path(tmp_path, monkeypatch, native):
+    """A line of \\xa0 or \\x1c is a skipped line, whichever reader takes it (the careful
+    parser once dropped it after the fast path had counted it: read 1, parsed 0, skipped 0)."""
+    from warroom.triage import native as scanner
+    from warroom.triage.sli import aggregate_access_logs
+
+    if native == "1" and not scanner.available():
+        pytest.skip("the compiled scanner is not built")
+    monkeypatch.setenv(scanner.DISABLE_ENV, "0" if native == "1" else "1")
+    ok = combined("20/Nov/2026:12:00:01", "/a", 200, "0.1")
+    p = write(tmp_path / "a.log", [ok, "\xa0", "\x1c", " \t", ""])
+    lines = aggregate_access_logs([str(p)]).lines
+    assert (lines.read, lines.parsed, lines.skipped) == (3, 1, 2)
+    assert [s.line for s in lines.samples] == [2, 3]

@@ -21,6 +21,7 @@ import polars as pl
 
 from warroom.triage import reader
 from warroom.triage.lineparse import (
+    BLANK,
     CLF_TIME,
     CLF_TIME_LOCAL,
     JSON_FIELDS,
@@ -214,8 +215,9 @@ def parse_block(
     bad = frame.filter(~ok).select("idx", "line")
     stats = LineStats(read=lines.len(), parsed=good.height, physical=lines.len())
     if bad.height:
-        blank = bad.filter(pl.col("line").is_null() | (pl.col("line").str.strip_chars() == ""))
-        bad = bad.filter(pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != ""))
+        empty = pl.col("line").str.strip_chars(BLANK) == ""
+        blank = bad.filter(pl.col("line").is_null() | empty)
+        bad = bad.filter(pl.col("line").is_not_null() & ~empty)
         stats.read -= blank.height  # blank lines are neither parsed nor skipped
         slow, slow_stats = _parse_slow(
             spec,
@@ -410,12 +412,16 @@ def _parse_slow(
     *,
     numbers: list[int] | None = None,
 ) -> tuple[pl.DataFrame, LineStats]:
-    """Careful per-line parsing (JSON lines, and text lines the fast path refused)."""
+    """Careful per-line parsing (JSON lines, and text lines the fast path refused).
+
+    With `numbers`, the caller has already counted each line as read, so each one is parsed
+    or skipped here, never dropped as blank.
+    """
     rows: dict[str, list[Any]] = {k: [] for k in SCHEMA}
     stats = LineStats()
     for i, raw in enumerate(lines):
-        line = (raw or "").strip()
-        if not line:
+        line = (raw or "").strip(BLANK)
+        if not line and numbers is None:
             continue
         stats.read += 1
         number = numbers[i] if numbers is not None else first_line + i
