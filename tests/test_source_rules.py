@@ -43,14 +43,15 @@ def _is_warroom(node: ast.Import | ast.ImportFrom) -> bool:
 
 
 def _marked(lines: list[str], lineno: int) -> bool:
-    """A `# lazy: why` comment on the import, or in the comments and imports right above it."""
+    """A `# lazy: why` comment on the import, or in the comments and imports right above it
+    (blank lines between them too: isort puts one between third-party and warroom imports)."""
     i = lineno - 1
     if LAZY_MARK.search(lines[i]):
         return True
     i -= 1
     while i >= 0:
         text = lines[i].strip()
-        if not text.startswith(("#", "from ", "import ")):
+        if text and not text.startswith(("#", "from ", "import ")):
             return False
         if LAZY_MARK.search(text):
             return True
@@ -87,11 +88,16 @@ def test_lazy_import_check_sees_unmarked_imports_only() -> None:
         "    from warroom.core import migrate\n"
         "    from warroom.core.db import Database\n"
         "def c():\n"
+        "    # lazy: the web stack loads only for serve\n"
+        "    import uvicorn\n"
+        "\n"
+        "    from warroom.web.app import create_app\n"
+        "def d():\n"
         "    import json\n"
         "    from . import sibling\n"
         "    import warroom.core.db  # lazy: keeps --help fast\n"
     )
-    assert lazy_imports(source) == [4, 11]
+    assert lazy_imports(source) == [4, 16]
 
 
 def test_no_warroom_import_inside_a_function_without_a_lazy_comment() -> None:
