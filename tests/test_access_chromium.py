@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from conftest import need
+from conftest import Pages
 from helpers import running_server
 from warroom import incidents
 from warroom.access import accounts
@@ -20,15 +20,6 @@ from warroom.incidents import timeline
 from warroom.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery"
 
 
@@ -45,21 +36,17 @@ def evil_site(target: str) -> Starlette:
 
 @pytest.mark.chromium
 def test_chromium_signs_in_posts_a_note_and_a_cross_site_post_is_refused(
-    sqlite_url: str, clock: Any
+    sqlite_url: str, clock: Any, browser: Pages
 ) -> None:
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     db = Database(sqlite_url)
     incidents.declare(db, title="<b>Checkout</b> returns 500", actor="seed", severity="P1")
     accounts.add_user(db, "ana", role="responder", password=PASSWORD, actor="root")
     app = create_app(load_settings(database_url=sqlite_url), database=db)
     ARTIFACTS.mkdir(exist_ok=True)
-    with running_server(app) as url, sync_playwright() as p:
+    with running_server(app) as url:
         # localhost vs 127.0.0.1: a different site for the browser.
         evil = evil_site(url)
         with running_server(evil) as evil_url:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 360, "height": 800})
             violations: list[str] = []
             page.on(
@@ -100,7 +87,6 @@ def test_chromium_signs_in_posts_a_note_and_a_cross_site_post_is_refused(
             assert forged is not None
             assert page.url == f"{url}/incidents/INC-1/notes"  # the form reached the desk...
             assert "cross-site request refused" in page.content()  # ...and was refused
-            browser.close()
     notes = [
         (e.actor, e.data.get("text")) for e in timeline.read(db, "INC-1") if e.kind == "note.added"
     ]

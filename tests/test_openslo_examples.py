@@ -147,7 +147,7 @@ def test_threshold_example_with_a_placeholder_source() -> None:
     assert slo.objective == pytest.approx(0.99)
     assert slo.window == timedelta(weeks=2)
     assert slo.service == "web-shop"
-    assert slo.threshold_query is None  # type: Any, no query
+    assert slo.threshold_query is None  # OpenSLO type Any: no query
     assert slo.notes == ()  # Occurrences, rolling, empty alertPolicies
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import Pages
 from warroom import incidents
 from warroom.contain import runbooks
 from warroom.core.config import load_settings
@@ -77,16 +78,11 @@ def test_runbook_api(client_db):
 
 @pytest.mark.chromium
 def test_chromium_walks_a_runbook_and_pulls_a_lever_at_360px(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, browser: Pages
 ):
     import json
 
-    from conftest import need
     from helpers import running_server
-
-    chromium = "/usr/bin/chromium"
-    need(Path(chromium).exists(), f"{chromium} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
 
     (tmp_path / "flags.json").write_text(
         json.dumps(
@@ -115,17 +111,8 @@ def test_chromium_walks_a_runbook_and_pulls_a_lever_at_360px(
     app = create_app(load_settings(database_url=sqlite_url, config_path=config), database=database)
     artifacts_dir = Path(__file__).resolve().parent.parent / "test-artifacts"
     artifacts_dir.mkdir(exist_ok=True)
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
     try:
-        with running_server(app) as url, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=args)
+        with running_server(app) as url:
             page = browser.new_page(viewport={"width": 360, "height": 800})
             page.goto(f"{url}/incidents/{key}")
             page.locator("#contain button:has-text('Start')").first.click()
@@ -142,7 +129,6 @@ def test_chromium_walks_a_runbook_and_pulls_a_lever_at_360px(
             page.goto(f"{url}/incidents/{key}")
             assert "M1" in page.content() and "R1 queue-backlog" in page.content()
             page.screenshot(path=str(artifacts_dir / "contain-panel-360.png"), full_page=True)
-            browser.close()
     finally:
         database.dispose()
     assert (

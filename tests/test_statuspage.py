@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import need
+from conftest import Pages
 from helpers import running_server
 from warroom import incidents
 from warroom.comms import catalog, statuspage, updates
@@ -21,15 +21,6 @@ from warroom.core.db import Database
 from warroom.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CFG = CommsConfig()
 SECRETS = [
     "SECRET-TITLE-db-password-hunter2",
@@ -186,10 +177,9 @@ def test_json_and_atom_are_well_formed(db_url: str) -> None:
 
 
 @pytest.mark.chromium
-def test_chromium_posts_a_public_update_and_sees_it_on_status(sqlite_url: str) -> None:
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_chromium_posts_a_public_update_and_sees_it_on_status(
+    sqlite_url: str, browser: Pages
+) -> None:
     db = Database(sqlite_url)
     catalog.add_service(db, name="checkout", display_name="Checkout", public=True)
     key = incidents.declare(
@@ -207,8 +197,7 @@ def test_chromium_posts_a_public_update_and_sees_it_on_status(sqlite_url: str) -
     db.dispose()
     app = create_app(load_settings(database_url=sqlite_url))
     ARTIFACTS.mkdir(exist_ok=True)
-    with running_server(app) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with running_server(app) as url:
         page = browser.new_page(viewport={"width": 360, "height": 780})
         page.goto(f"{url}/incidents/{key}")
         assert "Next update due in" in page.locator("#comms .countdown").inner_text()
@@ -231,4 +220,3 @@ def test_chromium_posts_a_public_update_and_sees_it_on_status(sqlite_url: str) -
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360  # no sideways scrolling on a phone
         page.screenshot(path=str(ARTIFACTS / "status-page.png"), full_page=True)
-        browser.close()

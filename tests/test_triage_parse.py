@@ -197,3 +197,56 @@ def test_json_fast_and_careful_paths_agree(tmp_path):
     assert careful.lines.skipped == 1 and careful.lines.samples[0].line == truth.lines + 1
     assert clean.lines.parsed == truth.lines
     assert clean.frame.equals(careful.frame)
+
+
+class RecordedProgress:
+    """A `ReadProgress` that keeps what the engine told it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def start(self, total: int) -> None:
+        self.calls.append(("start", total))
+
+    def advance(self, n: int) -> None:
+        self.calls.append(("advance", n))
+
+    def stop(self) -> None:
+        self.calls.append(("stop", 0))
+
+
+def test_progress_is_told_the_size_then_every_byte_read_then_stop(tmp_path):
+    lines = [
+        combined(f"20/Nov/2026:12:{i // 60:02d}:{i % 60:02d}", "/a", 200, "0.1") for i in range(500)
+    ]
+    p = write(tmp_path / "a.log", lines)
+    progress = RecordedProgress()
+    read_access_logs([str(p)], progress=progress)
+    size = p.stat().st_size
+    assert progress.calls[0] == ("start", size) and progress.calls[-1] == ("stop", 0)
+    assert sum(n for kind, n in progress.calls if kind == "advance") == size
+
+
+def test_progress_is_stopped_when_reading_fails(tmp_path):
+    p = write(tmp_path / "x.txt", ["hello world"])
+    progress = RecordedProgress()
+    with pytest.raises(UnknownFormat):
+        read_access_logs([str(p)], progress=progress)
+    assert progress.calls[0][0] == "start" and progress.calls[-1] == ("stop", 0)
+
+
+@pytest.mark.parametrize("native", ["0", "1"])
+def test_only_ascii_white_space_makes_a_line_blank_on_every_path(tmp_path, monkeypatch, native):
+    """A line of \\xa0 or \\x1c is a skipped line, whichever reader takes it (the careful
+    parser once dropped it after the fast path had counted it: read 1, parsed 0, skipped 0)."""
+    from warroom.triage import native as scanner
+    from warroom.triage.sli import aggregate_access_logs
+
+    if native == "1" and not scanner.available():
+        pytest.skip("the compiled scanner is not built")
+    monkeypatch.setenv(scanner.DISABLE_ENV, "0" if native == "1" else "1")
+    ok = combined("20/Nov/2026:12:00:01", "/a", 200, "0.1")
+    p = write(tmp_path / "a.log", [ok, "\xa0", "\x1c", " \t", ""])
+    lines = aggregate_access_logs([str(p)]).lines
+    assert (lines.read, lines.parsed, lines.skipped) == (3, 1, 2)
+    assert [s.line for s in lines.samples] == [2, 3]

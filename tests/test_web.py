@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import need
+from conftest import Pages
 from helpers import free_port, running_server
 from warroom import incidents
 from warroom.core.config import load_settings
@@ -21,15 +21,6 @@ from warroom.core.db import Database
 from warroom.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -140,14 +131,12 @@ def test_pages_never_tell_people_to_run_a_command(client: TestClient) -> None:
 
 
 @pytest.mark.chromium
-def test_chromium_declares_through_the_form_and_moves_to_contained(sqlite_url: str) -> None:
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_chromium_declares_through_the_form_and_moves_to_contained(
+    sqlite_url: str, browser: Pages
+) -> None:
     app = create_app(load_settings(database_url=sqlite_url))
     ARTIFACTS.mkdir(exist_ok=True)
-    with running_server(app) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with running_server(app) as url:
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.goto(f"{url}/")
         page.click("text=Declare incident")
@@ -165,7 +154,6 @@ def test_chromium_declares_through_the_form_and_moves_to_contained(sqlite_url: s
         page.screenshot(path=str(ARTIFACTS / "incident-contained.png"), full_page=True)
         page.goto(f"{url}/")
         assert "Checkout returns 500" in page.content()
-        browser.close()
 
 
 @pytest.mark.slow

@@ -14,10 +14,11 @@ LIGHT_COMMANDS = frozenset({"triage", "logs"})
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in LIGHT_COMMANDS:
+        # lazy: the point of this module; triage must not pay for the full CLI's imports
         from warroom.cli.triage import main as light_main
 
         light_main()
         return
-    from warroom.cli.main import main as full_main
+    from warroom.cli.main import main as full_main  # lazy: see above
 
     full_main()

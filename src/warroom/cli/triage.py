@@ -1,8 +1,9 @@
 """CLI for triage: `warroom triage LOG...` and `warroom logs templates FILE...`.
 
 Thin: parses options, calls `warroom.triage.report.triage` / `signatures.mine_templates`,
-renders. `register(app)` adds both to the main app; `python -m warroom.cli.triage` runs them
-on their own.
+renders (the terminal view and the reading bar are drawn here, with rich; the engine draws
+nothing). `register(app)` adds both to the main app; `warroom.cli.entry` runs them on their
+own, without the database stack, when the command line starts with `triage` or `logs`.
 """
 
 from __future__ import annotations
@@ -14,36 +15,74 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
 
-from warroom.cli.common import actor as current_actor
-from warroom.cli.common import emit_json, handle_errors, open_db
+from warroom.cli.common import Shell, emit_json, handle_errors
 from warroom.core.clock import parse_time
 from warroom.core.config import load_settings
 from warroom.core.errors import InvalidInput
+from warroom.triage.render import ms_figure, pct, render_markdown, sparkline
 
-if TYPE_CHECKING:  # the triage engine (polars, scipy) loads only when a command runs
-    from warroom.triage.report import TriageReport
+if TYPE_CHECKING:  # the engine (polars, numpy, drain3) loads only when a command runs
+    from warroom.triage.model import TriageReport
 
 OUTPUT_FORMATS = ("terminal", "json", "markdown")
 
 logs_app = typer.Typer(help="Work with application logs: mine templates, count signatures.")
 
 
+class RichProgress:
+    """The engine's `ReadProgress` as a rich bar on stderr, drawn only when it is a terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        self._bar = Progress(
+            "reading logs",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task("read", total=total or None)
+
+    def advance(self, n: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, n)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
 def store_report(
-    report: TriageReport,
-    *,
-    open_incident: bool,
-    incident_key: str | None,
-    actor: str,
-    db_url: str | None = None,
+    report: TriageReport, sh: Shell, *, open_incident: bool, incident_key: str | None
 ) -> str:
     """Attach the report to an incident (declaring one first with --open); return its key."""
+    # lazy: SQLAlchemy and the incidents area load only for --open/--incident, so triage
+    # starts without the database stack (tests/test_triage_native.py checks it)
     from warroom import incidents
     from warroom.incidents import artifacts
 
     if open_incident and incident_key:
         raise InvalidInput("use --open to declare a new incident or --incident INC-n, not both")
-    db = open_db(db_url)
+    db = sh.db
     key = incident_key
     if open_incident:
         if not report.incident:
@@ -54,7 +93,7 @@ def store_report(
         inc = incidents.declare(
             db,
             title=report.headline(),
-            actor=actor,
+            actor=sh.actor,
             started_at=report.onset,
             severity=report.severity["severity"] if report.severity else None,
             impact_scope=", ".join(r.route for r in report.routes if r.affected),
@@ -66,7 +105,7 @@ def store_report(
     artifacts.attach(
         db,
         key,
-        actor=actor,
+        actor=sh.actor,
         kind="triage-report",
         name="triage.json",
         content=json.dumps(report.to_dict(), indent=2, default=str).encode(),
@@ -136,8 +175,12 @@ def triage_command(
         output = "json"
     if output not in OUTPUT_FORMATS:
         raise InvalidInput(f"unknown --format {output!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+    # lazy: the engine (polars, numpy, drain3, matplotlib) loads when triage runs, not for
+    # every warroom command (the CLI registers this module at start)
+    from warroom.triage.chart import write_chart
     from warroom.triage.report import triage
 
+    sh = Shell(db, actor, output == "json")
     report = triage(
         access_logs,
         app_logs=list(app_log),
@@ -145,34 +188,22 @@ def triage_command(
         git_repo=git,
         log_format=log_format,
         time_unit=time_unit,
-        progress=True,
+        progress=RichProgress(),
         json_fields=_fields(field),
     )
     if chart is not None:
-        from warroom.triage.chart import write_chart
-
         write_chart(report, chart)
     stored = None
     if open_incident or incident:
-        stored = store_report(
-            report,
-            open_incident=open_incident,
-            incident_key=incident,
-            actor=current_actor(actor),
-            db_url=db,
-        )
+        stored = store_report(report, sh, open_incident=open_incident, incident_key=incident)
     if output == "json":
         data = report.to_dict()
         if stored:
             data["stored_on"] = stored
         emit_json(data)
     elif output == "markdown":
-        from warroom.triage.render import render_markdown
-
         sys.stdout.write(render_markdown(report))
     else:
-        from warroom.triage.render import render_terminal
-
         console = Console()
         render_terminal(report, console)
         if stored:
@@ -193,6 +224,7 @@ def templates_command(
     limit: int = typer.Option(50, "--limit", help="Templates shown in the terminal."),
 ) -> None:
     """Templates of an app log with counts, first and last time, an example; busiest first."""
+    # lazy: drain3 loads when this command runs, not for every warroom command
     from warroom.triage.signatures import mine_templates
 
     if json_:
@@ -225,6 +257,87 @@ def templates_command(
     if assign:
         for i, cid in enumerate(mined.assignments, start=1):
             console.print(f"{i}\t{cid if cid is not None else '-'}", markup=False)
+
+
+def render_terminal(report: TriageReport, console: Console) -> None:
+    """The report for a person at a terminal: headline, sparklines, routes, steps."""
+    style = "bold red" if report.incident else "bold green"
+    console.print(f"[{style}]{report.headline()}[/]", highlight=False)
+    d = report.to_dict()
+    w = report.window
+    if report.incident:
+        state = "ongoing" if w.get("ongoing") else f"until {w.get('end')}"
+        console.print(f"onset {d['onset']}  window {w.get('minutes')} min, {state}")
+        sev = report.severity or {}
+        console.print(
+            f"severity [bold]{sev.get('severity')}[/]: {sev.get('reason')} ({sev.get('evidence')})",
+            highlight=False,
+        )
+        c = report.clients
+        console.print(
+            f"clients affected: {c.get('affected')} of {c.get('active_since_onset')} "
+            f"active ({c.get('share', 0):.0%}, {c.get('basis')})"
+        )
+    if report.series is not None:
+        s = report.series
+        console.print(f"5xx rate  {sparkline(list(s.error_rate))}")
+        if report.latency_available:
+            console.print(f"p95       {sparkline(list(s.p95))}")
+        console.print(f"requests  {sparkline(list(s.requests))}")
+    if not report.latency_available:
+        console.print("[dim]latency: not available (no request-time field in the logs)[/]")
+    if report.routes:
+        t = Table(title="routes by impact", title_justify="left")
+        for col in (
+            "route",
+            "req before",
+            "req during",
+            "5xx before",
+            "5xx during",
+            "p95 before ms",
+            "p95 during ms",
+            "impact",
+        ):
+            t.add_column(col, justify="left" if col == "route" else "right", no_wrap=col == "route")
+        for r in report.routes:
+            b = r.before
+            t.add_row(
+                ("* " if r.affected else "  ") + r.route,
+                str(b.requests if b else 0),
+                str(r.during.requests),
+                pct(r.error_rate_before),
+                pct(r.error_rate_during),
+                ms_figure(b.p95_ms if b else None),
+                ms_figure(r.during.p95_ms),
+                f"{r.impact:,.0f}",
+            )
+        console.print(t)
+    if report.signatures:
+        console.print("[bold]log signatures new or surging since the onset[/]")
+        for sig in report.signatures[:8]:
+            console.print(
+                f"  {sig.status:8} {sig.before:>6} -> {sig.during:<6} {sig.template[:110]}",
+                highlight=False,
+                markup=False,
+            )
+    if report.incident:
+        if report.suspects:
+            console.print("[bold]suspect changes[/]")
+            for x in report.suspects[:5]:
+                console.print(f"  {x.score:.2f}  {x.change.id}  {x.reason}", highlight=False)
+        else:
+            console.print(f"suspect changes: none fits ({report.changes_considered} considered)")
+        console.print("[bold]containment, in order[/]")
+        for i, step in enumerate(report.containment, start=1):
+            console.print(f"  {i}. {step.action}\n     [dim]{step.evidence}[/]", highlight=False)
+    ln = report.lines
+    console.print(f"[dim]lines: {ln.read} read, {ln.parsed} parsed, {ln.skipped} skipped[/]")
+    for sk in ln.samples:
+        console.print(
+            f"[dim]  skipped {sk.file}:{sk.line}: {sk.reason}: {sk.text[:100]}[/]",
+            markup=True,
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from warroom.core.severity import Factors, Impact, Reach, suggest
+from warroom.triage.model import RouteImpact, Step, TriageReport, ms
 from warroom.triage.sli import PhaseStats
-
-if TYPE_CHECKING:
-    from warroom.triage.report import RouteImpact, TriageReport
-
-
-@dataclass
-class Step:
-    action: str
-    evidence: str
-    target: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "evidence": self.evidence, "target": self.target}
-
-
-def _ms(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.0f} ms"
 
 
 def severity_for(
@@ -117,7 +100,7 @@ def containment_steps(report: TriageReport, five: dict[str, int]) -> list[Step]:
             Step(
                 f"Shed load or scale out {r0.route}; "
                 "lower its timeouts so slowness does not spread",
-                f"p95 {_ms(b)} -> {_ms(r0.during.p95_ms)}",
+                f"p95 {ms(b)} -> {ms(r0.during.p95_ms)}",
                 r0.route,
             )
         )

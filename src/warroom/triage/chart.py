@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from warroom.core.errors import InvalidInput
-from warroom.triage.report import TriageReport
+from warroom.triage.model import TriageReport
 
 
 def write_chart(report: TriageReport, path: str | Path) -> Path:

@@ -50,6 +50,10 @@ CLF_RE = re.compile(
     r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}) (?P<bytes>\S+)'
     r'(?P<agent> "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?(?P<rest>.*)$'
 )
+# What makes a line blank, for every reader alike (polars, the careful parser and the
+# compiled scanner): ASCII white space only. str.strip() would also take \x1c-\x1f and
+# Unicode spaces, which the scanner keeps, and the line counts would differ between paths.
+BLANK = " \t\r\n\x0b\x0c"
 NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
 
 

@@ -77,7 +77,7 @@ class NativeFold:
             for s, e in triples[:, 1:]
         ]
         numbers = (triples[:, 0] + first_line).tolist()
-        rows, slow = _parse_slow(spec, lines, first_line, fields, json_first=False, numbers=numbers)
+        rows, slow = _parse_slow(spec, lines, first_line, fields, numbers=numbers)
         stats.parsed = stats.read - len(lines) + slow.parsed
         stats.skipped = slow.skipped
         stats.samples = slow.samples

@@ -21,6 +21,7 @@ import polars as pl
 
 from warroom.triage import reader
 from warroom.triage.lineparse import (
+    BLANK,
     CLF_TIME,
     CLF_TIME_LOCAL,
     JSON_FIELDS,
@@ -36,6 +37,7 @@ from warroom.triage.reader import (  # re-exported: the reading layer's names, u
     BlockFn,
     FileSpec,
     LineStats,
+    ReadProgress,
     SkippedLine,
     check_options,
     input_size,
@@ -50,6 +52,7 @@ __all__ = [
     "BlockFn",
     "FileSpec",
     "LineStats",
+    "ReadProgress",
     "SkippedLine",
     "check_options",
     "empty_frame",
@@ -91,7 +94,7 @@ def read_access_logs(
     *,
     log_format: str | None = None,
     time_unit: str | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
 ) -> AccessLog:
     """Parse access logs into one frame with ts, client, method, path, route, status, latency_ms.
@@ -125,7 +128,7 @@ def iter_parsed_blocks(
     *,
     log_format: str | None = None,
     time_unit: str | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
     transform: Callable[[pl.DataFrame], Any] | None = None,
     text_blocks: BlockFn | None = None,
@@ -202,7 +205,7 @@ def parse_block(
     if spec.log_format == "json":
         frame = _parse_json_fast(lines, spec.time_unit, fields)
         if frame is None:
-            rows, careful = _parse_slow(spec, lines.to_list(), first_line, fields, json_first=True)
+            rows, careful = _parse_slow(spec, lines.to_list(), first_line, fields)
             careful.physical = lines.len()
             return rows, careful
     else:
@@ -212,15 +215,15 @@ def parse_block(
     bad = frame.filter(~ok).select("idx", "line")
     stats = LineStats(read=lines.len(), parsed=good.height, physical=lines.len())
     if bad.height:
-        blank = bad.filter(pl.col("line").is_null() | (pl.col("line").str.strip_chars() == ""))
-        bad = bad.filter(pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != ""))
+        empty = pl.col("line").str.strip_chars(BLANK) == ""
+        blank = bad.filter(pl.col("line").is_null() | empty)
+        bad = bad.filter(pl.col("line").is_not_null() & ~empty)
         stats.read -= blank.height  # blank lines are neither parsed nor skipped
         slow, slow_stats = _parse_slow(
             spec,
             bad["line"].to_list(),
             first_line,
             fields,
-            json_first=False,
             numbers=(bad["idx"] + first_line).to_list(),
         )
         stats.parsed += slow_stats.parsed
@@ -407,15 +410,18 @@ def _parse_slow(
     first_line: int,
     fields: dict[str, tuple[str, ...]],
     *,
-    json_first: bool,
     numbers: list[int] | None = None,
 ) -> tuple[pl.DataFrame, LineStats]:
-    """Careful per-line parsing (JSON lines, and text lines the fast path refused)."""
+    """Careful per-line parsing (JSON lines, and text lines the fast path refused).
+
+    With `numbers`, the caller has already counted each line as read, so each one is parsed
+    or skipped here, never dropped as blank.
+    """
     rows: dict[str, list[Any]] = {k: [] for k in SCHEMA}
     stats = LineStats()
     for i, raw in enumerate(lines):
-        line = (raw or "").strip()
-        if not line:
+        line = (raw or "").strip(BLANK)
+        if not line and numbers is None:
             continue
         stats.read += 1
         number = numbers[i] if numbers is not None else first_line + i

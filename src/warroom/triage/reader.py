@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from warroom.core.errors import InvalidInput, UnknownFormat
 from warroom.triage.lineparse import CLF_RE, JSON_FIELDS, TIME_UNITS, trailing_number
@@ -81,6 +81,23 @@ class FileSpec:
 
 
 ProgressFn = Callable[[int], None]
+
+
+class ReadProgress(Protocol):
+    """How a shell shows reading progress; the engine draws nothing itself.
+
+    `start(total)` once with the bytes to read (0 when unknown, e.g. stdin), `advance(n)` as
+    blocks are read, `stop()` at the end, also when reading fails. `warroom triage` passes a
+    rich bar on stderr (`warroom.cli.triage.RichProgress`).
+    """
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 Block = bytes | bytearray | memoryview  # whole lines
 # (spec, block, number of its first line, JSON field names) -> (result, line accounting)
 BlockFn = Callable[[FileSpec, Block, int, dict[str, tuple[str, ...]]], tuple[Any, LineStats]]
@@ -107,7 +124,7 @@ def iter_parsed_blocks(
     *,
     log_format: str | None = None,
     time_unit: str | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
     parse: BlockFn,
     text_blocks: BlockFn | None = None,
@@ -126,39 +143,50 @@ def iter_parsed_blocks(
     fields = _json_field_candidates(json_fields)
     total = sum(_size(p) for p in paths)
     buffers = _Buffers()
-    with _Progress(total, enabled=progress) as bar, ThreadPoolExecutor(workers) as pool:
-        for path in paths:
-            spec: FileSpec | None = None
-            before = 0  # lines of this file in the blocks already yielded
-            pending: list[tuple[Future[tuple[Any, LineStats]], FileSpec, Release]] = []
+    advance: ProgressFn = progress.advance if progress is not None else _ignore
+    if progress is not None:
+        progress.start(total)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            for path in paths:
+                spec: FileSpec | None = None
+                before = 0  # lines of this file in the blocks already yielded
+                pending: list[tuple[Future[tuple[Any, LineStats]], FileSpec, Release]] = []
 
-            def finished(
-                item: tuple[Future[tuple[Any, LineStats]], FileSpec, Release],
-            ) -> tuple[FileSpec, Any, LineStats]:
-                # blocks number their lines from 1; here, in file order, they get their place
-                nonlocal before
-                fut, fut_spec, release = item
-                result, st = fut.result()
-                release()
-                for sample in st.samples:
-                    sample.line += before
-                before += st.physical
-                return fut_spec, result, st
+                def finished(
+                    item: tuple[Future[tuple[Any, LineStats]], FileSpec, Release],
+                ) -> tuple[FileSpec, Any, LineStats]:
+                    # blocks number their lines from 1; here, in file order, they get their place
+                    nonlocal before
+                    fut, fut_spec, release = item
+                    result, st = fut.result()
+                    release()
+                    for sample in st.samples:
+                        sample.line += before
+                    before += st.physical
+                    return fut_spec, result, st
 
-            for block, release in _iter_blocks(path, bar.advance, buffers):
-                if spec is None:
-                    spec = _detect(path, block, log_format, time_unit, fields)
+                for block, release in _iter_blocks(path, advance, buffers):
                     if spec is None:
-                        before += bytes(block).count(b"\n")
-                        release()
-                        continue
-                use = parse if text_blocks is None or spec.log_format == "json" else text_blocks
-                fut = pool.submit(use, spec, block, 1, fields)
-                pending.append((fut, spec, release))
-                while len(pending) > workers:
-                    yield finished(pending.pop(0))
-            for item in pending:
-                yield finished(item)
+                        spec = _detect(path, block, log_format, time_unit, fields)
+                        if spec is None:
+                            before += bytes(block).count(b"\n")
+                            release()
+                            continue
+                    use = parse if text_blocks is None or spec.log_format == "json" else text_blocks
+                    fut = pool.submit(use, spec, block, 1, fields)
+                    pending.append((fut, spec, release))
+                    while len(pending) > workers:
+                        yield finished(pending.pop(0))
+                for item in pending:
+                    yield finished(item)
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def _ignore(n: int) -> None:
+    """Progress nobody watches."""
 
 
 def input_size(paths: list[str]) -> int:
@@ -372,48 +400,3 @@ def _detect(
         # nginx $request_time is seconds with a dot; Apache %D is whole microseconds
         unit = "s" if any("." in n for n in numbers) else "us"
     return FileSpec(label=label, log_format=found, time_unit=unit)
-
-
-# --- progress -----------------------------------------------------------------------------
-
-
-class _Progress:
-    """A rich progress bar on stderr over bytes read, or nothing when disabled."""
-
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.total = total
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            self._bar = Progress(
-                "reading logs",
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._bar.start()
-            self._task = self._bar.add_task("read", total=self.total or None)
-        return self
-
-    def advance(self, n: int) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()

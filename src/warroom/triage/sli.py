@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from warroom.triage.parse import LineStats, empty_frame, input_size, iter_parsed_blocks
+from warroom.triage import native
+from warroom.triage.parse import (
+    LineStats,
+    ReadProgress,
+    empty_frame,
+    input_size,
+    iter_parsed_blocks,
+)
 
 LATENCY_BASE = 1.1
 MIN_LATENCY_MS = 0.01
@@ -150,12 +157,10 @@ def aggregate_access_logs(
     *,
     log_format: str | None = None,
     time_unit: str | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
 ) -> Aggregates:
     """Read access logs block by block into `Aggregates`, never holding all rows."""
-    from warroom.triage import native
-
     accs = [_Accumulator(k) for k in range(4)]
     lines = LineStats()
     formats: dict[str, str] = {}
@@ -197,12 +202,6 @@ def aggregate_access_logs(
     )
 
 
-def aggregate_log_frame(frame: pl.DataFrame) -> Aggregates:
-    """Aggregates of an already parsed frame (from `read_access_logs`)."""
-    status, latency, clients, ids = aggregate_frame(frame)
-    return Aggregates(status, latency, clients, ids)
-
-
 # --- series over intervals -------------------------------------------------------------------
 
 
@@ -217,7 +216,6 @@ class Series:
     p95: np.ndarray  # NaN where no latency sample
     latency_n: np.ndarray
     mean_ms: np.ndarray  # NaN where no latency sample
-    repeated_ids: np.ndarray  # requests reusing a request id seen in the same minute
 
     @property
     def error_rate(self) -> np.ndarray:
@@ -313,7 +311,6 @@ def series(agg: Aggregates, grid: Grid, routes: list[str] | None) -> dict[str, S
 
     st = scoped(agg.status).with_columns(err=pl.col("status") >= 500)
     lat = scoped(agg.latency)
-    ids = scoped(agg.request_ids)
     counts = st.group_by("s", "i").agg(
         req=pl.col("n").sum(), err=pl.col("n").filter(pl.col("err")).sum()
     )
@@ -321,12 +318,11 @@ def series(agg: Aggregates, grid: Grid, routes: list[str] | None) -> dict[str, S
     mean = lat.group_by("s", "i").agg(
         mean=(pl.col("n") * bucket_ms(pl.col("bucket"))).sum() / pl.col("n").sum()
     )
-    rep = ids.group_by("s", "i").agg(rep=(pl.col("n_ids") - pl.col("n_unique")).sum())
-    parts = [_by_scope(f) for f in (counts, q, mean, rep)]
+    parts = [_by_scope(f) for f in (counts, q, mean)]
     times = [grid.time(i) for i in range(grid.size)]
     out: dict[str, Series] = {}
     for scope in ["*", *(routes or [])]:
-        c, qq, m, d = (p.get(scope, _NO_ROWS) for p in parts)
+        c, qq, m = (p.get(scope, _NO_ROWS) for p in parts)
         out[scope] = Series(
             scope=scope,
             times=times,
@@ -335,7 +331,6 @@ def series(agg: Aggregates, grid: Grid, routes: list[str] | None) -> dict[str, S
             p95=_dense(qq, "p95", grid.size, np.nan),
             latency_n=_dense(qq, "latency_n", grid.size, 0.0),
             mean_ms=_dense(m, "mean", grid.size, np.nan),
-            repeated_ids=_dense(d, "rep", grid.size, 0.0),
         )
     return out
 
