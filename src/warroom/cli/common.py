@@ -51,13 +51,6 @@ DbOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def open_db(url: str | None) -> Database:
-    """The database named by --db / WARROOM_DATABASE_URL, migrated if it is new."""
-    database = _connect(load_settings(database_url=url))
-    _migrate_if_pending(database)
-    return database
-
-
 def _connect(settings: Settings) -> Database:
     # Lazy on purpose: SQLAlchemy loads only for commands that open the database (triage
     # and --help start without it).

@@ -27,7 +27,6 @@ from rich.table import Table
 
 from warroom.cli.common import Shell, emit_json, handle_errors
 from warroom.core.clock import parse_time
-from warroom.core.config import load_settings
 from warroom.core.errors import InvalidInput
 from warroom.triage.render import ms_figure, pct, render_markdown, sparkline
 
@@ -111,7 +110,7 @@ def store_report(
         content=json.dumps(report.to_dict(), indent=2, default=str).encode(),
         media_type="application/json",
         summary=report.headline(),
-        settings=load_settings(database_url=db_url),  # its [scrub] patterns apply
+        settings=sh.settings,  # its [scrub] patterns apply
     )
     return key
 

@@ -10,11 +10,10 @@ Plain data, read from the rows by `warroom.incidents.store`; the verbs that chan
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from warroom.core.choices import Choice
-from warroom.core.clock import utcnow
 from warroom.core.errors import Hint, InvalidInput
 from warroom.core.severity import Factors, Severity
 
@@ -202,9 +201,6 @@ class Incident:
     def warnings(self) -> list[str]:
         """The nags as text (the JSON field `warnings`, kept for scripts)."""
         return [n.text for n in self.nags]
-
-    def age(self, now: datetime | None = None) -> timedelta:
-        return (now or utcnow()) - self.started_at
 
     def priority_key(self) -> tuple[Any, ...]:
         """Open first; then severity, the six factors, then the oldest first."""

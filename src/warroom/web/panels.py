@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from warroom.core import registry
@@ -10,14 +9,12 @@ from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.incidents.lifecycle import Incident
 
-PanelProvider = Callable[[Database, Incident, Settings], tuple[str, dict[str, Any]] | None]
+Panel = tuple[str, dict[str, Any]]  # (template, context)
 
 
-def render_context(
-    db: Database, incident: Incident, settings: Settings
-) -> list[tuple[str, dict[str, Any]]]:
+def render_context(db: Database, incident: Incident, settings: Settings) -> list[Panel]:
     """(template, context) of each panel to show for one incident, in registry order."""
-    out = []
+    out: list[Panel] = []
     for provider in registry.active().panels():
         panel = provider(db, incident, settings)
         if panel is not None:
