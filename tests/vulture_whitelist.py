@@ -14,11 +14,6 @@ from warroom.detect.slo import rules
 from warroom.incidents import lifecycle
 from warroom.learn import actions, postmortems, recurrence
 from warroom.triage import signatures
-from warroom.web.api import comms as comms_api
-from warroom.web.api import contain as contain_api
-from warroom.web.api import learn as learn_api
-from warroom.web.api import schemas as api_schemas
-from warroom.web.api import schemas_incidents as incidents_schemas
 from warroom.web.pages import comms as comms_pages
 from warroom.web.pages import contain as contain_pages
 from warroom.web.pages import learn as learn_pages
@@ -33,19 +28,6 @@ comms_worker.tick
 actions.close_gate
 recurrence.on_declared
 recurrence.on_attached
-
-# pydantic response models: fields FastAPI serialises and /api/v1/openapi.json documents.
-comms_api.ServiceOut.has_contact
-contain_api.PullOut.mitigation
-contain_api.UndoOut.mitigation
-learn_api.RootCauseOut.category_label
-learn_api.PostmortemOut.blameless_warnings
-learn_api.ActionSummaryOut.completion_rate
-learn_api.RecurrenceOut.looks_like
-learn_api.ReportOut.by_root_cause
-learn_api.ReportOut.durations_seconds
-api_schemas.HintOut._without_empty
-incidents_schemas.SeveritySuggestionOut.definition
 
 # SQLAlchemy: a TypeDecorator's hooks.
 db.UTCDateTime.cache_ok
