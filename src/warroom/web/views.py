@@ -17,29 +17,12 @@ DEFINITIONS = {k.value: v for k, v in severity.DEFINITIONS.items()}
 # "P1 · Major": the word before the definition's first colon, whole (never cut mid-sentence).
 SEVERITY_NAMES = {k: v.split(":", 1)[0] for k, v in DEFINITIONS.items()}
 
-# Nouns of event kinds that are not one word in English ("rootcause.recorded").
-KIND_NOUNS = {"rootcause": "root cause", "postmortem": "postmortem"}
-
-
-def kind_words(kind: str) -> str:
-    """An event kind in words: "rootcause.recorded" -> "Root cause recorded"."""
-    noun, _, verb = kind.partition(".")
-    words = f"{KIND_NOUNS.get(noun, noun)} {verb}".replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
-
 
 def event_view(e: timeline.Event) -> dict[str, str]:
-    """What the timeline shows for an event: its kind in words (when the summary does not
-    already say it) and the one-line summary, never the raw `kind: ...` form."""
-    text = e.summary()
-    if text == e.kind:
-        return {"tag": "", "text": kind_words(e.kind)}
-    prefix = f"{e.kind}: "
-    if not text.startswith(prefix):
-        return {"tag": "", "text": text}
-    rest = text[len(prefix) :]
-    words = kind_words(e.kind)
-    return {"tag": "" if rest.lower().startswith(words.lower()) else words, "text": rest}
+    """What the timeline shows for an event: its kind in words as a tag (when the summary
+    does not already say it) and the one-line summary, never the raw `kind: ...` form."""
+    tag, text = timeline.kind_and_text(e.kind, e.summary())
+    return {"tag": tag, "text": text}
 
 
 def triage_severity(
