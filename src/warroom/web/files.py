@@ -3,9 +3,9 @@ server.
 
 An upload is written to a temporary directory (kept with its name's ending, so `.gz` and
 `.jsonl` are read as such) and removed when the work is done. A path on the server is read
-only inside the directories the desk may read: the server's working directory, the directory
-of warroom.toml, `[desk] log_dirs`, and the drills' own directories; the route that takes one
-needs the `server.files` action.
+only inside the directories the desk may read: the directory of warroom.toml, `[desk]
+log_dirs`, and the drills' own directories (never the working directory as such: a server
+started from / would open every file); the route that takes one needs `server.files`.
 
     with uploads([form_file]) as paths:
         verify.verify(db, key, [str(p) for p in paths if p], actor=actor)
@@ -49,7 +49,8 @@ def uploads(files: list[UploadFile | None]) -> Iterator[list[Path | None]]:
 
 def readable_roots(db: Database, settings: Settings) -> list[Path]:
     """The directories whose files the desk may read by path."""
-    roots = [Path.cwd(), config.base_dir(settings)]
+    # Not the working directory itself: a server started from / would open every file.
+    roots = [settings.config_path.parent] if settings.config_path else []
     extra = settings.section("desk").get("log_dirs", [])
     roots += [
         config.resolve(settings, str(d)) for d in ([extra] if isinstance(extra, str) else extra)
@@ -72,9 +73,9 @@ def server_paths(text: str, db: Database, settings: Settings, *, field: str) -> 
         path = path.resolve()
         if not any(path.is_relative_to(r) for r in roots):
             raise InvalidInput(
-                f"{name} is outside the directories the desk may read: the server's working "
-                "directory, the directory of warroom.toml, [desk] log_dirs and the drills' "
-                "directories; upload the file instead",
+                f"{name} is outside the directories the desk may read (the directory of "
+                "warroom.toml, [desk] log_dirs and the drills' directories): upload the file "
+                "instead",
                 field=field,
             )
         if not path.is_file():
