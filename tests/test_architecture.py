@@ -175,6 +175,7 @@ INCIDENTS_LAYERS = (
     "model",
     "store",
     "timeline",
+    "announce",
     "roles",
     "tasks",
     "lifecycle",
