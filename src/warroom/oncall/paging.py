@@ -21,8 +21,8 @@ under unique keys, delivered once by the comms job.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa

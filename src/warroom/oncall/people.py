@@ -63,13 +63,6 @@ def save_in(conn: Connection, person: Person) -> None:
         )
 
 
-def save_person(db: Database, person: Person) -> Person:
-    """Add a person, or replace their entry."""
-    with db.transaction() as conn:
-        save_in(conn, person)
-    return person
-
-
 def people_on(conn: Connection, names: set[str] | None = None) -> dict[str, Person]:
     """Registered people (of `names`, when given), by name."""
     stmt = sa.select(oncall_people).order_by(oncall_people.c.name)

@@ -20,7 +20,7 @@ from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import Hint, NotFound
 from warroom.core.severity import Severity
-from warroom.oncall.model import Policy, Route, Urgency, check_name
+from warroom.oncall.model import Policy, Route, Urgency
 from warroom.oncall.schedules import check_people, missing_schedule
 from warroom.oncall.tables import oncall_policies, oncall_routes, oncall_schedules
 
@@ -49,15 +49,6 @@ def policies_on(conn: Connection, names: set[str] | None = None) -> dict[str, Po
 def list_policies(db: Database) -> list[Policy]:
     with db.read() as conn:
         return list(policies_on(conn).values())
-
-
-def get_policy(db: Database, name: str) -> Policy:
-    name = check_name(name, noun="policy", field="policy")
-    with db.read() as conn:
-        found = policies_on(conn, {name}).get(name)
-    if found is None:
-        raise missing_policy(name)
-    return found
 
 
 def save_in(
@@ -97,13 +88,6 @@ def save_in(
         )
 
 
-def save_policy(db: Database, policy: Policy) -> Policy:
-    """Add an escalation policy, or replace it."""
-    with db.transaction() as conn:
-        save_in(conn, policy)
-    return policy
-
-
 # --- routes: service + severity -> policy -------------------------------------------------------
 
 
@@ -136,21 +120,6 @@ def set_route_in(conn: Connection, route: Route) -> None:
                 policy_id=policy.id,
                 urgency=route.urgency.value,
             )
-        )
-
-
-def set_route(db: Database, route: Route) -> Route:
-    with db.transaction() as conn:
-        set_route_in(conn, route)
-    return route
-
-
-def remove_routes(db: Database, service: str) -> int:
-    """Stop paging for a service; returns how many severities were routed."""
-    name = check_name(service, noun="service", field="service")
-    with db.transaction() as conn:
-        return int(
-            conn.execute(oncall_routes.delete().where(oncall_routes.c.service == name)).rowcount
         )
 
 

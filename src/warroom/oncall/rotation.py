@@ -243,8 +243,3 @@ class Schedule:
     def gaps(self, start: datetime, end: datetime) -> list[Segment]:
         """The stretches between `start` and `end` with nobody on call."""
         return [s for s in self.segments(start, end) if s.person is None]
-
-    def next_change(self, t: datetime, horizon: timedelta = timedelta(days=60)) -> Segment | None:
-        """The next segment after the one running at `t` (who comes on next, and when)."""
-        segs = self.segments(t, t + horizon)
-        return segs[1] if len(segs) > 1 else None

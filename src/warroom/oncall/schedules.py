@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection
 from warroom.core.clock import duration, utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
-from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
+from warroom.core.errors import Hint, InvalidInput, NotFound
 from warroom.incidents import Nag
 from warroom.oncall.model import Override, check_name, check_person, parse_local, zone
 from warroom.oncall.people import missing_person, people_on
 from warroom.oncall.rotation import OnCall, Schedule, Segment
-from warroom.oncall.tables import oncall_overrides, oncall_policies, oncall_schedules
+from warroom.oncall.tables import oncall_overrides, oncall_schedules
 
 GAP_HORIZON = timedelta(days=7)
 HISTORY = timedelta(days=35)  # overrides kept in view (and in the calendar feeds)
@@ -112,13 +112,6 @@ def save_in(conn: Connection, schedule: Schedule, *, known_people: Collection[st
         conn.execute(
             oncall_schedules.update().where(oncall_schedules.c.id == found.id).values(**values)
         )
-
-
-def save_schedule(db: Database, schedule: Schedule) -> Schedule:
-    """Add a schedule, or replace its layers (its overrides are kept)."""
-    with db.transaction() as conn:
-        save_in(conn, schedule)
-    return get_schedule(db, schedule.name)
 
 
 def _schedule_id(conn: Connection, name: str) -> int:
@@ -227,22 +220,6 @@ def remove_override(db: Database, schedule: str, override_id: int) -> None:
                 field="override",
                 hint=Hint("show_oncall", "see the schedules"),
             )
-
-
-def remove_schedule(db: Database, name: str) -> None:
-    """Delete a schedule no escalation policy pages (and its overrides)."""
-    name = check_name(name, noun="schedule", field="schedule")
-    with db.transaction() as conn:
-        sid = _schedule_id(conn, name)
-        for r in conn.execute(sa.select(oncall_policies.c.name, oncall_policies.c.levels)):
-            if any(t.get("schedule") == name for lv in r.levels for t in lv.get("targets", [lv])):
-                raise InvalidTransition(
-                    f"escalation policy {r.name} pages schedule {name}: change the policy first",
-                    field="schedule",
-                    hint=Hint("show_oncall", "see the policies"),
-                )
-        conn.execute(oncall_overrides.delete().where(oncall_overrides.c.schedule_id == sid))
-        conn.execute(oncall_schedules.delete().where(oncall_schedules.c.id == sid))
 
 
 # --- who is on call ---------------------------------------------------------------------------
