@@ -13,7 +13,7 @@ from warroom.core import db
 from warroom.detect.slo import rules
 from warroom.incidents import lifecycle
 from warroom.learn import actions, postmortems, recurrence
-from warroom.oncall import acks, paging, schedules, tell
+from warroom.oncall import paging, schedules, tell
 from warroom.triage import signatures
 from warroom.web.pages import comms as comms_pages
 from warroom.web.pages import contain as contain_pages
@@ -35,9 +35,6 @@ paging.page_on_declare
 paging.page_on_event
 tell.on_event
 schedules.desk_notices
-
-# Fields templates read (oncall_ack.html).
-acks.LinkState.pager_status
 
 # SQLAlchemy: a TypeDecorator's hooks.
 db.UTCDateTime.cache_ok
