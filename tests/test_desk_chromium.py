@@ -241,7 +241,16 @@ def test_a_whole_incident_from_the_desk_only(
         # The timeline reads in words, and every event names the person.
         desk.goto("/incidents/INC-1#timeline")
         assert "rootcause.recorded" not in page.locator("#timeline").inner_text()
-        for other in ("/", "/services", "/drills", "/actions", "/reports", "/levers", "/audit"):
+        for other in (
+            "/",
+            "/services",
+            "/drills",
+            "/actions",
+            "/reports",
+            "/levers",
+            "/audit",
+            "/oncall",
+        ):
             desk.goto(other)
     events = timeline.read(db, "INC-1")
     assert {e.actor for e in events} == {PERSON}, [(e.kind, e.actor) for e in events]

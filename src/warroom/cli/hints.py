@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     ),
     "severity_help": "warroom severity",
     "retry": "run the command again",
+    "show_oncall": "warroom oncall who",
+    "add_person": "warroom oncall person add {name} --contact URL",
 }
 
 _DEFAULTS = {

@@ -83,6 +83,8 @@ LINKS: dict[str, tuple[str, str]] = {
     "public_bind": ("See the incidents", "/"),  # a CLI refusal (serve); never on a page
     "severity_help": ("Read the severity definitions", "/incidents/new#severity"),
     "retry": ("Try again", ""),
+    "show_oncall": ("See who is on call", "/oncall"),
+    "add_person": ("Add a person to on call", "/oncall#people"),
 }
 
 # Where a link goes when its hint names no incident (the desk-wide page of the same thing).
