@@ -12,7 +12,8 @@ from warroom.core.registry import Registry
 from warroom.detect.area import AREA as detect
 from warroom.incidents.area import AREA as incidents
 from warroom.learn.area import AREA as learn
+from warroom.recover.area import AREA as recover
 from warroom.triage.area import AREA as triage
 from warroom.trust.area import AREA as trust
 
-REGISTRY = Registry((incidents, triage, detect, comms, contain, learn, trust, access))
+REGISTRY = Registry((incidents, triage, detect, comms, contain, learn, trust, access, recover))

@@ -43,6 +43,9 @@ COMMANDS: dict[str, str] = {
     ),
     "severity_help": "warroom severity",
     "retry": "run the command again",
+    "data_restore": "warroom data restore --until TIME",
+    "data_cleanup": "warroom data cleanup",
+    "data_dry_run": "warroom data apply {file} --incident {incident}",
 }
 
 _DEFAULTS = {
@@ -56,6 +59,7 @@ _DEFAULTS = {
     "status": "STATUS",
     "type": "preventive",
     "host": "HOST",
+    "file": "FILE",
 }
 
 

@@ -89,6 +89,9 @@ ACTIONS: dict[str, str] = {
     "public_bind": "serve on params['host']: create an account first, or accept no sign-in",
     "severity_help": "read the severity definitions",
     "retry": "try again",
+    "data_restore": "restore a side copy of the product database to a point in time",
+    "data_cleanup": "stop and remove the side copy of the product database",
+    "data_dry_run": "dry-run the repair script params['file'] on the incident",
 }
 
 

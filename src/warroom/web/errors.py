@@ -82,6 +82,10 @@ LINKS: dict[str, tuple[str, str]] = {
     "public_bind": ("See the incidents", "/"),  # a CLI refusal (serve); never on a page
     "severity_help": ("Read the severity definitions", "/incidents/new#severity"),
     "retry": ("Try again", ""),
+    # the data commands run where the product database's backups are: CLI steps, not pages
+    "data_restore": ("See the incidents", "/"),
+    "data_cleanup": ("See the incidents", "/"),
+    "data_dry_run": ("Open {incident}", "/incidents/{incident}"),
 }
 
 _DEFAULTS = {"incident": "", "to": "the next stage", "role": "role"}
