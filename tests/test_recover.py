@@ -14,12 +14,15 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from pgcluster import Cluster, live_cluster
 from warroom.cli.main import app
+from warroom.core.config import load_settings
 from warroom.core.db import Database
 from warroom.incidents import timeline
+from warroom.web.app import create_app
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -177,6 +180,12 @@ def test_side_restore_to_just_before_a_bad_write_diffs_and_repairs_exactly_the_d
             "data.side_removed",
         ]
         assert kinds.count("artifact.attached") == 2  # the diff and the applied script
+        app_ = create_app(load_settings(database_url=sqlite_url), database=Database(sqlite_url))
+        page = TestClient(app_).get("/incidents/INC-1").text
+        panel = page[page.index('aria-label="Data recovery"') :]
+        for text in ("ready", "recovered to", "removed", "public.accounts: 0 deleted, 4 updated",
+                     "dry run", "refused", "applied"):  # fmt: skip
+            assert text in panel, text
 
 
 def test_readiness_names_what_breaks_point_in_time_recovery(tmp_path: Path) -> None:

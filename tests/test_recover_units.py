@@ -234,3 +234,27 @@ def test_a_data_corruption_root_cause_suggests_the_data_recovery_runbook(db) -> 
     matches = runbooks.suggest(db, key, runbooks=books)
     assert matches[0].runbook.name == "data-recovery"
     assert "data corruption" in " ".join(matches[0].reasons)
+
+
+def test_the_incident_page_has_no_data_panel_until_a_data_command_is_recorded(
+    db, web_client
+) -> None:
+    key = incidents.declare(db, title="Balances zeroed", actor="ana").key
+    assert 'aria-label="Data recovery"' not in web_client.get(f"/incidents/{key}").text
+    incidents.record(
+        db,
+        key,
+        kind="data.checked",
+        actor="ana",
+        data={
+            "verdict": "at risk",
+            "summary": "Point-in-time recovery of dbname=shop: at risk",
+            "findings": [
+                {"check": "archive_timeout", "level": "warn", "message": "archive_timeout is 0",
+                 "fix": "set archive_timeout = 60"}
+            ],
+        },
+    )  # fmt: skip
+    page = web_client.get(f"/incidents/{key}").text
+    panel = page[page.index('aria-label="Data recovery"') :]
+    assert "at risk" in panel and "Fix: set archive_timeout = 60" in panel

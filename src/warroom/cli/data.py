@@ -380,7 +380,7 @@ def apply_cmd(
         raise InvalidInput(f"there is no file {file}", field="file")
     sh = Shell(db, as_, json_)
     result = verbs.apply_repair(
-        sh.db if incident or yes else None,
+        _db(sh, incident),
         _config(sh, dsn=dsn),
         file.read_text(),
         name=str(file),

@@ -7,4 +7,5 @@ AREA = Area(
     summary="Product data: recovery readiness, side restore to a point in time, damage diff, "
     "reviewed repair.",
     cli=("warroom.cli.data",),
+    panels=("warroom.web.pages.recover:recover_panel",),
 )

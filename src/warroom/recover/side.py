@@ -190,8 +190,9 @@ def _configure(side: SideServer, tools: Tools, archive: Path, *, limits: dict[st
 
 
 def _quote_sh(path: str) -> str:
-    """A path for restore_command, which the server runs through the shell."""
-    return "'" + path.replace("'", "'\"'\"'") + "'"
+    """A path for restore_command, which the server runs through the shell (after turning
+    %f, %p and %% into the file, the target and a percent sign)."""
+    return "'" + path.replace("%", "%%").replace("'", "'\"'\"'") + "'"
 
 
 def explain_failure(side: SideServer) -> str:

@@ -245,3 +245,30 @@ def cleanup_side(
         {**done, "summary": f"Side copy (recovered to {done['until']}) stopped and removed"},
     )
     return done
+
+
+KINDS = [CHECKED, RESTORED, DIFFED, REPAIR_CHECKED, REPAIR_APPLIED, REPAIR_REFUSED, SIDE_REMOVED]
+
+
+def journal(db: Database, incident: str) -> dict[str, Any] | None:
+    """What the data commands recorded on the incident, for its page; None when nothing.
+
+    {"check": last readiness event, "side": last restore, "removed": bool, "diff": last
+    diff, "repairs": [each dry run, refusal and application, in order]}
+    """
+    events = timeline.read(db, incident, kinds=KINDS)
+    if not events:
+        return None
+
+    def last(kind: str) -> Any:
+        found = [e for e in events if e.kind == kind]
+        return found[-1] if found else None
+
+    side, removed = last(RESTORED), last(SIDE_REMOVED)
+    return {
+        "check": last(CHECKED),
+        "side": side,
+        "removed": removed is not None and (side is None or removed.seq > side.seq),
+        "diff": last(DIFFED),
+        "repairs": [e for e in events if e.kind.startswith("data.repair.")],
+    }
