@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from warroom.core.clock import ensure_utc, utcnow
-from warroom.core.errors import InvalidInput, InvalidTransition, NotFound
+from warroom.core.errors import InvalidInput, InvalidTransition, NotFound, WarroomError
 from warroom.recover import sidestate, wal
 from warroom.recover.config import DataConfig, parse_dsn
 from warroom.recover.pg import ToolFailed, Tools, connect, find_tools
@@ -33,6 +33,14 @@ from warroom.recover.sidestate import STATE_FILE, SideServer, cleanup_hint
 ACTIONS = ("pause", "promote")
 MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on BSD
 POLL_SECONDS = 0.5
+REFUSED_SECONDS = 30.0
+# Where the replay is: pg_is_wal_replay_paused() (PostgreSQL 10 and later) is true once
+# recovery pauses at its target with recovery_target_action = pause.
+WATCH = (
+    "SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp(),"
+    " CASE WHEN NOT pg_is_in_recovery() THEN 'promoted'"
+    " WHEN pg_is_wal_replay_paused() THEN 'paused' ELSE 'replaying' END"
+)
 CONTROL_SETTINGS = {  # pg_controldata line -> setting a hot standby needs at least as high
     "max_connections setting": "max_connections",
     "max_worker_processes setting": "max_worker_processes",
@@ -222,21 +230,20 @@ def _watch(side: SideServer, progress: RestoreProgress, timeout: float) -> None:
     target = side.until_time
     span = max((target - start).total_seconds(), 1.0)
     deadline = time.monotonic() + timeout
+    refused_since: float | None = None
     while time.monotonic() < deadline:
         if not sidestate.is_running(side):
             raise _fail(side, explain_failure(side))
         try:
             with connect(side.admin_dsn()) as conn:
-                row = conn.execute(
-                    "SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp(),"
-                    " CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state()"
-                    " ELSE 'promoted' END"
-                ).fetchone()
-        except Exception:  # noqa: BLE001 - not consistent yet: it refuses connections
-            restored = [ln for ln in sidestate.log_tail(side, 50) if "restored log file" in ln]
-            progress.replay(0.0, restored[-1].split('"')[1] if restored else "starting")
+                row = conn.execute(WATCH).fetchone()
+        except WarroomError as exc:  # pg_ctl -w saw it ready: a refusal that lasts is real
+            refused_since = refused_since or time.monotonic()
+            if time.monotonic() - refused_since > REFUSED_SECONDS:
+                raise _fail(side, exc.message) from None
             time.sleep(POLL_SECONDS)
             continue
+        refused_since = None
         assert row is not None
         replayed = ensure_utc(row[1]) if row[1] is not None else None
         if replayed is not None:
