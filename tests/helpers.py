@@ -37,11 +37,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port in a thread; yields its URL."""
+def running_server(app: Any, *, port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port (or `port`) in a thread; yields
+    its URL."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

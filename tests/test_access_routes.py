@@ -39,6 +39,8 @@ SAMPLE = {
     "row_id": "1",
     "lever": "none",
     "source": "none",
+    "override_id": "1",
+    "position": "1",
 }
 PUBLIC = {
     ("GET", "/healthz"),
@@ -49,6 +51,11 @@ PUBLIC = {
     ("GET", "/status/feed.atom"),
     ("GET", "/login"),
     ("POST", "/login"),
+    # on call: verified by their signatures (a paged person or a calendar app has no session)
+    ("GET", "/ack/{key}/{token}"),
+    ("POST", "/ack/{key}/{token}"),
+    ("GET", "/oncall/calendar/schedule/{name}.ics"),
+    ("GET", "/oncall/calendar/person/{name}.ics"),
 }
 INTAKE = {("POST", "/api/v1/alerts/alertmanager"), ("POST", "/api/v1/alerts/webhook/{source}")}
 

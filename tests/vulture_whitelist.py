@@ -13,10 +13,12 @@ from warroom.core import db
 from warroom.detect.slo import rules
 from warroom.incidents import lifecycle
 from warroom.learn import actions, postmortems, recurrence
+from warroom.oncall import paging, schedules, tell
 from warroom.triage import signatures
 from warroom.web.pages import comms as comms_pages
 from warroom.web.pages import contain as contain_pages
 from warroom.web.pages import learn as learn_pages
+from warroom.web.pages import oncall as oncall_pages
 from warroom.web.pages import recover as recover_pages
 
 # Registry references ("module:attribute" strings in each area's area.py).
@@ -30,6 +32,11 @@ comms_worker.tick
 actions.close_gate
 recurrence.on_declared
 recurrence.on_attached
+oncall_pages.oncall_panel
+paging.page_on_declare
+paging.page_on_event
+tell.on_event
+schedules.desk_notices
 
 # SQLAlchemy: a TypeDecorator's hooks.
 db.UTCDateTime.cache_ok

@@ -35,7 +35,9 @@ V, R, C, A = Role.VIEWER, Role.RESPONDER, Role.COMMANDER, Role.ADMIN
 POLICY: dict[str, Rule] = {
     # Reading: every signed-in identity.
     "incident.read": Rule(V, "read incidents: timelines, artifacts, alerts, updates, mitigations"),
-    "desk.read": Rule(V, "read the desk: services, levers, runbooks, action items, reports, docs"),
+    "desk.read": Rule(
+        V, "read the desk: services, levers, runbooks, action items, reports, on call, docs"
+    ),
     "severity.suggest": Rule(V, "compute a suggested severity from the factors (changes nothing)"),
     "account.self": Rule(V, "see who you are signed in as, and sign out"),
     # Responding.
@@ -53,12 +55,17 @@ POLICY: dict[str, Rule] = {
     "service.edit": Rule(R, "add services to the catalog"),
     "status.maintenance": Rule(R, "schedule maintenance on the status page"),
     "notify.retry": Rule(R, "retry a notification now"),
+    "incident.acknowledge": Rule(R, "acknowledge a page (the page's own link needs no sign-in)"),
+    "oncall.override": Rule(R, "cover an on-call shift: add and remove schedule overrides"),
     # Commanding.
     "incident.verify": Rule(C, "mark an incident verified"),
     "incident.close": Rule(C, "close an incident"),
     "incident.reopen": Rule(C, "reopen an incident"),
     "incident.severity": Rule(C, "change an incident's severity"),
     "incident.command": Rule(C, "hand off command: name or remove the commander"),
+    "oncall.edit": Rule(
+        C, "define people, contact methods, schedules, escalation policies and paging routes"
+    ),
     # Administering (no web route: the CLI on the server, which needs the database itself).
     "account.admin": Rule(A, "manage accounts and API tokens"),
 }

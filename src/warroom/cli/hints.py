@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     ),
     "severity_help": "warroom severity",
     "retry": "run the command again",
+    "show_oncall": "warroom oncall who",
+    "add_person": "warroom oncall person add {name} --contact URL",
     "data_restore": "warroom data restore --until TIME",
     "data_cleanup": "warroom data cleanup",
     "data_dry_run": "warroom data apply {file} --incident {incident}",

@@ -106,7 +106,13 @@ def list_(
     next status update due and postmortem state."""
     sh = Shell(db, json_=json_)
     entries = desk.overview(sh.db, settings=sh.settings, include_closed=not open_only)
-    sh.out([e.to_dict() for e in entries], lambda: _print_list(entries))
+    notices = desk.notices(sh.db, settings=sh.settings)
+
+    def render() -> None:
+        _print_list(entries)
+        _print_nags("notice", notices)
+
+    sh.out([e.to_dict() for e in entries], render)
 
 
 def _print_list(entries: list[desk.Entry]) -> None:

@@ -259,15 +259,13 @@ def affect(db: Database, key: str, *, names: list[str], actor: str) -> list[str]
                     incident_id=row.id, service_id=found[n], added_by=actor, added_at=now
                 )
             )
+        data = {"services": added, "summary": "Affected services: " + ", ".join(added)}
         if added:
-            timeline.append(
-                conn,
-                row.id,
-                actor=actor,
-                kind=AFFECTED,
-                data={"services": added, "summary": "Affected services: " + ", ".join(added)},
-            )
-        return _affected(conn, row.id)
+            timeline.append(conn, row.id, actor=actor, kind=AFFECTED, data=data)
+        result = _affected(conn, row.id)
+    if added:
+        incidents.announce_event(db, row.key, AFFECTED, data, actor)
+    return result
 
 
 def _affected(conn: sa.Connection, incident_id: int) -> list[str]:

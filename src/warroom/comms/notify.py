@@ -173,8 +173,11 @@ def enqueue(
     channel: Channel,
     title: str,
     body: str,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Queue one message inside the caller's transaction; False if `key` is already queued."""
+    """Queue one message inside the caller's transaction; False if `key` is already queued.
+
+    `not_before`: hold it until then (a low-urgency page waits for working hours)."""
     exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.key == key)).first()
     if exists is not None:
         return False
@@ -191,7 +194,7 @@ def enqueue(
                     body=body,
                     status=Delivery.PENDING.value,
                     attempts=0,
-                    next_attempt_at=now,
+                    next_attempt_at=max(now, not_before) if not_before else now,
                     last_error="",
                     created_at=now,
                 )

@@ -30,6 +30,11 @@ Hook signatures (what each reference must be):
     stage_gates    fn(db, conn, row, reason) raising InvalidTransition to refuse a move
     after_declare  fn(db, incident, actor) after a declaration commits (errors are logged)
     after_attach   fn(db, artifact, actor) after an artifact is attached
+    after_event    fn(db, incident_key, kind, data, actor) after a verb that others react to
+                   commits (severity, roles, tasks, action items, services: see
+                   `incidents.announce_event`); errors are logged
+    notices        fn(db, settings) -> list[Nag]: warnings about no one incident (a gap in an
+                   on-call schedule), shown at the top of the desk and of `list`
     jobs           fn(db, settings, worker_name) -> dict, run by the worker on every tick
 """
 
@@ -84,6 +89,8 @@ class Area:
     stage_gates: Mapping[str, tuple[Ref, ...]] = field(default_factory=dict)
     after_declare: tuple[Ref, ...] = ()
     after_attach: tuple[Ref, ...] = ()
+    after_event: tuple[Ref, ...] = ()
+    notices: tuple[Ref, ...] = ()
     jobs: tuple[Ref, ...] = ()
     route_order: int = 100  # lower is matched first (alert intake, the busiest path, is 0)
 
@@ -95,7 +102,7 @@ class Area:
         for stage, gates in self.stage_gates.items():
             for ref in gates:
                 yield f"stage_gates[{stage}]", ref
-        for hook in ("after_declare", "after_attach", "jobs"):
+        for hook in ("after_declare", "after_attach", "after_event", "notices", "jobs"):
             for ref in getattr(self, hook):
                 yield hook, ref
 
@@ -149,6 +156,12 @@ class Registry:
 
     def after_attach(self) -> list[Callable[..., Any]]:
         return self._collect("after_attach", lambda a: a.after_attach)
+
+    def after_event(self) -> list[Callable[..., Any]]:
+        return self._collect("after_event", lambda a: a.after_event)
+
+    def notices(self) -> list[Callable[..., Any]]:
+        return self._collect("notices", lambda a: a.notices)
 
     def jobs(self) -> list[Callable[..., Any]]:
         return self._collect("jobs", lambda a: a.jobs)

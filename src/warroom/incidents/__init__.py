@@ -8,6 +8,7 @@ The verbs live in `lifecycle` (declare, move, reopen, severity, fields, notes), 
 `tasks`; reading in `store`; the records in `model`. This facade is what other areas use.
 """
 
+from warroom.incidents.announce import announce_event
 from warroom.incidents.lifecycle import (
     add_note,
     announce_declared,
@@ -35,6 +36,7 @@ __all__ = [
     "add_note",
     "add_task",
     "announce_declared",
+    "announce_event",
     "assign_role",
     "declare",
     "get",

@@ -7,6 +7,7 @@ page `/` both render this.
 
     for e in overview(db, settings=settings):
         e.incident.key, e.columns.get("heartbeat"), [n.text for n in e.all_nags()]
+    notices(db, settings=settings)   # warnings about no one incident (an on-call gap)
 """
 
 from __future__ import annotations
@@ -66,3 +67,13 @@ def overview(
     for provider in registry.active().desk():
         provider(db, settings, entries)
     return entries
+
+
+def notices(db: Database, *, settings: Settings | None = None) -> list[Nag]:
+    """Warnings about no one incident, from every area's `notices` (a gap in an on-call
+    schedule): shown above the incidents."""
+    settings = settings or Settings()
+    out: list[Nag] = []
+    for provider in registry.active().notices():
+        out.extend(provider(db, settings))
+    return out

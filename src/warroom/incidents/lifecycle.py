@@ -11,7 +11,6 @@ their own modules (`roles`, `tasks`); reading is in `store`.
 from __future__ import annotations
 
 import contextlib
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition
 from warroom.core.severity import Factors, Severity
 from warroom.incidents import roles, store, timeline
+from warroom.incidents.announce import announce_event, run_hooks
 from warroom.incidents.model import (
     MAX_NAME,
     MAX_REASON,
@@ -38,7 +38,6 @@ from warroom.incidents.tables import counters, events, incidents
 from warroom.incidents.timeline import Kind
 
 CLOCK_SKEW = timedelta(minutes=5)
-log = logging.getLogger("warroom")
 
 
 def _started(value: datetime | None, now: datetime) -> datetime:
@@ -183,15 +182,6 @@ def declare(
     result: Incident = db.retrying(run)
     announce_declared(db, result, actor)
     return result
-
-
-def run_hooks(hooks: list[Any], *args: Any) -> None:
-    """Run after-commit hooks; an error in one is logged, not raised."""
-    for hook in list(hooks):
-        try:
-            hook(*args)
-        except Exception:  # noqa: BLE001 - the change is committed; a hook must not undo it
-            log.exception("hook %r failed", hook)
 
 
 def announce_declared(db: Database, incident: Incident, actor: str) -> None:
@@ -393,7 +383,9 @@ def set_severity(
             values["factors"] = fac.to_dict()
         timeline.append(conn, row.id, actor=actor, kind=Kind.SEVERITY_CHANGED, data=data)
         conn.execute(incidents.update().where(incidents.c.id == row.id).values(**values))
-        return store.get_on(conn, row.key)
+        result = store.get_on(conn, row.key)
+    announce_event(db, result.key, Kind.SEVERITY_CHANGED, data, actor)
+    return result
 
 
 UPDATABLE = (

@@ -18,6 +18,7 @@ from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidTransition, NotFound
 from warroom.incidents import store, timeline
+from warroom.incidents.announce import announce_event
 from warroom.incidents.model import MAX_NAME, Incident, Role, clean_text
 from warroom.incidents.tables import incidents, roles
 from warroom.incidents.timeline import Kind
@@ -25,8 +26,9 @@ from warroom.incidents.timeline import Kind
 
 def assign_in(
     db: Database, conn: Connection, key: str | int, *, role: Role, person: str, actor: str
-) -> None:
-    """Give `role` to `person` inside the caller's transaction (declare names a commander)."""
+) -> tuple[str, dict[str, Any]]:
+    """Give `role` to `person` inside the caller's transaction (declare names a commander);
+    the kind and data of the event it appended."""
     row = store.lock(db, conn, key)
     now = utcnow()
     holder = None
@@ -69,6 +71,7 @@ def assign_in(
             values["commander_at"] = now  # MTTA counts the first commander
         conn.execute(incidents.update().where(incidents.c.id == row.id).values(**values))
     timeline.append(conn, row.id, actor=actor, kind=kind, at=now, data=data)
+    return kind, data
 
 
 def assign_role(
@@ -78,8 +81,10 @@ def assign_role(
     r = Role.parse(role)
     person = clean_text("person", person, limit=MAX_NAME, required=True)
     with db.transaction() as conn:
-        assign_in(db, conn, key, role=r, person=person, actor=actor)
-        return store.get_on(conn, key)
+        kind, data = assign_in(db, conn, key, role=r, person=person, actor=actor)
+        result = store.get_on(conn, key)
+    announce_event(db, result.key, kind, data, actor)
+    return result
 
 
 def remove_role(

@@ -15,6 +15,7 @@ from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.core.refs import parse_number
 from warroom.incidents import store, timeline
+from warroom.incidents.announce import announce_event
 from warroom.incidents.model import MAX_NAME, MAX_TITLE, Task, TaskStatus, clean_text
 from warroom.incidents.tables import tasks
 from warroom.incidents.timeline import Kind
@@ -52,15 +53,12 @@ def add_task(
                 updated_at=now,
             )
         )
-        timeline.append(
-            conn,
-            row.id,
-            actor=actor,
-            kind=Kind.TASK_ADDED,
-            at=now,
-            data={"number": number, "title": title, "assignee": assignee},
-        )
-        return next(t for t in store.get_on(conn, row.key).tasks if t.number == number)
+        data = {"number": number, "title": title, "assignee": assignee}
+        timeline.append(conn, row.id, actor=actor, kind=Kind.TASK_ADDED, at=now, data=data)
+        task = next(t for t in store.get_on(conn, row.key).tasks if t.number == number)
+        incident_key = row.key
+    announce_event(db, incident_key, Kind.TASK_ADDED, data, actor)
+    return task
 
 
 def update_task(
@@ -109,12 +107,9 @@ def update_task(
             )
         now = utcnow()
         conn.execute(tasks.update().where(tasks.c.id == task.id).values(updated_at=now, **changes))
-        timeline.append(
-            conn,
-            row.id,
-            actor=actor,
-            kind=Kind.TASK_UPDATED,
-            at=now,
-            data={"number": n, "title": task.title, "changes": changes},
-        )
-        return next(t for t in store.get_on(conn, row.key).tasks if t.number == n)
+        data = {"number": n, "title": task.title, "changes": changes}
+        timeline.append(conn, row.id, actor=actor, kind=Kind.TASK_UPDATED, at=now, data=data)
+        updated = next(t for t in store.get_on(conn, row.key).tasks if t.number == n)
+        incident_key = row.key
+    announce_event(db, incident_key, Kind.TASK_UPDATED, data, actor)
+    return updated

@@ -218,24 +218,20 @@ def add(
                 closed_at=None,
             )
         )
-        timeline.append(
-            conn,
-            row.id,
-            actor=actor,
-            kind="action.added",
-            at=now,
-            data={
-                "id": f"AI-{number}",
-                "title": title,
-                "type": kind.value,
-                "owner": owner,
-                "due_at": due.isoformat() if due else None,
-                "priority": prio,
-                "summary": f"Action item AI-{number} ({kind.value}, {prio}): {title}"
-                + (f" -> {owner}" if owner else ""),
-            },
-        )
-        return _get(conn, number)
+        data = {
+            "id": f"AI-{number}",
+            "title": title,
+            "type": kind.value,
+            "owner": owner,
+            "due_at": due.isoformat() if due else None,
+            "priority": prio,
+            "summary": f"Action item AI-{number} ({kind.value}, {prio}): {title}"
+            + (f" -> {owner}" if owner else ""),
+        }
+        timeline.append(conn, row.id, actor=actor, kind="action.added", at=now, data=data)
+        item = _get(conn, number)
+    incidents.announce_event(db, row.key, "action.added", data, actor)
+    return item
 
 
 def update(
@@ -291,21 +287,17 @@ def update(
         shown = ", ".join(
             f"{k} {v.isoformat() if isinstance(v, datetime) else v}" for k, v in diff.items()
         )
-        timeline.append(
-            conn,
-            row.id,
-            actor=actor,
-            kind="action.updated",
-            at=now,
-            data={
-                "id": f"AI-{number}",
-                "changes": {
-                    k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in diff.items()
-                },
-                "summary": f"Action item AI-{number}: {shown}",
+        data = {
+            "id": f"AI-{number}",
+            "changes": {
+                k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in diff.items()
             },
-        )
-        return _get(conn, number)
+            "summary": f"Action item AI-{number}: {shown}",
+        }
+        timeline.append(conn, row.id, actor=actor, kind="action.updated", at=now, data=data)
+        item = _get(conn, number)
+    incidents.announce_event(db, row.key, "action.updated", data, actor)
+    return item
 
 
 def get(db: Database, ref: str | int) -> ActionItem:

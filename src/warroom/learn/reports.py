@@ -3,7 +3,9 @@
     rep = build(db, since=utcnow() - timedelta(days=90))
     rep.durations["mttr"]["all"]        # {"n": 4, "median": 5400.0, "p90": 9720.0}
 
-Definitions (seconds): MTTD = start -> detection; MTTA = detection -> first commander;
+Definitions (seconds): MTTD = start -> detection; MTTA = first page -> first acknowledgement
+for an incident that paged someone (the `page.sent` and `page.acknowledged` events), else
+detection -> first commander;
 MTTC = start -> containment; MTTR = start -> resolution (the `fixed` stage). Medians and
 p90 use linear interpolation between closest ranks (numpy's default). Drills are excluded.
 """
@@ -33,7 +35,7 @@ from warroom.learn.rootcause import root_causes_by_incident
 
 METRICS = {
     "mttd": "MTTD (start to detection)",
-    "mtta": "MTTA (detection to a commander)",
+    "mtta": "MTTA (page to acknowledgement; unpaged: detection to a commander)",
     "mttc": "MTTC (start to containment)",
     "mttr": "MTTR (start to resolution)",
 }
@@ -67,11 +69,17 @@ def _span(a: datetime | None, b: datetime | None) -> float | None:
     return (b - a).total_seconds()
 
 
-def metric_values(inc: Incident) -> dict[str, float | None]:
+PAGE_SENT, PAGE_ACKNOWLEDGED = "page.sent", "page.acknowledged"
+
+
+def metric_values(
+    inc: Incident, paged: tuple[datetime, datetime | None] | None = None
+) -> dict[str, float | None]:
+    """The incident's durations; `paged`: (first page, first acknowledgement) when it paged."""
     t = inc.stage_times
     return {
         "mttd": _span(inc.started_at, inc.detected_at),
-        "mtta": _span(inc.detected_at, inc.commander_at),
+        "mtta": _span(*paged) if paged else _span(inc.detected_at, inc.commander_at),
         "mttc": _span(inc.started_at, t.get("contained")),
         "mttr": _span(inc.started_at, t.get("fixed")),
     }
@@ -118,6 +126,29 @@ class Report:
         }
 
 
+def _paged(db: Database, ids: list[int]) -> dict[int, tuple[datetime, datetime | None]]:
+    """incident id -> (first page, first acknowledgement) for the incidents that paged."""
+    if not ids:
+        return {}
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(events_t.c.incident_id, events_t.c.kind, sa.func.min(events_t.c.at))
+            .where(
+                events_t.c.incident_id.in_(ids),
+                events_t.c.kind.in_([PAGE_SENT, PAGE_ACKNOWLEDGED]),
+            )
+            .group_by(events_t.c.incident_id, events_t.c.kind)
+        ).all()
+    first: dict[int, dict[str, datetime]] = {}
+    for iid, kind, at in rows:
+        first.setdefault(iid, {})[kind] = ensure_utc(at)
+    return {
+        iid: (times[PAGE_SENT], times.get(PAGE_ACKNOWLEDGED))
+        for iid, times in first.items()
+        if PAGE_SENT in times
+    }
+
+
 def build(db: Database, *, since: datetime, until: datetime | None = None) -> Report:
     """The figures for incidents that started in [since, until), drills left out."""
     until = until or utcnow()
@@ -136,6 +167,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
         for s in sorted(recurrence.services_of(db, i)) or ["unknown"]:
             by_service[s] += 1
 
+    paged = _paged(db, [i.id for i in chosen])
     groups: dict[str, dict[str, list[float]]] = {m: {} for m in METRICS}
     for i in chosen:
         labels = [
@@ -143,7 +175,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
             f"severity {i.severity.value if i.severity else 'none'}",
             f"month {i.started_at:%Y-%m}",
         ]
-        for m, v in metric_values(i).items():
+        for m, v in metric_values(i, paged.get(i.id)).items():
             if v is None:
                 continue
             for label in labels:

@@ -82,6 +82,8 @@ LINKS: dict[str, tuple[str, str]] = {
     "public_bind": ("See the incidents", "/"),  # a CLI refusal (serve); never on a page
     "severity_help": ("Read the severity definitions", "/incidents/new#severity"),
     "retry": ("Try again", ""),
+    "show_oncall": ("See who is on call", "/oncall"),
+    "add_person": ("Add a person to on call", "/oncall#people"),
     # the data commands run where the product database's backups are: CLI steps, not pages
     "data_restore": ("See the incidents", "/"),
     "data_cleanup": ("See the incidents", "/"),

@@ -44,6 +44,7 @@ def incident_list(request: Request, db: DbDep, settings: SettingsDep) -> Respons
             "open": [e for e in entries if e.incident.is_open],
             "closed": [e for e in entries if not e.incident.is_open],
             "nags": {e.incident.key: [nag_view(n) for n in e.all_nags()] for e in entries},
+            "notices": [nag_view(n) for n in desk.notices(db, settings=settings)],
             "now": utcnow(),
         },
     )
