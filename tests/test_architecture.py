@@ -88,7 +88,18 @@ def test_a_hint_with_an_unknown_action_is_a_bug() -> None:
         Hint("fly", "fly away")
 
 
-DOMAIN = ("incidents", "detect", "comms", "contain", "learn", "trust", "access", "oncall", "core")
+DOMAIN = (
+    "incidents",
+    "detect",
+    "comms",
+    "contain",
+    "learn",
+    "trust",
+    "access",
+    "oncall",
+    "recover",
+    "core",
+)
 
 
 def _texts(tree: ast.AST) -> list[tuple[int, str]]:

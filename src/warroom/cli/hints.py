@@ -45,6 +45,9 @@ COMMANDS: dict[str, str] = {
     "retry": "run the command again",
     "show_oncall": "warroom oncall who",
     "add_person": "warroom oncall person add {name} --contact URL",
+    "data_restore": "warroom data restore --until TIME",
+    "data_cleanup": "warroom data cleanup",
+    "data_dry_run": "warroom data apply {file} --incident {incident}",
 }
 
 _DEFAULTS = {
@@ -58,6 +61,7 @@ _DEFAULTS = {
     "status": "STATUS",
     "type": "preventive",
     "host": "HOST",
+    "file": "FILE",
 }
 
 

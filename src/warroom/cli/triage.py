@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from warroom.cli.common import Shell, emit_json, handle_errors
+from warroom.cli.duplicates import duplicates_command, print_duplicates
 from warroom.core.clock import parse_time
 from warroom.core.errors import InvalidInput
 from warroom.triage.render import ms_figure, pct, render_markdown, sparkline
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # the engine (polars, numpy, drain3) loads only when a comman
 OUTPUT_FORMATS = ("terminal", "json", "markdown")
 
 logs_app = typer.Typer(help="Work with application logs: mine templates, count signatures.")
+logs_app.command("duplicates")(duplicates_command)
 
 
 class RichProgress:
@@ -319,6 +321,9 @@ def render_terminal(report: TriageReport, console: Console) -> None:
                 highlight=False,
                 markup=False,
             )
+    if report.duplicates is not None and report.duplicates.duplicates:
+        console.print("[bold]duplicate effects[/]")
+        print_duplicates(report.duplicates, console, limit=5)
     if report.incident:
         if report.suspects:
             console.print("[bold]suspect changes[/]")

@@ -91,6 +91,9 @@ ACTIONS: dict[str, str] = {
     "retry": "try again",
     "show_oncall": "see who is on call: schedules, policies, gaps",
     "add_person": "add params['name'] to on call, with a contact method",
+    "data_restore": "restore a side copy of the product database to a point in time",
+    "data_cleanup": "stop and remove the side copy of the product database",
+    "data_dry_run": "dry-run the repair script params['file'] on the incident",
 }
 
 

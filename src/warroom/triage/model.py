@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from warroom.triage.changes import Suspect
+from warroom.triage.duplicates import Duplicates
 from warroom.triage.onset import Signal
 from warroom.triage.reader import LineStats
 from warroom.triage.signatures import Signature
@@ -102,6 +103,7 @@ class TriageReport:
     formats: dict[str, str] = field(default_factory=dict)
     changes_considered: int = 0
     summary: str = ""
+    duplicates: Duplicates | None = None  # keys that took effect twice (double charges)
 
     def headline(self) -> str:
         """A one-line title for declaring the incident."""
@@ -156,6 +158,7 @@ class TriageReport:
             "latency_available": self.latency_available,
             "formats": self.formats,
             "lines": self.lines.to_dict(),
+            "duplicates": self.duplicates.to_dict(limit=50) if self.duplicates else None,
             "series": None
             if s is None
             else {

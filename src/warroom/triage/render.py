@@ -83,6 +83,8 @@ def render_markdown(report: TriageReport) -> str:
         out.append("")
     else:
         out += [report.summary, ""]
+    if report.duplicates is not None and report.duplicates.duplicates:
+        out += ["### Duplicate effects", f"- {report.duplicates.headline()}", ""]
     ln = report.lines
     out.append(f"_Lines: {ln.read} read, {ln.parsed} parsed, {ln.skipped} skipped._")
     return "\n".join(out) + "\n"

@@ -25,6 +25,7 @@ from warroom.triage.changes import (
     load_changes,
     rank_suspects,
 )
+from warroom.triage.duplicates import DEFAULT_RULES, KeyRule, find_duplicates
 from warroom.triage.impact import (
     candidate_routes,
     find_signals,
@@ -60,11 +61,13 @@ def triage(
     time_unit: str | None = None,
     progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
+    duplicate_keys: tuple[KeyRule, ...] = DEFAULT_RULES,
 ) -> TriageReport:
     """Tell from access logs (and app logs, changes) whether, since when and why things broke.
 
     `progress`, when given, is told the bytes to read and each block read (the CLI draws a
-    bar with it; the engine draws nothing).
+    bar with it; the engine draws nothing). `duplicate_keys`: the keys looked for taking
+    effect twice in the app logs (`duplicates`; empty: not looked for).
     """
     known_changes: list[Change] = []
     if isinstance(changes, list):
@@ -78,7 +81,12 @@ def triage(
         progress=progress,
         json_fields=json_fields,
     )
-    return triage_aggregates(agg, app_logs=app_logs, changes=known_changes, git_repo=git_repo)
+    report = triage_aggregates(agg, app_logs=app_logs, changes=known_changes, git_repo=git_repo)
+    if duplicate_keys and app_logs:
+        # App logs only: they say what took effect ("charge succeeded"); another full pass
+        # over big access logs would double triage's time (`logs duplicates` reads them).
+        report.duplicates = find_duplicates(app_logs, rules=duplicate_keys)
+    return report
 
 
 def triage_aggregates(

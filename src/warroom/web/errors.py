@@ -85,6 +85,10 @@ LINKS: dict[str, tuple[str, str]] = {
     "retry": ("Try again", ""),
     "show_oncall": ("See who is on call", "/oncall"),
     "add_person": ("Add a person to on call", "/oncall#people"),
+    # the data commands run where the product database's backups are: CLI steps, not pages
+    "data_restore": ("See the incidents", "/"),
+    "data_cleanup": ("See the incidents", "/"),
+    "data_dry_run": ("Open {incident}", "/incidents/{incident}"),
 }
 
 # Where a link goes when its hint names no incident (the desk-wide page of the same thing).

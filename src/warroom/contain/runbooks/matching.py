@@ -1,8 +1,9 @@
 """Which runbooks fit an incident: by alert, service, route or keyword, best first.
 
 Alert 3 points, service or route 2, each keyword 1; two points or more is a suggestion. What
-is known about the incident: its text fields, its `alert.firing` events and its latest triage
-report (affected routes, suspect services and change kinds, headline).
+is known about the incident: its text fields, its `alert.firing` events, its recorded root
+cause (category and summary) and its latest triage report (affected routes, suspect services
+and change kinds, headline).
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ def _context(db: Database, inc: incidents.Incident) -> tuple[str, set[str], set[
     alerts: set[str] = set()
     services: set[str] = set()
     routes: set[str] = set()
-    for e in timeline.read(db, inc.key, kinds=["alert.firing"]):
+    for e in timeline.read(db, inc.key, kinds=["alert.firing", "rootcause.recorded"]):
+        if e.kind == "rootcause.recorded":  # its category says what broke: data_corruption, ...
+            category = str(e.data.get("category") or "").replace("_", " ")
+            text += f" {category} {e.data.get('summary_text') or ''}".lower()
+            continue
         for a in e.data.get("alerts", []):
             if a.get("name"):
                 alerts.add(str(a["name"]).lower())
