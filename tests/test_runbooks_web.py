@@ -82,7 +82,7 @@ def test_chromium_walks_a_runbook_and_pulls_a_lever_at_360px(
 ):
     import json
 
-    from helpers import running_server
+    from helpers import running_server, say_who
 
     (tmp_path / "flags.json").write_text(
         json.dumps(
@@ -114,6 +114,7 @@ def test_chromium_walks_a_runbook_and_pulls_a_lever_at_360px(
     try:
         with running_server(app) as url:
             page = browser.new_page(viewport={"width": 360, "height": 800})
+            say_who(page, url)
             page.goto(f"{url}/incidents/{key}")
             page.locator("#contain button:has-text('Start')").first.click()
             page.wait_for_url(f"{url}/incidents/{key}/runbooks/R1")

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Pages
-from helpers import running_server
+from helpers import running_server, say_who
 from warroom import incidents
 from warroom.comms import catalog, statuspage, updates
 from warroom.comms.updates import CommsConfig
@@ -199,6 +199,7 @@ def test_chromium_posts_a_public_update_and_sees_it_on_status(
     ARTIFACTS.mkdir(exist_ok=True)
     with running_server(app) as url:
         page = browser.new_page(viewport={"width": 360, "height": 780})
+        say_who(page, url)
         page.goto(f"{url}/incidents/{key}")
         assert "Next update due in" in page.locator("#comms .countdown").inner_text()
         page.click("#comms summary")

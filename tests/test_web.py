@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Pages
-from helpers import free_port, running_server
+from helpers import free_port, running_server, say_who
 from warroom import incidents
 from warroom.core.config import load_settings
 from warroom.core.db import Database
@@ -138,6 +138,7 @@ def test_chromium_declares_through_the_form_and_moves_to_contained(
     ARTIFACTS.mkdir(exist_ok=True)
     with running_server(app) as url:
         page = browser.new_page(viewport={"width": 390, "height": 844})
+        say_who(page, url)
         page.goto(f"{url}/")
         page.click("text=Declare incident")
         page.fill("input[name=title]", "Checkout returns 500")

@@ -38,6 +38,7 @@ class Identity:
     via: str  # "session" | "token" | "loopback"
     source: str | None = None  # webhook source of a token
     session_token: str | None = None
+    named: bool = True  # False: loopback mode and nobody said who they are (see web.identity)
 
     @property
     def csrf_token(self) -> str | None:

@@ -39,7 +39,7 @@ POLICY: dict[str, Rule] = {
         V, "read the desk: services, levers, runbooks, action items, reports, on call, docs"
     ),
     "severity.suggest": Rule(V, "compute a suggested severity from the factors (changes nothing)"),
-    "account.self": Rule(V, "see who you are signed in as, and sign out"),
+    "account.self": Rule(V, "see who you are (without accounts: say your name), and sign out"),
     # Responding.
     "incident.declare": Rule(R, "declare an incident"),
     "incident.note": Rule(R, "add notes to an incident"),
@@ -51,6 +51,8 @@ POLICY: dict[str, Rule] = {
     "incident.mitigate": Rule(R, "pull and undo levers"),
     "incident.runbook": Rule(R, "run runbooks and record their steps"),
     "incident.learn": Rule(R, "record the root cause, write the postmortem, check recurrence"),
+    "incident.evidence": Rule(R, "run triage on uploaded logs and verify recovery from one"),
+    "drill.run": Rule(R, "start a drill (its logs are written on the server) and end it"),
     "action.write": Rule(R, "add and update action items"),
     "service.edit": Rule(R, "add services to the catalog"),
     "status.maintenance": Rule(R, "schedule maintenance on the status page"),
@@ -63,6 +65,7 @@ POLICY: dict[str, Rule] = {
     "incident.reopen": Rule(C, "reopen an incident"),
     "incident.severity": Rule(C, "change an incident's severity"),
     "incident.command": Rule(C, "hand off command: name or remove the commander"),
+    "server.files": Rule(C, "triage or verify from log files already on the server, by path"),
     "oncall.edit": Rule(
         C, "define people, contact methods, schedules, escalation policies and paging routes"
     ),

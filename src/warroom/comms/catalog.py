@@ -158,6 +158,25 @@ def add_service(
     return _from_row(row)
 
 
+def set_public(db: Database, name: str, *, public: bool) -> Service:
+    """Show a service on the public status page as a component, or stop showing it."""
+    n = check_name(name)
+    with db.transaction() as conn:
+        done = conn.execute(
+            services.update()
+            .where(services.c.name == n)
+            .values(public=bool(public), updated_at=utcnow())
+        )
+        if done.rowcount == 0:
+            raise NotFound(
+                f"no service named {n}",
+                field="name",
+                hint=Hint("list_services", "see the services"),
+            )
+        row = conn.execute(sa.select(services).where(services.c.name == n)).one()
+    return _from_row(row)
+
+
 def list_services(db: Database) -> list[Service]:
     with db.read() as conn:
         rows = conn.execute(sa.select(services).order_by(services.c.tier, services.c.name))

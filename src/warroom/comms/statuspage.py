@@ -26,6 +26,8 @@ from warroom.core.errors import Hint, InvalidInput
 from warroom.incidents.tables import incidents as incidents_t
 
 HISTORY_DAYS = 90
+SITE = "site"  # the whole-site component: every incident and maintenance naming no component
+SITE_NAME = "All services"
 
 
 @dataclass
@@ -200,8 +202,13 @@ def _maintenance(db: Database, now: datetime) -> list[Maintenance]:
     ]
 
 
-def build(db: Database, *, title: str = "Service status") -> StatusPage:
-    """The status page as of now."""
+def build(db: Database, *, title: str = "Service status", site_name: str = SITE_NAME) -> StatusPage:
+    """The status page as of now.
+
+    Without public services the page has one component, the whole site (`site_name`); a
+    current incident or maintenance that reaches no public component puts it on the page
+    too, so an open public incident always shows its state.
+    """
     now = utcnow()
     public = status_updates.public_updates(db)
     affected = catalog.affected_by_incident(db)
@@ -223,6 +230,7 @@ def build(db: Database, *, title: str = "Service status") -> StatusPage:
     components = [s for s in all_services if s.public]
     display = {s.name: s.display_name for s in all_services}
     worst: dict[str, ComponentState] = {}
+    site: list[ComponentState] = []  # states of what reaches no public component
 
     def worsen(name: str, state: ComponentState) -> None:
         if name not in worst or state.rank > worst[name].rank:
@@ -268,17 +276,24 @@ def build(db: Database, *, title: str = "Service status") -> StatusPage:
         )
         for n in names:
             worsen(n, state)
+        if not names:
+            site.append(state)
     windows = _maintenance(db, now)
     for w in windows:
         if w.in_progress:
             for n in w.services:
                 worsen(n, ComponentState.UNDER_MAINTENANCE)
+            if not w.services:
+                site.append(ComponentState.UNDER_MAINTENANCE)
     comps = [
         Component(
             s.name, s.display_name, s.description, worst.get(s.name, ComponentState.OPERATIONAL)
         )
         for s in components
     ]
+    if site or not comps:
+        state = max(site, key=lambda s: s.rank, default=ComponentState.OPERATIONAL)
+        comps.insert(0, Component(SITE, site_name, "Everything this page covers", state))
     overall = max(
         (c.state for c in comps), key=lambda s: s.rank, default=ComponentState.OPERATIONAL
     )

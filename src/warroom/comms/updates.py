@@ -57,6 +57,7 @@ __all__ = [
     "UpdateKind",
     "default_component_state",
     "last_counting",
+    "latest_update",
     "list_updates",
     "post_update",
     "public_updates",
@@ -341,6 +342,19 @@ def list_updates(
         if audience is not None:
             stmt = stmt.where(status_updates.c.audience == Audience.parse(audience).value)
         return [_row_to_update(r, f"INC-{number}") for r in conn.execute(stmt)]
+
+
+def latest_update(db: Database, key: str) -> StatusUpdate | None:
+    """The incident's newest update of any audience (the desk's band shows it), or None."""
+    with db.read() as conn:
+        incident_id = incidents.get_id(conn, key)
+        r = conn.execute(
+            sa.select(status_updates)
+            .where(status_updates.c.incident_id == incident_id)
+            .order_by(status_updates.c.number.desc())
+            .limit(1)
+        ).first()
+    return _row_to_update(r, f"INC-{incidents.parse_key(key)}") if r is not None else None
 
 
 def public_updates(db: Database) -> dict[int, list[StatusUpdate]]:

@@ -7,6 +7,10 @@ AREA = Area(
     summary="Typed reversible levers, runbooks as checklists, verify recovery, drills.",
     tables=("warroom.contain.tables",),
     cli=("warroom.cli.drills", "warroom.cli.verify", "warroom.cli.runbooks", "warroom.cli.contain"),
-    routers=("warroom.web.api.contain:router", "warroom.web.pages.contain:router"),
+    routers=(
+        "warroom.web.api.contain:router",
+        "warroom.web.pages.contain:router",
+        "warroom.web.pages.drills:router",
+    ),
     panels=("warroom.web.pages.contain:contain_panel",),
 )

@@ -351,8 +351,13 @@ def verify(
     min_requests: int = MIN_REQUESTS,
     log_format: str | None = None,
     time_unit: str | None = None,
+    names: list[str] | None = None,
 ) -> Verdict:
-    """Read the access logs, judge recovery and record the verdict on the timeline."""
+    """Read the access logs, judge recovery and record the verdict on the timeline.
+
+    `names`: what to call the files in the record (an upload's own name, not the temporary
+    file it was read from); the paths by default.
+    """
     if not paths:
         raise InvalidInput("give at least one access log", field="log")
     log = read_access_logs(paths, log_format=log_format, time_unit=time_unit)
@@ -371,7 +376,7 @@ def verify(
     )
     v = compare(frame, baseline=base, incident=incident, after=aft, min_requests=min_requests)
     v.numbers["soak_seconds"] = soak.total_seconds()
-    v.numbers["files"] = [str(p) for p in paths]
+    v.numbers["files"] = list(names) if names else [str(p) for p in paths]
     if routes:
         v.numbers["routes"] = routes
     incidents.record(

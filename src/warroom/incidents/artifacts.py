@@ -164,6 +164,28 @@ def latest(db: Database, key: str | int, *, kind: str) -> tuple[Artifact, bytes]
 TRIAGE_KINDS = ("triage-report", "triage")
 
 
+def attach_triage_report(
+    db: Database,
+    key: str | int,
+    report: dict[str, Any],
+    *,
+    actor: str,
+    settings: Settings | None = None,
+) -> Artifact:
+    """Attach a triage report (its JSON form) to an incident, named by its headline."""
+    return attach(
+        db,
+        key,
+        actor=actor,
+        kind=TRIAGE_KINDS[0],
+        name="triage.json",
+        content=json.dumps(report, indent=2, default=str).encode(),
+        media_type="application/json",
+        summary=str(report.get("headline") or ""),
+        settings=settings,
+    )
+
+
 def latest_triage_report(db: Database, key: str | int) -> dict[str, Any] | None:
     """The newest triage report attached to an incident (kind `triage-report` or `triage`),
     parsed; None when there is none or it is not a JSON object."""

@@ -70,6 +70,11 @@ class Event:
         """One line a person can read."""
         return summarise(self.kind, self.data)
 
+    def in_words(self) -> str:
+        """The summary with the event's kind in words where it names it: "Root cause
+        recorded: ..." rather than "rootcause.recorded: ..." (pages and postmortems)."""
+        return in_words(self.kind, self.summary())
+
 
 def event_hash(
     prev_hash: str, seq: int, at: datetime, actor: str, kind: str, data: dict[str, Any]
@@ -251,6 +256,36 @@ def check_note(text: str) -> str:
             field="text",
         )
     return text
+
+
+# Nouns of event kinds that are not one word in English ("rootcause.recorded").
+KIND_NOUNS = {"rootcause": "root cause"}
+
+
+def kind_words(kind: str) -> str:
+    """An event kind in words: "rootcause.recorded" -> "Root cause recorded"."""
+    noun, _, verb = kind.partition(".")
+    words = f"{KIND_NOUNS.get(noun, noun)} {verb}".replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def kind_and_text(kind: str, summary: str) -> tuple[str, str]:
+    """(the kind in words, or "" when the summary already says it; the summary without the
+    raw kind in front): what a page shows of an event."""
+    if summary == kind:
+        return "", kind_words(kind)
+    prefix = f"{kind}: "
+    if not summary.startswith(prefix):
+        return "", summary
+    rest = summary[len(prefix) :]
+    words = kind_words(kind)
+    return ("" if rest.lower().startswith(words.lower()) else words), rest
+
+
+def in_words(kind: str, summary: str) -> str:
+    """One line with the kind in words: "Mitigation applied: M1 lever ... applied"."""
+    tag, text = kind_and_text(kind, summary)
+    return f"{tag}: {text}" if tag else text
 
 
 def summarise(kind: str, data: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warroom.core.clock import ensure_utc
+from warroom.triage.chart import chart_title
 
 SERIES_KEYS = ("series", "timeseries", "time_series")
 
@@ -126,6 +127,7 @@ def incident_chart(report: dict[str, Any], *, onset: datetime | None = None) -> 
     marker = _onset(report) or onset
     if marker is not None and xs[0] <= marker <= xs[-1]:
         ax.axvline(marker, color="#444", linestyle=":", label="onset")
+    ax.set_title(chart_title([p[1] for p in points], marker), fontsize=9)
     fig.autofmt_xdate()
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()

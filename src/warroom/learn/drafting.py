@@ -19,6 +19,7 @@ from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.learn import actions
 from warroom.learn.facts import (
+    impact_start,
     names,
     services,
     signatures,
@@ -122,27 +123,28 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
     rc = get_root_cause(db, inc.key)
     items = actions.list_items(db, incident=inc.key)
     routes = top_routes(report)
-    well, bad = _assess(inc, events, report)
+    start = impact_start(inc, report)  # the triage onset, when it is earlier
+    well, bad = _assess(inc, events, report, start)
     lessons = _tagged(events, "lessons")
     if rc:
         lessons.append(LESSONS[rc.category][0])
     return {
-        "summary": _summary(inc, rc),
-        "impact": _impact(inc, report, routes),
-        "timeline": _timeline(inc, events),
+        "summary": _summary(inc, rc, start),
+        "impact": _impact(inc, report, routes, start),
+        "timeline": _timeline(inc, events, start),
         "root_cause": _root_cause(events, report, rc),
         "actions_taken": _actions_taken(events),
         "went_well": _bullets(well, "_Nothing recorded; add it in review._"),
         "went_badly": _bullets(bad, "_Nothing recorded; add it in review._"),
         "questions": "\n".join(
-            f"- **{q}** {a}" for q, a in _answers(inc, events, report, rc, routes)
+            f"- **{q}** {a}" for q, a in _answers(inc, events, report, rc, routes, start)
         ),
         "lessons": _bullets(lessons, "_To write in review._"),
         "action_items": _action_items(items, rc),
     }
 
 
-def _summary(inc: Incident, rc: RootCause | None) -> str:
+def _summary(inc: Incident, rc: RootCause | None, start: datetime) -> str:
     t = inc.stage_times
     contained, resolved = t.get("contained"), t.get("fixed")
     sev = inc.severity.value if inc.severity else "no severity"
@@ -150,7 +152,7 @@ def _summary(inc: Incident, rc: RootCause | None) -> str:
     if inc.description:
         summary.append(inc.description.strip())
     summary.append(
-        f"Impact began {inc.started_at:{STAMP}}, detected {inc.detected_at:{STAMP}}"
+        f"Impact began {start:{STAMP}}, detected {inc.detected_at:{STAMP}}"
         + (f", contained {contained:{STAMP}}" if contained else "")
         + (f", resolved {resolved:{STAMP}}" if resolved else ", not yet resolved")
         + "."
@@ -160,8 +162,10 @@ def _summary(inc: Incident, rc: RootCause | None) -> str:
     return " ".join(summary)
 
 
-def _impact(inc: Incident, report: dict[str, Any] | None, routes: list[dict[str, Any]]) -> str:
-    started, t = inc.started_at, inc.stage_times
+def _impact(
+    inc: Incident, report: dict[str, Any] | None, routes: list[dict[str, Any]], start: datetime
+) -> str:
+    started, t = start, inc.stage_times
     impact = [
         f"- Time to detect (MTTD, start to detection): {duration(_span(started, inc.detected_at))}",
         f"- Time to a commander: {duration(_span(inc.detected_at, inc.commander_at))}",
@@ -207,14 +211,14 @@ def _impact(inc: Incident, report: dict[str, Any] | None, routes: list[dict[str,
     return "\n".join(impact)
 
 
-def _timeline(inc: Incident, events: list[timeline.Event]) -> str:
+def _timeline(inc: Incident, events: list[timeline.Event], start: datetime) -> str:
     lines = [
-        f"- {e.at:%Y-%m-%d %H:%M} UTC - {e.summary()} ({e.actor})"
+        f"- {e.at:%Y-%m-%d %H:%M} UTC - {e.in_words()} ({e.actor})"
         for e in events
         if e.kind not in NOISE_KINDS
     ]
-    if inc.started_at < inc.detected_at:
-        lines.insert(0, f"- {inc.started_at:%Y-%m-%d %H:%M} UTC - Impact began")
+    if start < inc.detected_at:
+        lines.insert(0, f"- {start:%Y-%m-%d %H:%M} UTC - Impact began")
     return "\n".join(lines)
 
 
@@ -260,7 +264,7 @@ def _actions_taken(events: list[timeline.Event]) -> str:
             or e.kind == "role.commander_handoff"
             or (e.kind == "task.updated" and (e.data.get("changes") or {}).get("status") == "done")
         ):
-            done.append(f"{e.at:%H:%M} {e.summary()} ({e.actor})")
+            done.append(f"{e.at:%H:%M} {e.in_words()} ({e.actor})")
     return (
         "\n".join(f"{n}. {line}" for n, line in enumerate(done, 1))
         or "_No actions recorded on the timeline._"
@@ -290,11 +294,11 @@ def _action_items(items: list[actions.ActionItem], rc: RootCause | None) -> str:
 
 
 def _assess(
-    inc: Incident, events: list[timeline.Event], report: dict[str, Any] | None
+    inc: Incident, events: list[timeline.Event], report: dict[str, Any] | None, start: datetime
 ) -> tuple[list[str], list[str]]:
     """What went well and what didn't, from the numbers and the events."""
     well, bad = _tagged(events, "went_well"), _tagged(events, "went_badly")
-    ttd = _span(inc.started_at, inc.detected_at)
+    ttd = _span(start, inc.detected_at)
     if ttd is not None and ttd <= timedelta(minutes=15):
         well.append(f"Detected {duration(ttd)} after the impact began.")
     elif ttd is not None and ttd > timedelta(hours=1):
@@ -347,6 +351,7 @@ def _answers(
     report: dict[str, Any] | None,
     rc: RootCause | None,
     routes: list[dict[str, Any]],
+    start: datetime,
 ) -> list[tuple[str, str]]:
     todo = "_To answer in review._"
     dark = _tagged(events, "dark") + (rc.factors if rc else [])
@@ -366,7 +371,7 @@ def _answers(
         if report
         else "No log-based triage report is attached: were the logs needed available?"
     )
-    ttd = _span(inc.started_at, inc.detected_at)
+    ttd = _span(start, inc.detected_at)
     alerts = f"Detection took {duration(ttd)}; reported by {inc.reporter or 'unknown'}." + (
         " An alert should have fired sooner." if ttd and ttd > timedelta(minutes=15) else ""
     )
@@ -374,7 +379,8 @@ def _answers(
         inc.detected_at, inc.stage_times.get("root_caused") or (rc.recorded_at if rc else None)
     )
     isolated = (
-        f"{len(routes)} route(s) showed errors: " + ", ".join(str(r.get("route")) for r in routes)
+        f"{len(routes)} route(s) were hit (their error rate or latency changed): "
+        + ", ".join(str(r.get("route")) for r in routes)
         if routes
         else inc.impact_scope or ""
     )

@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from warroom.core.clock import utcnow
+from warroom.core.clock import ensure_utc, utcnow
 from warroom.incidents import timeline
+from warroom.incidents.model import Incident
 
 
 def names(values: Any, *keys: str) -> list[str]:
@@ -55,12 +56,57 @@ def suspect_kind(suspect: dict[str, Any]) -> str | None:
     return str(kind) if kind else None
 
 
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def route_changed(route: dict[str, Any]) -> bool:
+    """Whether a route of a triage report was hit: the engine's own `affected` verdict when
+    the report has one; else its error rate at least doubled (to 1% or more) or its p95 grew
+    by half or more."""
+    if "affected" in route:
+        return bool(route["affected"])
+    before, during = (
+        _number(route.get("error_rate_before")),
+        _number(route.get("error_rate_during")),
+    )
+    if during is not None and during >= 0.01 and during >= 2 * (before or 0.0):
+        return True
+    p95_before, p95_during = (
+        _number(route.get("p95_before_ms")),
+        _number(route.get("p95_during_ms")),
+    )
+    return bool(p95_before and p95_during and p95_during >= 1.5 * p95_before)
+
+
 def top_routes(report: dict[str, Any] | None, limit: int = 5) -> list[dict[str, Any]]:
-    """The report's routes with the highest error rate during the incident first."""
+    """The routes the incident hit (error rate or latency changed), the highest error rate
+    during the incident first; routes that did not change are not listed."""
     if not report:
         return []
-    routes = [r for r in report.get("routes") or [] if isinstance(r, dict)]
+    routes = [r for r in report.get("routes") or [] if isinstance(r, dict) and route_changed(r)]
     return sorted(routes, key=lambda r: -float(r.get("error_rate_during") or 0))[:limit]
+
+
+def onset(report: dict[str, Any] | None) -> datetime | None:
+    """The onset a triage report found (an ISO time), or None."""
+    value = (report or {}).get("onset")
+    if not isinstance(value, str):
+        return None
+    try:
+        return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def impact_start(inc: Incident, report: dict[str, Any] | None) -> datetime:
+    """When the impact began: the earlier of the incident's start and the onset its triage
+    report found (an incident declared "now" started when the logs say it did)."""
+    found = onset(report)
+    return min(inc.started_at, found) if found is not None else inc.started_at
 
 
 def update_punctuality(events: list[timeline.Event]) -> tuple[int, int] | None:

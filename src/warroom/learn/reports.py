@@ -25,12 +25,12 @@ from warroom import incidents
 from warroom.core.clock import duration, ensure_utc, parse_time, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import timeline
+from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.tables import events as events_t
 from warroom.learn import actions, charts, recurrence
 from warroom.learn.export import figure, html_document, markdown_to_html
-from warroom.learn.facts import update_punctuality
+from warroom.learn.facts import impact_start, update_punctuality
 from warroom.learn.rootcause import root_causes_by_incident
 
 METRICS = {
@@ -73,15 +73,20 @@ PAGE_SENT, PAGE_ACKNOWLEDGED = "page.sent", "page.acknowledged"
 
 
 def metric_values(
-    inc: Incident, paged: tuple[datetime, datetime | None] | None = None
+    inc: Incident,
+    paged: tuple[datetime, datetime | None] | None = None,
+    start: datetime | None = None,
 ) -> dict[str, float | None]:
-    """The incident's durations; `paged`: (first page, first acknowledgement) when it paged."""
+    """The incident's durations in seconds; `paged`: (first page, first acknowledgement)
+    when it paged; `start`: when the impact began (`facts.impact_start`: the triage onset
+    when earlier), the incident's start by default."""
     t = inc.stage_times
+    began = start or inc.started_at
     return {
-        "mttd": _span(inc.started_at, inc.detected_at),
+        "mttd": _span(began, inc.detected_at),
         "mtta": _span(*paged) if paged else _span(inc.detected_at, inc.commander_at),
-        "mttc": _span(inc.started_at, t.get("contained")),
-        "mttr": _span(inc.started_at, t.get("fixed")),
+        "mttc": _span(began, t.get("contained")),
+        "mttr": _span(began, t.get("fixed")),
     }
 
 
@@ -175,7 +180,8 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
             f"severity {i.severity.value if i.severity else 'none'}",
             f"month {i.started_at:%Y-%m}",
         ]
-        for m, v in metric_values(i, paged.get(i.id)).items():
+        start = impact_start(i, artifacts.latest_triage_report(db, i.key))
+        for m, v in metric_values(i, paged.get(i.id), start).items():
             if v is None:
                 continue
             for label in labels:

@@ -118,7 +118,7 @@ def containment_steps(report: TriageReport, five: dict[str, int]) -> list[Step]:
     if report.window.get("ongoing"):
         steps.append(
             Step(
-                "After each step, re-run warroom triage on fresh logs to confirm recovery",
+                "After each step, triage fresh logs again (or verify) to confirm recovery",
                 "the impact is still ongoing at the end of the data",
                 None,
             )

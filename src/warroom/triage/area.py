@@ -6,4 +6,5 @@ AREA = Area(
     name="triage",
     summary="From raw access logs, app logs and changes: onset, impact, suspects, advice.",
     cli=("warroom.cli.triage",),
+    routers=("warroom.web.pages.triage:router",),
 )

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from warroom.core.errors import InvalidInput
 from warroom.triage.model import TriageReport
+
+
+def chart_title(error_rates: Iterable[float | None], onset: datetime | None) -> str:
+    """A title that says what the chart plots (every request, so its peak is the axis's, not
+    a route's rate from the headline): "All requests: 5xx peaks at 6.1%, onset 13:57 UTC"."""
+    finite = [float(v) for v in error_rates if v is not None and math.isfinite(float(v))]
+    title = "All requests: 5xx rate and p95 latency"
+    if finite:
+        title = f"All requests: 5xx peaks at {max(finite):.1%}, with p95 latency"
+    return title + (f"; onset {onset:%H:%M} UTC" if onset else "")
 
 
 def write_chart(report: TriageReport, path: str | Path) -> Path:
@@ -41,7 +54,7 @@ def write_chart(report: TriageReport, path: str | Path) -> Path:
                 float(mdates.date2num(report.onset)), color="black", linestyle="--", label="onset"
             )
         ax.xaxis_date()
-        ax.set_title(report.headline(), fontsize=10)
+        ax.set_title(chart_title(s.error_rate, report.onset), fontsize=10)
         handles, labels = ax.get_legend_handles_labels()
         if report.latency_available:
             h2, l2 = ax2.get_legend_handles_labels()

@@ -6,4 +6,5 @@ AREA = Area(
     name="trust",
     summary="Integrity audit, backups and point-in-time restore, export and import.",
     cli=("warroom.cli.trust",),
+    routers=("warroom.web.pages.trust:router",),
 )

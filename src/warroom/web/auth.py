@@ -1,4 +1,5 @@
-"""Signing in and out of the desk, `whoami`, and what templates know of the identity.
+"""Signing in and out of the desk, saying who you are without accounts (`/who`), `whoami`,
+and what templates know of the identity.
 
 The middleware that resolves identities is `warroom.web.security`; what each route allows is
 its declaration in `warroom.web.guard`. Templates get `csrf_field()` (the hidden input every
@@ -8,6 +9,7 @@ post form starts with) and `current_identity()`.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,13 +17,14 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from warroom.access import login, sessions
+from warroom.access import accounts, login, policy, sessions, tokens
 from warroom.access.identity import Identity
 from warroom.core.db import Database
-from warroom.core.errors import AuthFailed, InvalidInput, TooManyAttempts
+from warroom.core.errors import AuthFailed, InvalidInput, InvalidTransition, TooManyAttempts
+from warroom.web import forms
 from warroom.web.deps import templates
-from warroom.web.guard import CSRF_FIELD, PUBLIC, require
-from warroom.web.identity import COOKIE
+from warroom.web.guard import CSRF_FIELD, PUBLIC, identity_of, require
+from warroom.web.identity import COOKIE, NAME_COOKIE, check_name
 
 
 def _identity(context: Any) -> Identity | None:
@@ -124,6 +127,74 @@ def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+NAME_LIFETIME = 400 * 24 * 3600  # seconds: the longest a browser keeps a cookie
+
+
+@router.get(
+    "/who",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[require("account.self")],
+)
+def who_page(request: Request, next: str = "/") -> Response:
+    """Who you are on this desk: a name to give (without accounts) or your account."""
+    return templates.TemplateResponse(
+        request, "who.html", {"next": _safe_next(next), "me": identity_of(request)}
+    )
+
+
+@router.post("/who", include_in_schema=False, dependencies=[require("account.self")])
+def who_submit(
+    request: Request, name: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
+) -> Response:
+    """Remember the name this browser's person gave; every change they make carries it."""
+    back = f"/who?next={quote(_safe_next(next), safe='')}"
+    me = identity_of(request)
+    try:
+        if me.via != "loopback":
+            raise InvalidTransition(
+                f"you are signed in as {me.name}: the desk records your account's name",
+                field="name",
+            )
+        given = check_name(name)
+    except (InvalidInput, InvalidTransition) as exc:
+        return forms.refused(back, exc)
+    response = forms.see_other(_safe_next(next))
+    response.set_cookie(
+        NAME_COOKIE,
+        quote(given, safe=""),
+        max_age=NAME_LIFETIME,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+@router.get(
+    "/access",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[require("account.self")],
+)
+def access_page(request: Request) -> Response:
+    """Who you are, what your role may do, and (for an admin) the accounts and API tokens."""
+    me = identity_of(request)
+    db: Database = request.app.state.db
+    admin = policy.may(me.role, "account.admin")
+    return templates.TemplateResponse(
+        request,
+        "access.html",
+        {
+            "me": me,
+            "allowed": [(a, r.covers) for a, r in policy.POLICY.items() if policy.may(me.role, a)],
+            "users": accounts.list_users(db) if admin else None,
+            "tokens": tokens.list_tokens(db) if admin else None,
+        },
+    )
 
 
 class WhoAmI(BaseModel):

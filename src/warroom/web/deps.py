@@ -9,8 +9,9 @@ from fastapi import Depends, Header, Request
 from fastapi.templating import Jinja2Templates
 
 from warroom.core.clock import ago
-from warroom.core.config import Settings, current_user
+from warroom.core.config import Settings
 from warroom.core.db import Database
+from warroom.web.identity import ANONYMOUS
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Jinja2Templates autoescapes .html templates (select_autoescape).
@@ -36,13 +37,13 @@ def get_actor(
 ) -> str:
     """The acting identity resolved by the access middleware (an account or API token).
 
-    In loopback mode (no account exists) that is the X-Warroom-User header, else the
-    server's user.
+    In loopback mode (no account exists) that is the X-Warroom-User header, else the name the
+    desk asked for (its cookie), else `anonymous`: never the server's OS user.
     """
     identity = getattr(request.state, "identity", None)
     if identity is not None:
         return str(identity.name)
-    return current_user(x_warroom_user)
+    return (x_warroom_user or "").strip() or ANONYMOUS
 
 
 DbDep = Annotated[Database, Depends(get_db)]

@@ -47,7 +47,8 @@ def http_status(exc: WarroomError) -> int:
 
 
 # action -> (label, URL) on the desk; {incident} and the hint's params are filled in.
-# tests/test_architecture.py checks that every hint action has one.
+# tests/test_architecture.py checks that every hint action has one; tests/test_desk_pages.py
+# that every link leads to a page that answers, and to the anchor it names.
 LINKS: dict[str, tuple[str, str]] = {
     "list_incidents": ("See the incidents", "/"),
     "show_incident": ("Open {incident}", "/incidents/{incident}"),
@@ -61,23 +62,23 @@ LINKS: dict[str, tuple[str, str]] = {
     "post_update": ("Post an update", "/incidents/{incident}#comms"),
     "verify": ("Verify recovery", "/incidents/{incident}#verify"),
     "give_reason": ("Give a reason", "/incidents/{incident}#stage"),
-    "declare_lever": ("How to declare a lever", "/incidents/{incident}#contain"),
+    "declare_lever": ("How to declare a lever", "/levers#declare"),
     "list_levers": ("See the levers", "/incidents/{incident}#contain"),
     "list_mitigations": ("See the mitigations", "/incidents/{incident}#contain"),
     "list_services": ("See the services", "/services"),
-    "add_service": ("Add a service", "/services"),
-    "replace_service": ("See the services", "/services"),
+    "add_service": ("Add a service", "/services#add"),
+    "replace_service": ("Replace the service's entry", "/services#add"),
     "list_drills": ("See the drills", "/drills"),
     "draft_postmortem": ("Draft the postmortem", "/incidents/{incident}/postmortem"),
     "set_postmortem_status": ("Open the postmortem", "/incidents/{incident}/postmortem"),
     "record_root_cause": ("Record the root cause", "/incidents/{incident}#learn"),
     "add_action": ("Add an action item", "/incidents/{incident}#learn"),
     "list_actions": ("See the action items", "/actions"),
-    "list_users": ("See the accounts", "/"),
-    "set_user_role": ("Ask an admin to change your role", "/"),
-    "add_user": ("Create an account", "/"),
-    "list_tokens": ("See the API tokens", "/"),
-    "create_token": ("Create an API token", "/"),
+    "list_users": ("See the accounts", "/access#accounts"),
+    "set_user_role": ("Ask an admin to change your role", "/access#accounts"),
+    "add_user": ("How accounts work", "/access#accounts"),
+    "list_tokens": ("See the API tokens", "/access#tokens"),
+    "create_token": ("How API tokens work", "/access#tokens"),
     "sign_in": ("Sign in", "/login"),
     "public_bind": ("See the incidents", "/"),  # a CLI refusal (serve); never on a page
     "severity_help": ("Read the severity definitions", "/incidents/new#severity"),
@@ -90,6 +91,9 @@ LINKS: dict[str, tuple[str, str]] = {
     "data_dry_run": ("Open {incident}", "/incidents/{incident}"),
 }
 
+# Where a link goes when its hint names no incident (the desk-wide page of the same thing).
+WITHOUT_INCIDENT: dict[str, str] = {"list_levers": "/levers"}
+
 _DEFAULTS = {"incident": "", "to": "the next stage", "role": "role"}
 
 
@@ -99,6 +103,8 @@ def link(hint: Hint) -> dict[str, str]:
     if hint.incident:
         values["incident"] = hint.incident
     label, href = LINKS[hint.action]
+    if "{incident}" in href and not values["incident"]:
+        href = WITHOUT_INCIDENT.get(hint.action, "/")
     return {
         "label": label.format(**values).strip(),
         "href": href.format(**values),

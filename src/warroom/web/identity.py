@@ -1,5 +1,9 @@
 """Who a request acts as: a bearer API token, else the session cookie, else loopback mode.
 
+In loopback mode (no account exists) the person says who they are: the desk asks a name once
+and keeps it in the `warroom_name` cookie; scripts send the X-Warroom-User header. Nobody
+named is `anonymous`, never the server's OS user.
+
 Every database read here runs in a worker thread, never on the event loop: one waiting for a
 pooled connection would stall every other request of this process. Whether accounts exist
 and which webhook sources have tokens is read at most once a second per app (and at once
@@ -9,19 +13,23 @@ after a change made in this process), so requests without credentials cost no qu
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from warroom.access import accounts, sessions, tokens
 from warroom.access.identity import Identity, Role
-from warroom.core.config import current_user
 from warroom.core.db import Database
-from warroom.core.errors import AuthFailed, Hint
+from warroom.core.errors import AuthFailed, Hint, InvalidInput
+from warroom.incidents.model import MAX_NAME, clean_text
 
 COOKIE = "warroom_session"
+NAME_COOKIE = "warroom_name"  # loopback mode: the name this browser's person gave
+ANONYMOUS = "anonymous"  # loopback mode, nobody said who they are
 STATE_TTL = 1.0  # seconds a process trusts its view of "accounts exist / webhook tokens"
 
 
@@ -97,7 +105,25 @@ async def resolve(app: Any, headers: Headers, cookies: dict[str, str]) -> Identi
             return found
     if (await current_access_state(app)).accounts:
         return None
-    # Loopback mode: no account exists, so the desk acts for whoever it is told, as before.
-    return Identity(
-        name=current_user(headers.get("x-warroom-user")), role=Role.ADMIN, via="loopback"
-    )
+    # Loopback mode: no account exists, so the desk acts for whoever says who they are.
+    name = said_name(headers, cookies)
+    return Identity(name=name or ANONYMOUS, role=Role.ADMIN, via="loopback", named=name is not None)
+
+
+def check_name(value: str | None) -> str:
+    """A person's name as the desk records it: stripped, 1 to 200 printable characters."""
+    name = clean_text("name", value, limit=MAX_NAME, required=True)
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise InvalidInput("a name is printable text (no control characters)", field="name")
+    return name
+
+
+def said_name(headers: Headers, cookies: dict[str, str]) -> str | None:
+    """The name a person gave: the X-Warroom-User header (scripts), else the name cookie the
+    desk set when it asked; None when neither holds a usable name."""
+    for raw in (headers.get("x-warroom-user"), unquote(cookies.get(NAME_COOKIE, ""))):
+        try:
+            return check_name(raw)
+        except InvalidInput:
+            continue
+    return None

@@ -9,8 +9,10 @@
   pass; requests authenticated by a bearer token are not subject to it;
 * identity, for every route not declared public (`warroom.web.guard`): a bearer API token,
   else the session cookie; with no account in the database ("loopback mode") the
-  X-Warroom-User header or the server's user. Without one, pages redirect to /login and the
-  API answers 401; webhook tokens open nothing but their intake.
+  X-Warroom-User header or the name the desk asked for (a cookie; a browser that has not
+  said who it is goes to /who first), never the server's user. Without an identity in
+  accounts mode, pages redirect to /login and the API answers 401; webhook tokens open
+  nothing but their intake.
 
 What the identity may do is each route's declaration (`warroom.web.guard`), checked against
 the policy (`warroom.access.policy`) with the CSRF token. The identity is stored on
@@ -127,6 +129,8 @@ class AccessMiddleware:
                 ),
             )
         scope.setdefault("state", {})["identity"] = identity
+        if not identity.named and _asks_name(request):
+            return _ask_name(request)
         return None
 
 
@@ -134,6 +138,31 @@ def _refusal(request: Request, exc: WarroomError) -> Response:
     if isinstance(exc, AuthFailed) and not errors.wants_html(request):
         return errors.json_response(exc, **{"WWW-Authenticate": "Bearer"})
     return errors.render(request, exc)
+
+
+WHO_PATH = "/who"
+
+
+def _asks_name(request: Request) -> bool:
+    """A person in a browser who has not said who they are, on their way to a desk page or
+    about to change something (browsers send Sec-Fetch-Mode; scripts and the API do not)."""
+    path = request.url.path
+    if path == WHO_PATH or path.startswith("/api/") or "sec-fetch-mode" not in request.headers:
+        return False
+    if request.method in guard.UNSAFE:
+        return True
+    return request.headers.get("sec-fetch-dest") == "document"
+
+
+def _ask_name(request: Request) -> Response:
+    """To the page that asks a name, then back: to this page, or (after a form post, whose
+    fields are lost) to the page the form was on."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method in guard.UNSAFE:
+        referer = urlsplit(request.headers.get("referer", ""))
+        same = referer.netloc == request.headers.get("host", "")
+        target = (referer.path or "/") if same else "/"
+    return RedirectResponse(f"{WHO_PATH}?next={quote(target, safe='')}", status_code=303)
 
 
 def _unauthenticated(request: Request) -> Response:

@@ -1,5 +1,6 @@
 """Pages of the comms area: the comms panel on the incident page (countdown, composer,
-updates, deliveries, affected services) and the public status page (`/status`, JSON, Atom).
+updates, deliveries, affected services), the service catalog (`/services`) and the public
+status page (`/status`, JSON, Atom).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def comms_panel(
     return (
         "comms_panel.html",
         {
+            "slot": "act",  # next to the timeline, above the fold, after the contain panel
+            "rank": 1,
             "key": incident.key,
             "beat": heartbeat.heartbeat(db, incident.key, config=cfg),
             "punctuality": heartbeat.punctuality(db, incident.key, config=cfg),
@@ -108,25 +111,81 @@ def affect_submit(
     return forms.act(_panel(key), lambda: catalog.affect(db, key, names=[service], actor=actor))
 
 
-def _status_title(settings: Settings) -> str:
-    return str(settings.section("status").get("title", "Service status"))
+@router.get("/services", response_class=HTMLResponse, dependencies=[require("desk.read")])
+def services_page(request: Request, db: DbDep) -> Response:
+    """The catalog: owners, tiers, dependencies, which are public components; add one."""
+    return templates.TemplateResponse(
+        request, "comms_services.html", {"services": catalog.list_services(db)}
+    )
+
+
+@router.post("/services", dependencies=[require("service.edit")])
+def service_submit(
+    db: DbDep,
+    name: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    owner: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    tier: Annotated[str, Form()] = "2",
+    depends_on: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    public: Annotated[str, Form()] = "",
+    replace: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a service to the catalog (or, with `replace`, rewrite its entry)."""
+
+    def run() -> catalog.Service:
+        if tier.strip() not in ("1", "2", "3"):
+            raise InvalidInput("tier is 1, 2 or 3 (1 = most critical)", field="tier")
+        return catalog.add_service(
+            db,
+            name=name,
+            display_name=display_name or None,
+            owner=owner,
+            contact=contact,
+            tier=int(tier.strip()),
+            depends_on=[d for d in depends_on.replace(",", " ").split() if d],
+            description=description,
+            public=bool(public),
+            replace=bool(replace),
+        )
+
+    return forms.act("/services#add", run, ok="/services#service-{result.name}")
+
+
+@router.post("/services/{name}/public", dependencies=[require("service.edit")])
+def service_public_submit(name: str, db: DbDep, public: Annotated[str, Form()] = "") -> Response:
+    """Make a service a component of the public status page, or take it off."""
+    return forms.act(
+        f"/services#service-{name}",
+        lambda: catalog.set_public(db, name, public=public == "yes"),
+    )
+
+
+def _status_page(db: Database, settings: Settings) -> statuspage.StatusPage:
+    """The status page with this deployment's title and name for the whole site."""
+    section = settings.section("status")
+    return statuspage.build(
+        db,
+        title=str(section.get("title", "Service status")),
+        site_name=str(section.get("site_component", statuspage.SITE_NAME)),
+    )
 
 
 @router.get("/status", response_class=HTMLResponse, dependencies=[PUBLIC])
 def status_page(request: Request, db: DbDep, settings: SettingsDep) -> Response:
-    page = statuspage.build(db, title=_status_title(settings))
+    page = _status_page(db, settings)
     return templates.TemplateResponse(request, "status.html", {"page": page})
 
 
 @router.get("/status.json", dependencies=[PUBLIC])
 def status_json(db: DbDep, settings: SettingsDep) -> Response:
-    page = statuspage.build(db, title=_status_title(settings))
-    return JSONResponse(page.to_dict())
+    return JSONResponse(_status_page(db, settings).to_dict())
 
 
 @router.get("/status/feed.atom", dependencies=[PUBLIC])
 def status_atom(request: Request, db: DbDep, settings: SettingsDep) -> Response:
-    page = statuspage.build(db, title=_status_title(settings))
+    page = _status_page(db, settings)
     return Response(
         statuspage.atom(page, base_url=str(request.base_url)),
         media_type="application/atom+xml",

@@ -1,5 +1,6 @@
-"""Pages of the contain area: the incident panel (levers, mitigations, runbooks, verdict), the
-lever confirmation page (the dry run), undo, and walking a runbook step by step.
+"""Pages of the contain area: the incident panel (levers, mitigations, verify, runbooks, the
+drill's clock), the lever confirmation page (the dry run), undo, verifying recovery from an
+uploaded log or one on the server, the declared levers, and walking a runbook step by step.
 
 Forms post and redirect (`warroom.web.forms`); nothing runs without an explicit confirmation
 box ticked, and a refusal comes back as a one-time flash message, never in the URL.
@@ -8,21 +9,21 @@ box ticked, and a refusal comes back as a one-time flash message, never in the U
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from warroom import incidents
-from warroom.contain import levers, mitigations, runbooks
+from warroom.contain import drills, levers, mitigations, runbooks, verify
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, WarroomError
 from warroom.incidents import timeline
 from warroom.incidents.lifecycle import Incident
-from warroom.web import errors, forms
+from warroom.web import errors, files, forms
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 from warroom.web.guard import require
 
@@ -32,8 +33,13 @@ VERDICT_KINDS = [timeline.Kind.VERIFICATION.value, timeline.Kind.VERIFICATION_OV
 
 
 def contain_panel(db: Database, inc: Incident, settings: Settings) -> tuple[str, dict[str, Any]]:
-    """Levers (suggested first), mitigations, runbooks (suggested, runs) and the last verdict."""
-    ctx: dict[str, Any] = {"key": inc.key, "errors": []}
+    """Levers (suggested first), mitigations, the last verdict and the verify forms, runbooks
+    (suggested, runs) and, on a drill, its clock. In the page's "act" column."""
+    ctx: dict[str, Any] = {"key": inc.key, "errors": [], "slot": "act", "rank": 0, "drill": None}
+    if inc.drill:
+        with contextlib.suppress(WarroomError):  # a drill incident whose record is gone
+            d = drills.get(db, inc.key)
+            ctx["drill"] = {"d": d, "card": d.score or drills.timings(db, inc.key)}
     ctx["mitigations"] = mitigations.list_for(db, inc.key)
     ctx["runs"] = runbooks.runs_for(db, inc.key)
     ctx["levers"] = []
@@ -51,7 +57,77 @@ def contain_panel(db: Database, inc: Incident, settings: Settings) -> tuple[str,
         ctx["errors"].append(errors.page_context(exc))
     verdicts = timeline.read(db, inc.key, kinds=VERDICT_KINDS)
     ctx["verdict"] = verdicts[-1] if verdicts else None
+    ctx["drill_logs"] = (ctx["drill"]["d"].files.get("access_log") if ctx["drill"] else None) or ""
     return "contain_panel.html", ctx
+
+
+@router.get("/levers", response_class=HTMLResponse, dependencies=[require("desk.read")])
+def levers_page(request: Request, settings: SettingsDep) -> Response:
+    """The levers declared in warroom.toml, and how to declare one."""
+    declared: dict[str, levers.Lever] = {}
+    problem = None
+    try:
+        declared = levers.load_levers(settings)
+    except WarroomError as exc:
+        problem = errors.page_context(exc)
+    return templates.TemplateResponse(
+        request,
+        "contain_levers.html",
+        {"levers": list(declared.values()), "problem": problem, "config": settings.config_path},
+    )
+
+
+def _verdict(key: str) -> str:
+    return f"/incidents/{key.upper()}#verify"
+
+
+@router.post("/incidents/{key}/verify", dependencies=[require("incident.evidence")])
+def verify_upload(
+    key: str,
+    db: DbDep,
+    actor: ActorDep,
+    log: Annotated[UploadFile | None, File()] = None,
+    soak: Annotated[str, Form()] = "10m",
+) -> Response:
+    """Judge recovery from an uploaded access log; the verdict goes on the timeline."""
+
+    def run() -> verify.Verdict:
+        with files.uploads([log]) as paths:
+            given = [str(p) for p in paths if p]
+            if not given or log is None:
+                raise InvalidInput("choose an access log to upload", field="log")
+            return verify.verify(
+                db,
+                key,
+                given,
+                actor=actor,
+                soak=verify.parse_duration(soak),
+                names=[str(log.filename)],
+            )
+
+    return forms.act(_verdict(key), run)
+
+
+@router.post("/incidents/{key}/verify/path", dependencies=[require("server.files")])
+def verify_path(
+    key: str,
+    db: DbDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    path: Annotated[str, Form()] = "",
+    soak: Annotated[str, Form()] = "10m",
+) -> Response:
+    """Judge recovery from access logs already on the server (one path a line)."""
+    return forms.act(
+        _verdict(key),
+        lambda: verify.verify(
+            db,
+            key,
+            files.server_paths(path, db, settings, field="path"),
+            actor=actor,
+            soak=verify.parse_duration(soak),
+        ),
+    )
 
 
 def _params(items: Any) -> dict[str, str]:

@@ -12,21 +12,24 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from warroom import incidents
-from warroom.comms import heartbeat
+from warroom.comms import heartbeat, updates
 from warroom.comms.updates import CommsConfig
-from warroom.core import severity
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.errors import InvalidInput
-from warroom.incidents import desk, timeline
+from warroom.incidents import artifacts, desk, timeline
 from warroom.web import errors, forms, panels
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 from warroom.web.guard import ROLE_FORM, STAGE_FORM, require
+from warroom.web.views import DEFINITIONS, SEVERITY_NAMES, triage_severity
 
 router = APIRouter(include_in_schema=False)
 
 STAGES = list(incidents.Stage)
-DEFINITIONS = {k.value: v for k, v in severity.DEFINITIONS.items()}
 ROLES = [r.value for r in incidents.Role]
+
+
+def _names_commander(nag: incidents.Nag) -> bool:
+    return nag.hint is not None and nag.hint.params.get("role") == incidents.Role.COMMANDER.value
 
 
 def nag_view(nag: incidents.Nag) -> dict[str, Any]:
@@ -60,6 +63,7 @@ def _declare_page(
             "values": values,
             "error": errors.page_context(error) if error else None,
             "DEFINITIONS": DEFINITIONS,
+            "SEVERITY_NAMES": SEVERITY_NAMES,
         },
         status_code=422 if error else 200,
     )
@@ -136,17 +140,28 @@ def incident_page(request: Request, key: str, db: DbDep, settings: SettingsDep) 
         return forms.see_other(f"/incidents/{inc.key}")
     events = timeline.read(db, inc.key)
     beat = heartbeat.heartbeat(db, inc.key, config=CommsConfig.from_settings(settings))
+    shown = panels.render_context(db, inc, settings)
     return templates.TemplateResponse(
         request,
         "incident.html",
         {
             "inc": inc,
-            "nags": [nag_view(n) for n in inc.nags],
+            # The commander's nag is said in the band's commander box, next to its form.
+            "nags": [nag_view(n) for n in inc.nags if not _names_commander(n)],
+            "commander_nag": next((nag_view(n) for n in inc.nags if _names_commander(n)), None),
             "beat": beat if beat.due_at is not None else None,
+            "latest": updates.latest_update(db, inc.key),
+            "tri": triage_severity(inc, artifacts.latest_triage_report(db, inc.key)),
             "events": events,
-            "panels": panels.render_context(db, inc, settings),
+            # The panels that act on the incident now (contain, comms) sit next to the
+            # timeline, above the fold; the others in the side column.
+            "act_panels": sorted(
+                (p for p in shown if p[1].get("slot") == "act"), key=lambda p: p[1].get("rank", 9)
+            ),
+            "panels": [p for p in shown if p[1].get("slot") != "act"],
             "STAGES": STAGES,
             "DEFINITIONS": DEFINITIONS,
+            "SEVERITY_NAMES": SEVERITY_NAMES,
             "ROLES": ROLES,
         },
     )
@@ -230,7 +245,11 @@ def severity_submit(
     db: DbDep,
     actor: ActorDep,
     severity_: Annotated[str, Form(alias="severity")] = "",
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     return forms.act(
-        _page(key), lambda: incidents.set_severity(db, key, severity=severity_, actor=actor)
+        _page(key),
+        lambda: incidents.set_severity(
+            db, key, severity=severity_, actor=actor, reason=reason or None
+        ),
     )
