@@ -164,8 +164,8 @@ def triage_command(
     db: str | None = typer.Option(
         None,
         "--db",
-        envvar="WARROOM_DATABASE_URL",
-        help="Database URL for --open/--incident (default sqlite:///./warroom.db).",
+        help="Database URL for --open/--incident (default: as every command finds it, "
+        "see `warroom db status`).",
     ),
     actor: str | None = typer.Option(
         None, "--as", "--actor", help="Who is acting (default: $WARROOM_USER, then the OS user)."

@@ -80,7 +80,13 @@ def verify_cmd(
         for r in v.reasons:
             say(f"  - {r}")
         for name, w in v.windows.items():
-            say(f"  {name:9} {w.start:%Y-%m-%d %H:%M:%S} .. {w.end:%H:%M:%S} UTC")
+            # The end's date only when it differs (a drill's fix can be days after its logs).
+            end = (
+                f"{w.end:%H:%M:%S}"
+                if w.end.date() == w.start.date()
+                else f"{w.end:%Y-%m-%d %H:%M:%S}"
+            )
+            say(f"  {name:9} {w.start:%Y-%m-%d %H:%M:%S} .. {end} UTC")
         if moved is not None:
             say(f"{moved.key} is now verified.")
         elif v.verdict == verify.RECOVERED:

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from warroom import incidents
+from warroom.contain import mitigations
 from warroom.contain.tables import drills
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
@@ -30,6 +31,8 @@ from warroom.triage import scenarios as sc
 
 STARTED = "drill.started"
 ENDED = "drill.ended"
+AFTER_FIX, AFTER_FIX_JSON = "after-fix.log", "after-fix.jsonl"
+AFTER_FIX_MINUTES = 30  # the default soak of `warroom verify` (10 min) and 20 min to judge
 
 # What the pager or a reporter would say: the symptom, never the answer.
 BRIEFS: dict[str, tuple[str, str]] = {
@@ -78,6 +81,7 @@ def _files(directory: str) -> dict[str, str]:
         "access_log": ("access.log", "access.jsonl"),
         "app_log": ("app.log",),
         "changes": ("changes.jsonl",),
+        "after_fix_log": (AFTER_FIX, AFTER_FIX_JSON),
     }
     out = {}
     for key, candidates in names.items():
@@ -210,6 +214,42 @@ def timings(db: Database, key: str) -> dict[str, Any]:
         out[stage] = None if t is None else round((t - d.started_at).total_seconds() / 60, 1)
     out["stage"] = inc.stage.value
     return out
+
+
+def after_fix(db: Database, key: str) -> tuple[Path, bool, datetime]:
+    """Write the drill's traffic of the 30 minutes after the fix into its directory.
+
+    The fix is the latest lever pulled, containment or fix (what `verify` takes too). The
+    traffic is healthy when a lever is still applied or the incident is fixed, else the
+    scenario's fault goes on: a drill tells whether the team's action worked. Time is
+    fast-forwarded: the lines are dated after the fix, so `warroom verify` can judge now.
+    Returns (the file, whether the traffic is healthy, the fix time)."""
+    d = get(db, key)
+    inc = incidents.get(db, key)
+    pulled = mitigations.list_for(db, key)
+    applied = [m for m in pulled if m.status == "applied"]
+    marks = [t for t in (inc.stage_times.get("contained"), inc.stage_times.get("fixed")) if t]
+    marks += [m.created_at for m in pulled]
+    if not marks:
+        raise InvalidTransition(
+            f"{d.incident_key} has no fix yet: pull a lever (or move it to contained) first; "
+            "the traffic after the fix depends on it",
+            hint=Hint("list_levers", "see the levers", incident=d.incident_key),
+        )
+    fix = max(marks)
+    healthy = bool(applied) or inc.stage.value in ("fixed", "verified", "closed")
+    name = AFTER_FIX_JSON if d.truth.get("log_format") == "json" else AFTER_FIX
+    path = Path(d.directory) / name
+    sc.write_traffic(
+        d.scenario,
+        path,
+        fix,
+        recovered=healthy,
+        seed=d.seed + 1,
+        minutes=AFTER_FIX_MINUTES,
+        log_format=str(d.truth.get("log_format") or "combined"),
+    )
+    return path, healthy, fix
 
 
 def _triage_check(db: Database, key: str, truth: dict[str, Any]) -> dict[str, Any]:

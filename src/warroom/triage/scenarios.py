@@ -330,10 +330,40 @@ def _paths(rng: np.random.Generator, routes: np.ndarray) -> np.ndarray:
     return out.astype(str)
 
 
-def _write_access(path: Path, rows: dict[str, np.ndarray], log_format: str) -> int:
+def write_traffic(
+    name: str,
+    path: str | Path,
+    start: datetime,
+    *,
+    recovered: bool,
+    seed: int = 0,
+    minutes: int = 30,
+    per_minute: int = 200,
+    log_format: str = "combined",
+) -> int:
+    """The traffic of `minutes` from `start` (a drill's "after the fix"): the baseline when
+    `recovered`, else with scenario `name`'s fault going on. Returns the lines written."""
+    rng = np.random.default_rng(seed)
+    rows = _baseline(rng, minutes, per_minute)
+    if not recovered:
+        route = rows["route"]
+        if name == "deploy_5xx":
+            hit = (route == "/checkout") & (rng.random(len(route)) < 0.4)
+            rows["status"][hit] = 500
+        elif name in ("upstream_timeout", "retry_storm"):
+            hit = (route == "/search") & (rng.random(len(route)) < 0.3)
+            rows["status"][hit] = 504
+        elif name != "healthy":
+            rows["latency"][(route == "/search") | (route == "/api/orders/{id}")] *= 3.2
+    return _write_access(Path(path), rows, log_format, start=start)
+
+
+def _write_access(
+    path: Path, rows: dict[str, np.ndarray], log_format: str, *, start: datetime = START
+) -> int:
     rng = np.random.default_rng(len(rows["t"]))
     ts = pl.Series(
-        [START + timedelta(seconds=float(s)) for s in rows["t"]], dtype=pl.Datetime("us", "UTC")
+        [start + timedelta(seconds=float(s)) for s in rows["t"]], dtype=pl.Datetime("us", "UTC")
     )
     paths = _paths(rng, rows["route"])
     client = [f"10.{c // 250}.{c % 250}.{(c * 7) % 250 + 1}" for c in rows["client"]]
