@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from warroom.triage import scenarios as sc
 STARTED = "drill.started"
 ENDED = "drill.ended"
 AFTER_FIX, AFTER_FIX_JSON = "after-fix.log", "after-fix.jsonl"
+DRILL_LOG_MINUTES = 180  # the scenarios' default length: the onset about an hour before now
 AFTER_FIX_MINUTES = 30  # the default soak of `warroom verify` (10 min) and 20 min to judge
 
 # What the pager or a reporter would say: the symptom, never the answer.
@@ -112,7 +113,9 @@ def start(
             f"{out} is not empty: give a new directory for the drill's files", field="out"
         )
     seed = random.SystemRandom().randrange(1, 1_000_000) if seed is None else seed
-    truth = sc.generate(scenario, out, seed=seed)
+    # The evidence ends now, as a real incident's logs would: the onset an hour ago or so.
+    now = utcnow()
+    truth = sc.generate(scenario, out, seed=seed, start=_log_start(now))
     title, default_sev = BRIEFS.get(scenario, (f"Drill: {scenario}", "P2"))
     files = _files(str(out))
     inc = incidents.declare(
@@ -128,7 +131,6 @@ def start(
         drill=True,
         commander=commander,
     )
-    now = utcnow()
     truth_data = {
         "incident": truth.incident,
         "onset": truth.onset.isoformat() if truth.onset else None,
@@ -165,6 +167,11 @@ def start(
             },
         )
     return get(db, inc.key)
+
+
+def _log_start(now: datetime) -> datetime:
+    """Where a drill's logs begin: DRILL_LOG_MINUTES before `now`, on a whole minute."""
+    return now.replace(second=0, microsecond=0) - timedelta(minutes=DRILL_LOG_MINUTES)
 
 
 def _from_row(key: str, r: Any) -> Drill:

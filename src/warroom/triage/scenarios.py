@@ -78,14 +78,16 @@ def generate(
     minutes: int = 180,
     per_minute: int = 200,
     onset_minute: int = 117,
+    start: datetime = START,
 ) -> ScenarioTruth:
-    """Write the access log, app log and changes of scenario `name` into `out_dir`."""
+    """Write the access log, app log and changes of scenario `name` into `out_dir`, the logs
+    beginning at `start` (a fixed day by default: same seed, same files)."""
     if name not in SCENARIOS:
         raise InvalidInput(f"unknown scenario {name!r}: use one of {', '.join(SCENARIOS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    onset = START + timedelta(minutes=onset_minute)
+    onset = start + timedelta(minutes=onset_minute)
     rows = _baseline(rng, minutes, per_minute)
     t_after = rows["t"] >= onset_minute * 60.0
     route = rows["route"]
@@ -169,7 +171,7 @@ def generate(
         changes += [
             _change(
                 "D-95",
-                START + timedelta(minutes=60),
+                start + timedelta(minutes=60),
                 "deploy",
                 "search",
                 ["services/search/ranker.py"],
@@ -242,9 +244,9 @@ def generate(
         truth.update(top_route="/search", top_suspect=None)
 
     access = out / ("access.jsonl" if log_format == "json" else "access.log")
-    n = _write_access(access, rows, log_format)
+    n = _write_access(access, rows, log_format, start=start)
     app = out / "app.log"
-    _write_app_log(app, rng, minutes, app_events)
+    _write_app_log(app, rng, minutes, app_events, start=start)
     changes_path = out / "changes.jsonl"
     changes_path.write_text("".join(json.dumps(c) + "\n" for c in changes))
     return ScenarioTruth(
@@ -422,7 +424,12 @@ _APP_BASE = [
 
 
 def _write_app_log(
-    path: Path, rng: np.random.Generator, minutes: int, events: list[tuple[float, str]]
+    path: Path,
+    rng: np.random.Generator,
+    minutes: int,
+    events: list[tuple[float, str]],
+    *,
+    start: datetime = START,
 ) -> None:
     base_t = np.sort(rng.random(minutes * 12) * minutes * 60)
     lines = [
@@ -441,5 +448,5 @@ def _write_app_log(
     lines.sort(key=lambda x: x[0])
     with path.open("w") as f:
         for t, text in lines:
-            stamp = START + timedelta(seconds=t)
+            stamp = start + timedelta(seconds=t)
             f.write(f"{stamp:%Y-%m-%d %H:%M:%S},{stamp.microsecond // 1000:03d} {text}\n")
