@@ -66,7 +66,21 @@ def test_reading_commands_never_create_a_database(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     target = user_data_dir() / "warroom.db"
-    for args in (["list"], ["show", "INC-1"], ["timeline", "INC-1"], ["task", "list", "INC-1"]):
+    reading = [
+        ["list"],
+        ["show", "INC-1"],
+        ["timeline", "INC-1"],
+        ["task", "list", "INC-1"],
+        ["updates", "INC-1"],
+        ["mitigations", "INC-1"],
+        ["drills"],
+        ["actions"],
+        ["postmortems"],
+        ["report"],
+        ["audit"],
+        ["export", "-"],
+    ]
+    for args in reading:
         res = runner.invoke(app, args)
         assert res.exit_code == 2, res.output
         assert f"no database at {target}" in res.output

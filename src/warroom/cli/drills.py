@@ -102,7 +102,7 @@ def drills_cmd(
     """List drills, show a drill's timings, or end it (--end) for the scorecard and truth."""
     sh = Shell(db, as_, json_)
     if key is None:
-        items = drills.list_drills(sh.db)
+        items = drills.list_drills(sh.read_db)
 
         def render_list() -> None:
             if not items:
