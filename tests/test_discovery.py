@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import drop_pg_schema, make_pg_url
 from warroom.cli.main import app
 from warroom.core.config import find_config, load_settings, user_data_dir
 
@@ -175,3 +176,18 @@ def test_triage_refuses_a_file_of_which_no_line_could_be_read(tmp_path: Path) ->
     assert f"no line of {changes}" in res.output.replace("\n", "")
     assert '"id": "D-104"' in res.output  # its first line
     assert "No incident detected" not in res.output
+
+
+@pytest.mark.postgres
+def test_reading_commands_refuse_a_postgresql_database_without_tables() -> None:
+    url, schema = make_pg_url()
+    try:
+        res = runner.invoke(app, ["list", "--db", url])
+        assert res.exit_code == 2, res.output
+        assert "the database has no warroom tables yet" in res.output
+        status = json.loads(run("db", "status", "--db", url, "--json"))
+        assert status["current"] == [] and status["pending"] and status["found_by"] == "--db"
+        run("declare", "x", "--severity", "P2", "--db", url, "--as", "ana")  # a writer creates
+        assert "INC-1" in run("list", "--db", url)
+    finally:
+        drop_pg_schema(schema)

@@ -22,7 +22,7 @@ Generated from the application's OpenAPI document by `make reference`
 (`python -m warroom.web.reference`); a test fails when it is out of date. A running desk
 serves the whole schema, bodies and responses included, at `/api/v1/openapi.json` and
 browsable at [`/docs`](http://127.0.0.1:8000/docs). How to call it (the acting person, tokens,
-errors): [REST API and pages](desk.md), [Security](security.md).
+errors): [the desk](desk.md#the-rest-api), [Security](security.md).
 """
 
 METHODS = ("get", "post", "put", "patch", "delete")
