@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,22 @@ def test_mkdocs_builds_strictly(tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert (tmp_path / "configuration.html").is_file() and (tmp_path / "cli.html").is_file()
+
+
+def test_make_run_takes_port_host_and_config_and_the_license_is_spdx() -> None:
+    make = shutil.which("make")
+    need(make is not None, "make is not installed")
+    res = subprocess.run(
+        [str(make), "-n", "run", "PORT=8123", "HOST=127.0.0.2", "CONFIG=demo/warroom.toml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    serve = [line for line in res.stdout.splitlines() if "warroom serve" in line]
+    assert serve == [
+        ".venv/bin/warroom serve --host 127.0.0.2 --port 8123 --config demo/warroom.toml"
+    ]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "Apache-2.0"  # SPDX: no setuptools deprecation

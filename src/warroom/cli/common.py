@@ -114,7 +114,6 @@ class Shell:
     def db(self) -> Database:
         """The database, created if it is new (the per-user one with its directory), migrated
         first if it is behind."""
-        prepare_database_dir(self.settings)
         database = self.bare_db
         _migrate_if_pending(database)
         return database
@@ -140,7 +139,9 @@ class Shell:
 
     @functools.cached_property
     def bare_db(self) -> Database:
-        """The database as it is, not migrated (schema status, upgrade, restore, import)."""
+        """The database as it is, not migrated (schema status, upgrade, restore, import); the
+        per-user directory is made if it is missing (any other missing directory is an error)."""
+        prepare_database_dir(self.settings)
         return _connect(self.settings)
 
     @property

@@ -20,7 +20,7 @@ from warroom.cli.common import (
     handle_errors,
 )
 from warroom.core import migrate, registry, worker
-from warroom.core.config import load_settings, prepare_database_dir, sqlite_path
+from warroom.core.config import load_settings, sqlite_path
 from warroom.core.errors import InvalidInput
 
 app = typer.Typer()
@@ -34,7 +34,6 @@ db_app = typer.Typer(help="Database schema: upgrade, status.", no_args_is_help=T
 def db_upgrade(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Migrate the database schema to the newest version."""
     sh = Shell(db, json_=json_)
-    prepare_database_dir(sh.settings)
     heads = migrate.upgrade(sh.bare_db)
     sh.out({"revisions": heads}, lambda: console.print(f"Database is at {', '.join(heads)}."))
 
@@ -112,7 +111,6 @@ def serve(
     from warroom.web.app import create_app
 
     sh = Shell(db, config=config)
-    prepare_database_dir(sh.settings)
     database = sh.bare_db
     migrate.upgrade(database)
     # Any address once an account exists; without one, loopback only (or --insecure-bind).
