@@ -142,7 +142,9 @@ def triage_command(
         None, "--git", help="Git repository whose commits before the onset are suspects."
     ),
     log_format: str | None = typer.Option(
-        None, "--log-format", help="Force the format: combined, common or json."
+        None,
+        "--log-format",
+        help="Force the format (default: detect): combined, json, w3c, alb, ... (docs/triage.md).",
     ),
     time_unit: str | None = typer.Option(
         None, "--time-unit", help="Unit of the request-time field: s, ms or us."
