@@ -31,7 +31,7 @@ from warroom.core.clock import parse_time
 from warroom.core.errors import InvalidInput
 from warroom.triage.render import ms_figure, pct, render_markdown, sparkline
 
-if TYPE_CHECKING:  # the engine (polars, numpy, drain3) loads only when a command runs
+if TYPE_CHECKING:  # the engine (polars, numpy) loads only when a command runs
     from warroom.triage.model import TriageReport
 
 OUTPUT_FORMATS = ("terminal", "json", "markdown")
@@ -178,7 +178,7 @@ def triage_command(
         output = "json"
     if output not in OUTPUT_FORMATS:
         raise InvalidInput(f"unknown --format {output!r}: use one of {', '.join(OUTPUT_FORMATS)}")
-    # lazy: the engine (polars, numpy, drain3, matplotlib) loads when triage runs, not for
+    # lazy: the engine (polars, numpy, matplotlib) loads when triage runs, not for
     # every warroom command (the CLI registers this module at start)
     from warroom.triage.chart import write_chart
     from warroom.triage.report import triage
@@ -227,7 +227,7 @@ def templates_command(
     limit: int = typer.Option(50, "--limit", help="Templates shown in the terminal."),
 ) -> None:
     """Templates of an app log with counts, first and last time, an example; busiest first."""
-    # lazy: drain3 loads when this command runs, not for every warroom command
+    # lazy: the app-log miner loads when this command runs, not for every warroom command
     from warroom.triage.signatures import mine_templates
 
     if json_:
