@@ -9,6 +9,7 @@ import pytest
 
 from triage_helpers import write
 from warroom.core.errors import UnknownFormat
+from warroom.detect.slo import check_logs, parse_slos
 from warroom.triage.parse import read_access_logs
 from warroom.triage.report import triage
 
@@ -114,3 +115,12 @@ def test_alb_without_a_target_has_no_latency(tmp_path):
     assert row["status"] == 503 and row["latency_ms"] is None
     url = parts[13]  # "https://shop.example.com:443/path" -> /path
     assert row["path"] == url.split(":443", 1)[1] and row["request_id"].startswith("Root=1-")
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_each_format_through_slo_check_pages_on_the_checkout_errors(name):
+    slos = parse_slos("slos:\n  - {name: checkout, objective: 99.9%, match: {route: /checkout}}\n")
+    (report,) = check_logs([DATA / name], slos)
+    assert report.page_firing
+    fired = next(a for a in report.alerts if a.alert.name == "page-fast").fired
+    assert fired and ONSET <= fired[0].start <= ONSET + timedelta(minutes=5)
