@@ -58,6 +58,14 @@ HEADERS = {
     "android logcat": ("11-20 13:04:05.123  1702  2395 D WindowManager: wake lock held", MS,
                        "wake lock held"),
     "clf time": ("[20/Nov/2026:13:04:05 +0000] GET done", T, "GET done"),
+    "epoch date syslog": ("- 1795179845 2026.11.20 dn228 Nov 20 13:04:05 dn228/dn228 "
+                          "crond(pam_unix)[2915]: session closed for user root", T,
+                          "session closed for user root"),
+    "epoch date ras": ("- 1795179845 2026.11.20 R02-M1-N0-C:J12-U11 2026-11-20-13.04.05.675872 "
+                       "R02-M1-N0-C:J12-U11 RAS KERNEL INFO cache parity error corrected", T,
+                       "cache parity error corrected"),
+    "id node state epoch": ("134681 node-246 unix.hw state_change.unavailable 1795179845 1 "
+                            "Component State Change", T, "Component State Change"),
 }  # fmt: skip
 
 

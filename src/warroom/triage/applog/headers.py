@@ -7,7 +7,8 @@ RFC 3164 (with host and program) and RFC 5424, Apache error logs with day names
 CLF times, log4j/logback/Python logging levels and loggers after the time, Go klog/glog
 (`E1120 13:00:01.123456 1 file.go:42]`), java.util.logging (`Nov 20, 2026 1:00:01 PM`),
 HDFS (`yymmdd hhmmss`), Android logcat (`mm-dd hh:mm:ss.mmm`), epoch seconds, BGL-style
-`- epoch yyyy.mm.dd`, pipe-separated `yyyymmdd-h:m:s:ms|component|pid|`, time-only
+`- epoch yyyy.mm.dd` (with a syslog or RAS header after it), `id node component state
+epoch flag`, pipe-separated `yyyymmdd-h:m:s:ms|component|pid|`, time-only
 logback (`13:00:01.123`), and Python's `LEVEL:logger:` without a time. The style that
 matched the previous line is tried first.
 """
@@ -170,7 +171,27 @@ _STYLES: list[tuple[str, str, Conv, bool]] = [
         _numeric,
         False,
     ),
+    (  # label epoch date node month day time node program[pid]: (Thunderbird)
+        "epoch-syslog",
+        r"\S+ (?P<e>\d{10}) \d{4}\.\d{2}\.\d{2} \S+ \w{3} +\d{1,2} \d\d:\d\d:\d\d "
+        r"\S+ [\w./()@-]+(?:\[\d+\])?: ()(?P<f>)",
+        _epoch,
+        False,
+    ),
+    (  # label epoch date node time node type component level (BGL)
+        "epoch-ras",
+        r"\S+ (?P<e>\d{10}) \d{4}\.\d{2}\.\d{2} \S+ \d{4}-\d\d-\d\d-\d\d\.\d\d\.\d\d\.\d+ "
+        r"\S+ [A-Z]+ [A-Z_]+ [A-Z]+ ()(?P<f>)",
+        _epoch,
+        False,
+    ),
     ("bgl", r"\S+ (?P<e>\d{10}) \d{4}\.\d{2}\.\d{2} ()(?P<f>)", _epoch, False),
+    (  # id node component state epoch flag (HPC)
+        "epoch-state",
+        r"\d+ \S+ \S+ \S+ (?P<e>\d{10}) \d+ ()(?P<f>)",
+        _epoch,
+        False,
+    ),
     ("epoch", r"\[?(?P<e>\d{10})(?:\.(?P<f>\d+))?\]?\s+", _epoch, True),
     ("month-dot", rf"\[(?P<m>\d{{2}})\.(?P<d>\d{{2}}) {_HMS}\]\s+", _numeric, True),
     ("time-only", r"\[?\d{2}:\d{2}:\d{2}[.,]\d{3}\]?\s+", _none, True),
