@@ -22,12 +22,21 @@ def _url_path(e: pl.Expr) -> pl.Expr:
     )
 
 
+def _ascii(pattern: str) -> str:
+    """The pattern with ASCII digit, word and non-space classes for polars' regex engine,
+    where the Unicode ones make larger automata; Python's `re` keeps the original. Nested
+    classes (`[[0-9].]`) are valid there."""
+    return (
+        pattern.replace(r"\d", "[0-9]").replace(r"\w", "[A-Za-z0-9_]").replace(r"\S", "[^ ]")
+    )
+
+
 def parse_line_format(fmt: LineFormat, lines: pl.Series, units: dict[str, float]) -> pl.DataFrame:
     """Columns idx, line, ok and the row fields (no route); `ok` false where the careful
     parser must look."""
-    pattern = fmt.pattern if fmt.search else "^" + fmt.pattern
+    pattern = _ascii(fmt.pattern if fmt.search else "^" + fmt.pattern)
     names = set(fmt.regex.groupindex)
-    g = pl.col("line").str.extract_groups(pattern)
+    g = pl.col("g")  # the groups, extracted once
 
     def field(name: str) -> pl.Expr:
         return g.struct.field(name) if name in names else pl.lit(None, pl.String)
@@ -48,6 +57,7 @@ def parse_line_format(fmt: LineFormat, lines: pl.Series, units: dict[str, float]
         pl.DataFrame([lines.alias("line")])
         .with_row_index("idx")
         .lazy()
+        .with_columns(g=pl.col("line").str.extract_groups(pattern))
         .select(
             "idx",
             "line",
@@ -75,7 +85,7 @@ def parse_line_format(fmt: LineFormat, lines: pl.Series, units: dict[str, float]
 def parse_w3c(layout: W3CLayout, lines: pl.Series, units: dict[str, float]) -> pl.DataFrame:
     """W3C extended lines split on the layout's separator, columns found by name."""
     n = len(layout.fields)
-    split = pl.col("line").str.split_exact(layout.separator, n - 1)
+    split = pl.col("s")  # the fields, split once
 
     def col(name: str | None) -> pl.Expr:
         if name is None:
@@ -92,6 +102,7 @@ def parse_w3c(layout: W3CLayout, lines: pl.Series, units: dict[str, float]) -> p
         pl.DataFrame([lines.alias("line")])
         .with_row_index("idx")
         .lazy()
+        .with_columns(s=pl.col("line").str.split_exact(layout.separator, n - 1))
         .select(
             "idx",
             "line",
