@@ -1,15 +1,21 @@
 """Every access-log format through detection, parsing and triage, from the samples in
 tests/data/accesslogs (written from each format's documentation by make_samples.py)."""
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from triage_helpers import write
-from warroom.core.errors import UnknownFormat
+from warroom.cli.triage import register
+from warroom.core.errors import InvalidInput, UnknownFormat
 from warroom.detect.slo import check_logs, parse_slos
+from warroom.triage.formats import BUILT_IN, LINE_FORMATS, declare_formats
 from warroom.triage.parse import read_access_logs
 from warroom.triage.report import triage
 
@@ -124,3 +130,58 @@ def test_each_format_through_slo_check_pages_on_the_checkout_errors(name):
     assert report.page_firing
     fired = next(a for a in report.alerts if a.alert.name == "page-fast").fired
     assert fired and ONSET <= fired[0].start <= ONSET + timedelta(minutes=5)
+
+
+@pytest.fixture
+def declared():
+    """Formats declared by a test are forgotten after it."""
+    yield
+    for name in set(LINE_FORMATS) - BUILT_IN:
+        del LINE_FORMATS[name]
+
+
+MYPROXY = (
+    "[triage.formats.myproxy]\n"
+    "pattern = '''(?P<ts>\\d{4}-\\S+) (?P<client>\\S+) (?P<method>[A-Z]+) (?P<path>\\S+) "
+    "(?P<status>\\d{3}) (?P<latency>\\d+)us'''\n"
+    'time = "%Y-%m-%dT%H:%M:%S%z"\n'
+    'unit = "us"\n'
+)
+
+
+def test_a_format_declared_in_warroom_toml_is_detected_by_triage(tmp_path, monkeypatch, declared):
+    rows = read_access_logs([str(DATA / "envoy.log")]).frame.to_dicts()
+    lines = [
+        f"{r['ts']:%Y-%m-%dT%H:%M:%S+0000} {r['client']} {r['method']} {r['path']} "
+        f"{r['status']} {round(r['latency_ms'] * 1000)}us"
+        for r in rows
+    ]
+    log = write(tmp_path / "proxy.log", lines)
+    (tmp_path / "warroom.toml").write_text(MYPROXY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WARROOM_CONFIG", raising=False)
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["triage", str(log), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["formats"] == {str(log): "myproxy"}
+    assert data["lines"]["parsed"] == LINES and data["routes"][0]["route"] == "/checkout"
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ({"combined": {"pattern": "x"}}, "redefines a built-in format"),
+        ({"p": {}}, "needs pattern ="),
+        ({"p": {"pattern": "(?P<ts>"}}, "not a regular expression"),
+        ({"p": {"pattern": "(?P<ts>x) (?P<status>y)"}}, "no (?P<method>), (?P<path (or url)>)"),
+        (
+            {"p": {"pattern": "(?P<ts>a)(?P<status>b)(?P<method>c)(?P<url>d)", "unit": "h"}},
+            "unit 'h' is not one of",
+        ),
+    ],
+)
+def test_declared_formats_are_checked_with_the_reason(spec, needle, declared):
+    with pytest.raises(InvalidInput, match=re.escape(needle)):
+        declare_formats(spec, "warroom.toml")

@@ -28,7 +28,9 @@ from rich.table import Table
 from warroom.cli.common import Shell, emit_json, handle_errors
 from warroom.cli.duplicates import duplicates_command, print_duplicates
 from warroom.core.clock import parse_time
+from warroom.core.config import load_settings
 from warroom.core.errors import InvalidInput
+from warroom.triage.formats import declare_formats
 from warroom.triage.render import ms_figure, pct, render_markdown, sparkline
 
 if TYPE_CHECKING:  # the engine (polars, numpy) loads only when a command runs
@@ -183,6 +185,7 @@ def triage_command(
     from warroom.triage.chart import write_chart
     from warroom.triage.report import triage
 
+    _declared_formats()
     sh = Shell(db, actor, output == "json")
     report = triage(
         access_logs,
@@ -260,6 +263,14 @@ def templates_command(
     if assign:
         for i, cid in enumerate(mined.assignments, start=1):
             console.print(f"{i}\t{cid if cid is not None else '-'}", markup=False)
+
+
+def _declared_formats() -> None:
+    """Access-log formats declared in warroom.toml ([triage.formats.NAME])."""
+    settings = load_settings()
+    declared = settings.section("triage").get("formats", {})
+    if declared:
+        declare_formats(declared, str(settings.config_path))
 
 
 def render_terminal(report: TriageReport, console: Console) -> None:

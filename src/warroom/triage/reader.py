@@ -31,7 +31,7 @@ from warroom.triage.lineparse import CLF_RE, JSON_FIELDS, TIME_UNITS, trailing_n
 
 # the compiled scanner folds combined and common; the others parse with polars
 NATIVE_FORMATS = ("combined", "common")
-FORMATS = (*NATIVE_FORMATS, "json", "w3c", *LINE_FORMATS)
+FORMATS = (*NATIVE_FORMATS, "json", "w3c", *LINE_FORMATS)  # built in; warroom.toml adds more
 BLOCK_SIZE = 8 << 20
 MAX_SAMPLES = 5
 
@@ -111,9 +111,10 @@ Release = Callable[[], None]
 
 def check_options(log_format: str | None, time_unit: str | None) -> None:
     """Refuse an unknown --log-format or --time-unit, naming the allowed values."""
-    if log_format is not None and log_format not in FORMATS:
+    known = (*NATIVE_FORMATS, "json", "w3c", *LINE_FORMATS)
+    if log_format is not None and log_format not in known:
         raise InvalidInput(
-            f"unknown log format {log_format!r}: use one of {', '.join(FORMATS)}",
+            f"unknown log format {log_format!r}: use one of {', '.join(known)}",
             field="log_format",
         )
     if time_unit is not None and time_unit not in TIME_UNITS:
@@ -422,10 +423,12 @@ def _detect(
     found = log_format or max(counts, key=lambda k: counts[k])  # first of equals: specific
     if log_format is None and counts[found] == 0:
         raise UnknownFormat(
-            f"{label} is not an access log in a known format (tried {', '.join(FORMATS)}); "
+            f"{label} is not an access log in a known format (tried "
+            f"{', '.join((*NATIVE_FORMATS, 'json', 'w3c', *LINE_FORMATS))}); "
             f"first line: {sample[0][:160]!r}. Name the format with --log-format; for JSON "
-            "lines name the fields with --field ROLE=NAME (ts, path, status, ...); other "
-            "layouts: see the formats table in docs/triage.md",
+            "lines name the fields with --field ROLE=NAME (ts, path, status, ...); declare "
+            "another layout as a pattern in warroom.toml [triage.formats.NAME] "
+            "(docs/triage.md)",
             field="log_format",
         )
     unit = time_unit

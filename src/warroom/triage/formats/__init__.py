@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from warroom.core.errors import InvalidInput
+
 _CLF_HEAD = (
     r"(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "
     r'"(?P<method>[A-Z]+) (?P<path>\S+)(?: [^"]*)?" (?P<status>\d{3}) \S+'
@@ -119,6 +121,46 @@ LINE_FORMATS: dict[str, LineFormat] = {
         ),
     )
 }
+
+
+BUILT_IN = frozenset(LINE_FORMATS)
+_UNITS = ("s", "ms", "us", "ns")
+
+
+def declare_formats(table: dict[str, Any], source: str = "warroom.toml") -> list[str]:
+    """Add the formats of a `[triage.formats.NAME]` table (pattern, time, unit, utc,
+    search); they are detected like the built-in ones. Returns their names."""
+    names = []
+    for name, spec in table.items():
+        where = f"{source}: [triage.formats.{name}]"
+        if name in BUILT_IN or name in ("combined", "common", "json", "w3c"):
+            raise InvalidInput(f"{where} redefines a built-in format: pick another name")
+        if not isinstance(spec, dict) or not isinstance(spec.get("pattern"), str):
+            raise InvalidInput(f"{where} needs pattern = '<regex with named groups>'")
+        try:
+            groups = set(re.compile(spec["pattern"]).groupindex)
+        except re.error as exc:
+            raise InvalidInput(f"{where}: pattern is not a regular expression: {exc}") from exc
+        missing = [g for g in ("ts", "status", "method") if g not in groups]
+        if "path" not in groups and "url" not in groups:
+            missing.append("path (or url)")
+        if missing:
+            raise InvalidInput(f"{where}: pattern has no (?P<{'>), (?P<'.join(missing)}>) group")
+        unit = spec.get("unit", "ms")
+        if unit not in _UNITS:
+            raise InvalidInput(f"{where}: unit {unit!r} is not one of {', '.join(_UNITS)}")
+        time_format = spec.get("time", "%Y-%m-%dT%H:%M:%S%.fZ")
+        LINE_FORMATS[name] = LineFormat(
+            name,
+            spec["pattern"],
+            time_format,
+            aware="%z" in time_format,
+            unit=unit,
+            search=bool(spec.get("search", False)),
+            describe=f"declared in {source}",
+        )
+        names.append(name)
+    return names
 
 
 def path_of(url: str) -> str:
