@@ -200,7 +200,6 @@ _STYLES: list[tuple[str, str, Conv, bool]] = [
     ("file-iso", rf"[\w.-]+\.log[\w.:-]* {_ISO}\s+", _iso, True),  # OpenStack
 ]
 _COMPILED = [(name, re.compile(p), conv, after) for name, p, conv, after in _STYLES]
-STYLES = tuple(name for name, *_ in _STYLES)
 
 
 class HeaderReader:

@@ -26,9 +26,7 @@ def _ascii(pattern: str) -> str:
     """The pattern with ASCII digit, word and non-space classes for polars' regex engine,
     where the Unicode ones make larger automata; Python's `re` keeps the original. Nested
     classes (`[[0-9].]`) are valid there."""
-    return (
-        pattern.replace(r"\d", "[0-9]").replace(r"\w", "[A-Za-z0-9_]").replace(r"\S", "[^ ]")
-    )
+    return pattern.replace(r"\d", "[0-9]").replace(r"\w", "[A-Za-z0-9_]").replace(r"\S", "[^ ]")
 
 
 def parse_line_format(fmt: LineFormat, lines: pl.Series, units: dict[str, float]) -> pl.DataFrame:
