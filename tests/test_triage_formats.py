@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from triage_helpers import write
 from warroom.cli.triage import register
+from warroom.contain import verify
 from warroom.core.errors import InvalidInput, UnknownFormat
 from warroom.detect.slo import check_logs, parse_slos
 from warroom.triage.formats import BUILT_IN, LINE_FORMATS, declare_formats
@@ -185,3 +186,17 @@ def test_a_format_declared_in_warroom_toml_is_detected_by_triage(tmp_path, monke
 def test_declared_formats_are_checked_with_the_reason(spec, needle, declared):
     with pytest.raises(InvalidInput, match=re.escape(needle)):
         declare_formats(spec, "warroom.toml")
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_each_format_through_verify_is_not_recovered(name):
+    frame = read_access_logs([str(DATA / name)]).frame
+    t = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+    verdict = verify.compare(
+        frame,
+        baseline=verify.Window("baseline", t, ONSET),
+        incident=None,
+        after=verify.Window("after", ONSET + timedelta(minutes=5), t + timedelta(minutes=45)),
+        min_requests=50,
+    )
+    assert verdict.verdict == verify.NOT_RECOVERED, verdict.summary
