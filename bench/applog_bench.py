@@ -39,6 +39,11 @@ with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
             miner.add_log_message(line)
 print(len(miner.drain.clusters))
 """
+LIBRARY_SCRIPT = """
+import sys
+from warroom.triage.signatures import mine_templates
+print(len(mine_templates([sys.argv[1]]).templates))
+"""
 
 
 def accuracy() -> None:
@@ -108,10 +113,12 @@ def speed(lines: int) -> None:
     exe = Path(sys.executable).with_name("warroom")
     warroom = [str(exe), "logs", "templates", str(log), "--format", "json"]
     t_w, rss_w = run(warroom)
+    t_l, rss_l = run([sys.executable, "-c", LIBRARY_SCRIPT, str(log)])
     t_d, rss_d = run([sys.executable, "-c", DRAIN3_SCRIPT, str(log)])
     print(f"file: {log.name}, {lines:,} lines, {log.stat().st_size / 1e6:.0f} MB")
     print(f"{'':<28}{'seconds':>9}{'lines/s':>11}{'peak RSS':>10}")
     print(f"{'warroom logs templates':<28}{t_w:>9.2f}{lines / t_w:>11,.0f}{rss_w:>8.0f}MB")
+    print(f"{'mine_templates (library)':<28}{t_l:>9.2f}{lines / t_l:>11,.0f}{rss_l:>8.0f}MB")
     print(f"{'drain3 (defaults)':<28}{t_d:>9.2f}{lines / t_d:>11,.0f}{rss_d:>8.0f}MB")
     print(
         f"speed ratio warroom/drain3: {t_d / t_w:.2f}x (target >= 1x); "

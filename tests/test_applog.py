@@ -1,12 +1,17 @@
 """App-log understanding: headers of every common style, masks, folded stack traces and
 grouping accuracy on the labelled corpus (against drain3 with its defaults)."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+import typer
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
+from typer.testing import CliRunner
 
+from warroom.cli.triage import register
+from warroom.core.errors import InvalidInput
 from warroom.triage.applog import AppLogMiner
 from warroom.triage.applog.corpus import SYSTEMS, grouping_accuracy, labelled_corpus
 from warroom.triage.applog.headers import HeaderReader
@@ -204,3 +209,32 @@ def test_grouping_accuracy_counts_a_line_right_only_with_its_whole_group():
     assert grouping_accuracy([1, 2, 3, 3, 4], truth) == pytest.approx(0.6)  # a split
     with pytest.raises(ValueError, match="4 predictions for 5 lines"):
         grouping_accuracy([1, 2, 3, 4], truth)
+
+
+def test_a_header_the_styles_miss_is_declared_per_source(tmp_path):
+    p = tmp_path / "odd.log"
+    p.write_text(
+        "#7|20.11.2026 13:04:05|node-a| job 1 done\n#8|20.11.2026 13:04:09|node-b| job 22 done\n"
+    )
+    plain = mine_templates([p])
+    assert plain.templates[0].first is None  # no built-in style knows this header
+    mined = mine_templates(
+        [p], header=r"#\d+\|(?P<ts>[^|]+)\|[^|]*\| ", time_format="%d.%m.%Y %H:%M:%S"
+    )
+    assert [(t.template, t.count) for t in mined.templates] == [("job <*> done", 2)]
+    assert mined.templates[0].first == T and mined.templates[0].last == T.replace(second=9)
+    with pytest.raises(InvalidInput, match="not a regular expression"):
+        mine_templates([p], header="(?P<ts>")
+
+
+def test_logs_templates_cli_takes_the_header_override(tmp_path):
+    p = tmp_path / "odd.log"
+    p.write_text("#7|20.11.2026 13:04:05|node-a| job 1 done\n")
+    app = typer.Typer()
+    register(app)
+    args = ["logs", "templates", str(p), "--format", "json"]
+    header = ["--header", r"#\d+\|(?P<ts>[^|]+)\|[^|]*\| ", "--time-format", "%d.%m.%Y %H:%M:%S"]
+    result = CliRunner().invoke(app, [*args, *header])
+    assert result.exit_code == 0, result.output
+    (template,) = json.loads(result.output)["templates"]
+    assert template["template"] == "job <*> done" and template["first"] == T.isoformat()

@@ -228,6 +228,14 @@ def templates_command(
         False, "--assign", help="Also give the template id of every input line, in order."
     ),
     limit: int = typer.Option(50, "--limit", help="Templates shown in the terminal."),
+    header: str | None = typer.Option(
+        None,
+        "--header",
+        help="Regex of a header the built-in styles miss; (?P<ts>...) is its time.",
+    ),
+    time_format: str | None = typer.Option(
+        None, "--time-format", help="strptime format of the --header's ts group."
+    ),
 ) -> None:
     """Templates of an app log with counts, first and last time, an example; busiest first."""
     # lazy: the app-log miner loads when this command runs, not for every warroom command
@@ -242,6 +250,8 @@ def templates_command(
         since=parse_time(since, field="since"),
         until=parse_time(until, field="until"),
         assign=assign,
+        header=header,
+        time_format=time_format,
     )
     if output == "json":
         data: dict[str, Any] = {

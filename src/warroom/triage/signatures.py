@@ -120,10 +120,13 @@ def mine_templates(
     until: datetime | None = None,
     assign: bool = False,
     year: int | None = None,
+    header: str | None = None,
+    time_format: str | None = None,
 ) -> Mined:
     """Mine templates from app logs, most frequent first; optionally the template id of
-    every non-blank line in the time range (a stack-trace line: its event's template)."""
-    miner = AppLogMiner(year=year)
+    every non-blank line in the time range (a stack-trace line: its event's template).
+    `header`/`time_format`: a header the built-in styles do not know (`applog.headers`)."""
+    miner = AppLogMiner(year=year, header=header, time_format=time_format)
     ids = array("l")
     n = 0
     for raw in read_lines(paths):

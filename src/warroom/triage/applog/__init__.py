@@ -36,8 +36,15 @@ _CONTINUATION = re.compile(
 
 
 class AppLogMiner:
-    def __init__(self, *, year: int | None = None, threshold: float = THRESHOLD) -> None:
-        self._headers = HeaderReader(year)
+    def __init__(
+        self,
+        *,
+        year: int | None = None,
+        threshold: float = THRESHOLD,
+        header: str | None = None,
+        time_format: str | None = None,
+    ) -> None:
+        self._headers = HeaderReader(year, header=header, time_format=time_format)
         self._masker = Masker()
         self._miner = Miner(threshold)
         self._last: Cluster | None = None

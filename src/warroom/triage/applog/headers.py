@@ -19,6 +19,9 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from warroom.core.errors import InvalidInput
+from warroom.triage.lineparse import parse_timestamp
+
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -203,14 +206,50 @@ _COMPILED = [(name, re.compile(p), conv, after) for name, p, conv, after in _STY
 
 
 class HeaderReader:
-    """Splits lines into (time, message); remembers the style of the last line."""
+    """Splits lines into (time, message); remembers the style of the last line.
 
-    def __init__(self, year: int | None = None) -> None:
+    `header`, a per-source override: a regular expression matching the header at the start
+    of a line, its `ts` group (if any) read with `time_format` (strptime; without one, ISO
+    8601 or epoch). Lines it does not match go through the built-in styles.
+    """
+
+    def __init__(
+        self,
+        year: int | None = None,
+        *,
+        header: str | None = None,
+        time_format: str | None = None,
+    ) -> None:
         self.year = year or datetime.now(UTC).year
         self._order = list(range(len(_COMPILED)))
+        try:
+            self._custom = re.compile(header) if header else None
+        except re.error as exc:
+            raise InvalidInput(f"header pattern is not a regular expression: {exc}") from exc
+        self._time_format = time_format
+
+    def _split_custom(self, m: re.Match[str], line: str) -> tuple[datetime | None, str, bool]:
+        text = m.groupdict().get("ts")
+        ts = None
+        if text:
+            try:
+                if self._time_format:
+                    ts = datetime.strptime(text, self._time_format)  # noqa: DTZ007 - UTC below
+                    ts = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+                    if "%Y" not in self._time_format and "%y" not in self._time_format:
+                        ts = ts.replace(year=self.year)
+                else:
+                    ts = parse_timestamp(text)
+            except ValueError:
+                ts = None
+        return ts, line[m.end() :], True
 
     def split(self, line: str) -> tuple[datetime | None, str, bool]:
         """(time or None, the message, whether a header was recognised)."""
+        if self._custom is not None:
+            m = self._custom.match(line)
+            if m:
+                return self._split_custom(m, line)
         for pos, i in enumerate(self._order):
             name, rx, conv, after = _COMPILED[i]
             m = rx.match(line)

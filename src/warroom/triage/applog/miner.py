@@ -15,6 +15,7 @@ from datetime import datetime
 from warroom.triage.applog.mask import VAR
 
 THRESHOLD = 0.5
+EXACT_LIMIT = 200_000  # masked shapes remembered for the exact look-up (memory stays bounded)
 
 
 @dataclass
@@ -68,6 +69,8 @@ class Miner:
             best = Cluster(len(self.clusters) + 1, list(tokens))
             self.clusters.append(best)
             group.append(best)
+        if len(self._exact) >= EXACT_LIMIT:
+            self._exact.clear()  # only a shortcut: the search finds a template again
         self._exact[key] = best
         return best
 
