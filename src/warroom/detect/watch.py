@@ -1,0 +1,229 @@
+"""Continuous detection: follow live access logs, evaluate SLOs, page through the alert intake.
+
+    w = Watcher(db, slos, ["/var/log/nginx/access.log"], state_path=Path("watch.json"))
+    changes = w.poll()          # read new lines, evaluate, send transitions; saves the state
+    w.close()
+
+Each poll reads the new whole lines of every log (`Follower`: rotation, truncation), parses
+them with the triage parser, counts them per 10-second step (`Tracker`) and evaluates every
+SLO at the newest request's time. When an SLO starts paging, one Alertmanager-shaped
+notification goes through the same intake as Prometheus alerts (opens or attaches to an
+incident, deduplicated by payload and group); when it stops, a resolved one. The state
+(offsets, step counts, what is firing) is written after every poll, so a restart resumes
+where it stopped and does not page again for a firing it already sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from warroom.core.db import Database
+from warroom.core.errors import InvalidInput
+from warroom.detect.alerts.intake import receive_alertmanager
+from warroom.detect.alerts.routing import Routing
+from warroom.detect.slo.follow import Follower
+from warroom.detect.slo.logs import sli_events
+from warroom.detect.slo.model import SLO
+from warroom.detect.slo.rules import ALERT_NAME
+from warroom.detect.slo.tracker import Status, Tracker
+from warroom.triage.lineparse import trailing_number
+from warroom.triage.parse import FileSpec, parse_block
+
+SOURCE = "warroom-watch"
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A page that started or stopped, and what the intake did with it."""
+
+    slo: str
+    status: str  # firing or resolved
+    at: datetime
+    alerts: list[str]
+    outcome: str
+    incident: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slo": self.slo,
+            "status": self.status,
+            "at": self.at.isoformat(),
+            "alerts": self.alerts,
+            "outcome": self.outcome,
+            "incident": self.incident,
+        }
+
+
+def _spec(path: str, data: bytes, log_format: str | None) -> FileSpec | None:
+    """The format of a log from its first lines (JSON lines or combined/common text)."""
+    lines = [s for s in data[: 1 << 16].decode("utf-8", "replace").split("\n") if s.strip()]
+    if not lines:
+        return None
+    fmt = log_format or ("json" if lines[0].lstrip().startswith("{") else "combined")
+    unit = None
+    if fmt != "json":
+        numbers = [n for n in (trailing_number(s) for s in lines[:50]) if n is not None]
+        if numbers:
+            unit = "s" if any("." in n for n in numbers) else "us"
+    return FileSpec(label=path, log_format=fmt, time_unit=unit)
+
+
+def _payload(slo: SLO, status: str, since: datetime, until: datetime | None, why: str) -> Any:
+    labels = {"alertname": ALERT_NAME, "slo": slo.name, "severity": "page"}
+    if slo.service:
+        labels["service"] = slo.service
+    alert = {
+        "status": status,
+        "labels": labels,
+        "annotations": {
+            "summary": f"SLO {slo.name} ({slo.objective * 100:g}%) is burning its error budget",
+            "description": why,
+        },
+        "startsAt": since.isoformat(),
+        "endsAt": until.isoformat() if until else ZERO_TIME,
+        "generatorURL": "",
+    }
+    return {
+        "version": "4",
+        "groupKey": f'{SOURCE}:{{slo="{slo.name}"}}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": SOURCE,
+        "groupLabels": {"slo": slo.name},
+        "commonLabels": labels,
+        "commonAnnotations": {},
+        "externalURL": "",
+        "alerts": [alert],
+    }
+
+
+def _why(status: Status) -> str:
+    parts = []
+    for a in status.alerts:
+        if a.firing:
+            low = f", burn at least {a.burn_low:.1f}x" if a.burn_low is not None else ""
+            parts.append(f"{a.alert.name}: {a.bad} of {a.total} requests bad{low}")
+    return "; ".join(parts) or "the burn stopped"
+
+
+class Watcher:
+    def __init__(
+        self,
+        db: Database,
+        slos: list[SLO],
+        paths: list[str],
+        *,
+        state_path: Path,
+        routing: Routing | None = None,
+        log_format: str | None = None,
+    ) -> None:
+        if not paths:
+            raise InvalidInput("give at least one --log to follow", field="log")
+        self.db = db
+        self.slos = slos
+        self.state_path = state_path
+        self.routing = routing or Routing()
+        self.log_format = log_format
+        saved = self._load()
+        files = saved.get("files", {})
+        self.followers = [Follower.from_state(p, files.get(p)) for p in paths]
+        self.specs: dict[str, FileSpec] = {}
+        slo_state = saved.get("slos", {})
+        self.trackers = {
+            s.name: Tracker.from_state(s, slo_state.get(s.name, {}).get("tracker", {}))
+            for s in slos
+        }
+        # the start of the page each SLO has sent and not resolved yet (ISO), or None
+        self.firing: dict[str, str | None] = {
+            s.name: slo_state.get(s.name, {}).get("firing_since") for s in slos
+        }
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            loaded: dict[str, Any] = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            raise InvalidInput(
+                f"{self.state_path} is not a watch state file (JSON): move it away to start "
+                "from the beginning of the logs",
+                field="state",
+            ) from None
+        return loaded
+
+    def save(self) -> None:
+        state = {
+            "files": {f.path: f.to_state() for f in self.followers},
+            "slos": {
+                name: {"tracker": tr.to_state(), "firing_since": self.firing[name]}
+                for name, tr in self.trackers.items()
+            },
+        }
+        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, self.state_path)
+
+    def _read(self, f: Follower) -> pl.DataFrame | None:
+        frames = []
+        while True:
+            data, first = f.read()
+            if not data:
+                break
+            spec = self.specs.get(f.path) or _spec(f.path, data, self.log_format)
+            if spec is None:
+                continue
+            self.specs[f.path] = spec
+            frame, _stats = parse_block(spec, data, first)
+            frames.append(frame)
+        return pl.concat(frames) if frames else None
+
+    def poll(self) -> list[Change]:
+        """Read what is new, evaluate every SLO, send the pages that started or stopped."""
+        frames = [fr for fr in (self._read(f) for f in self.followers) if fr is not None]
+        changes: list[Change] = []
+        frame = pl.concat(frames) if frames else None
+        for slo in self.slos:
+            tracker = self.trackers[slo.name]
+            if frame is not None:
+                tracker.add(sli_events(frame, slo))
+            status = tracker.status()
+            if status.now is None:
+                continue
+            change = self._transition(slo, status)
+            if change is not None:
+                changes.append(change)
+        self.save()
+        return changes
+
+    def _transition(self, slo: SLO, status: Status) -> Change | None:
+        since = self.firing[slo.name]
+        assert status.now is not None
+        if status.paging and since is None:
+            start = status.now
+            payload = _payload(slo, "firing", start, None, _why(status))
+            self.firing[slo.name] = start.isoformat()
+            kind = "firing"
+        elif not status.paging and since is not None:
+            start = datetime.fromisoformat(since)
+            payload = _payload(slo, "resolved", start, status.now, _why(status))
+            self.firing[slo.name] = None
+            kind = "resolved"
+        else:
+            return None
+        result = receive_alertmanager(self.db, payload, routing=self.routing, actor=SOURCE)
+        return Change(slo.name, kind, status.now, status.firing, result.outcome, result.incident)
+
+    def statuses(self) -> list[Status]:
+        return [self.trackers[s.name].status() for s in self.slos]
+
+    def close(self) -> None:
+        for f in self.followers:
+            f.close()
