@@ -207,7 +207,7 @@ class Watcher:
         since = self.firing[slo.name]
         assert status.now is not None
         if status.paging and since is None:
-            start = status.now
+            start = status.paging_since or status.now
             payload = _payload(slo, "firing", start, None, _why(status))
             self.firing[slo.name] = start.isoformat()
             kind = "firing"
@@ -219,7 +219,8 @@ class Watcher:
         else:
             return None
         result = receive_alertmanager(self.db, payload, routing=self.routing, actor=SOURCE)
-        return Change(slo.name, kind, status.now, status.firing, result.outcome, result.incident)
+        at = start if kind == "firing" else status.now
+        return Change(slo.name, kind, at, status.firing, result.outcome, result.incident)
 
     def statuses(self) -> list[Status]:
         return [self.trackers[s.name].status() for s in self.slos]

@@ -58,6 +58,7 @@ class Status:
     slo: SLO
     now: datetime | None
     alerts: list[AlertNow] = field(default_factory=list)
+    paging_since: datetime | None = None  # start of the current run of page firing
 
     @property
     def firing(self) -> list[str]:
@@ -73,6 +74,7 @@ class Status:
             "now": self.now.isoformat() if self.now else None,
             "paging": self.paging,
             "firing": self.firing,
+            "paging_since": self.paging_since.isoformat() if self.paging_since else None,
             "alerts": [a.to_dict() for a in self.alerts],
         }
 
@@ -145,7 +147,14 @@ class Tracker:
                 )
             )
         now = datetime.fromtimestamp((self.last_step + 1) * STEP_S, UTC)
-        return Status(self.slo, now, out)
+        pages = [fired[a.name] for a in self.alerts if a.severity == "page"]
+        since = None
+        if pages and np.logical_or.reduce(pages)[-1]:
+            paging = np.logical_or.reduce(pages)
+            quiet = np.flatnonzero(~paging)
+            first = int(quiet[-1]) + 1 if len(quiet) else 0
+            since = datetime.fromtimestamp((start + first + 1) * STEP_S, UTC)
+        return Status(self.slo, now, out, since)
 
     def to_state(self) -> dict[str, Any]:
         return {
