@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -79,11 +80,13 @@ def test_a_window_warming_up_does_not_page() -> None:
     assert not later[0] and later[1:].all()
 
 
-def test_a_burst_is_trimmed_a_sustained_burn_is_not() -> None:
+def test_a_burst_is_capped_a_sustained_burn_is_not() -> None:
     alerts = tuple(a for a in confident_alerts(SLO_999) if a.name == "page-burn")
     bad, total = _steps(60, 100)  # 10 requests/s
     bad[30 * 6 : 30 * 6 + 3] = 30  # 90 errors in 30 s, then healthy
     assert not fire_steps(bad, total, 10, 0, alerts, BUDGET)["page-burn"].any()
+    uncapped = (replace(alerts[0], cap=None),)
+    assert fire_steps(bad, total, 10, 0, uncapped, BUDGET)["page-burn"].any()
     bad, total = _steps(60, 100)
     bad[30 * 6 :] = np.random.default_rng(1).binomial(100, 0.01, 30 * 6)  # 10x burn
     firing = fire_steps(bad, total, 10, 0, alerts, BUDGET)["page-burn"]
