@@ -222,9 +222,6 @@ class Watcher:
         at = start if kind == "firing" else status.now
         return Change(slo.name, kind, at, status.firing, result.outcome, result.incident)
 
-    def statuses(self) -> list[Status]:
-        return [self.trackers[s.name].status() for s in self.slos]
-
     def close(self) -> None:
         for f in self.followers:
             f.close()
