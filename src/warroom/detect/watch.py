@@ -172,36 +172,40 @@ class Watcher:
         os.replace(tmp, self.state_path)
 
     def _read(self, f: Follower) -> pl.DataFrame | None:
-        frames = []
+        """The next block of new lines of one log, parsed (None: nothing new)."""
         while True:
             data, first = f.read()
             if not data:
-                break
+                return None
             spec = self.specs.get(f.path) or _spec(f.path, data, self.log_format)
-            if spec is None:
-                continue
-            self.specs[f.path] = spec
-            frame, _stats = parse_block(spec, data, first)
-            frames.append(frame)
-        return pl.concat(frames) if frames else None
+            if spec is not None:
+                self.specs[f.path] = spec
+                frame, _stats = parse_block(spec, data, first)
+                return frame
 
     def poll(self) -> list[Change]:
-        """Read what is new, evaluate every SLO, send the pages that started or stopped."""
-        frames = [fr for fr in (self._read(f) for f in self.followers) if fr is not None]
+        """Read what is new, evaluate every SLO, send the pages that started or stopped.
+
+        A backlog is read a block (up to 8 MB) of each log at a time and evaluated after
+        each round, so memory stays bounded and a page inside the backlog is not missed.
+        """
         changes: list[Change] = []
-        frame = pl.concat(frames) if frames else None
-        for slo in self.slos:
-            tracker = self.trackers[slo.name]
-            if frame is not None:
-                tracker.add(sli_events(frame, slo))
-            status = tracker.status()
-            if status.now is None:
-                continue
-            change = self._transition(slo, status)
-            if change is not None:
-                changes.append(change)
-        self.save()
-        return changes
+        while True:
+            frames = [fr for fr in (self._read(f) for f in self.followers) if fr is not None]
+            frame = pl.concat(frames) if frames else None
+            for slo in self.slos:
+                tracker = self.trackers[slo.name]
+                if frame is not None:
+                    tracker.add(sli_events(frame, slo))
+                status = tracker.status()
+                if status.now is None:
+                    continue
+                change = self._transition(slo, status)
+                if change is not None:
+                    changes.append(change)
+            self.save()  # after every round: a restart resumes here, pages sent are known
+            if frame is None:
+                return changes
 
     def _transition(self, slo: SLO, status: Status) -> Change | None:
         since = self.firing[slo.name]
