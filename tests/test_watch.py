@@ -17,8 +17,10 @@ import sqlalchemy as sa
 
 from slo_helpers import START, log_line
 from warroom.core.db import Database
+from warroom.detect.slo import parse_slos
 from warroom.detect.slo.follow import Follower
 from warroom.detect.tables import alert_deliveries, alert_states
+from warroom.detect.watch import Watcher
 from warroom.incidents.tables import incidents
 
 SLOS = "slos:\n  - {name: checkout, service: shop, objective: 99.9%, match: {route: /checkout}}\n"
@@ -207,3 +209,38 @@ def test_watch_pages_once_across_rotation_and_restart(tmp_path: Path, db_url: st
     assert [(s.status, s.labels["slo"], s.labels["severity"]) for s in states] == [
         ("resolved", "checkout", "page")
     ]
+
+
+def test_a_backlog_read_at_once_pages_each_outage_at_its_log_time(
+    tmp_path: Path, db: Database
+) -> None:
+    log = tmp_path / "access.log"
+    writer = LogWriter(log)
+    for _ in range(2):  # two 5-minute outages an hour apart
+        writer.write(60 * 60, 200)
+        writer.write(5 * 60, 503)
+    writer.write(60 * 60, 200)
+    slos = parse_slos(SLOS)
+    watcher = Watcher(db, slos, [str(log)], state_path=tmp_path / "state.json")
+    try:
+        changes = watcher.poll()
+        assert watcher.poll() == []  # nothing new: nothing sent again
+    finally:
+        watcher.close()
+    assert [(c.status, c.outcome) for c in changes] == [
+        ("firing", "opened"),
+        ("resolved", "attached"),
+        ("firing", "attached"),  # the incident is still open: the same one
+        ("resolved", "attached"),
+    ]
+    first, second = START + timedelta(minutes=60), START + timedelta(minutes=125)
+    assert first < changes[0].at <= first + timedelta(minutes=1)
+    assert first + timedelta(minutes=5) < changes[1].at <= first + timedelta(minutes=30)
+    assert second < changes[2].at <= second + timedelta(minutes=1)
+    assert {c.incident for c in changes} == {changes[0].incident}
+    # a restart over the same state sends nothing either
+    again = Watcher(db, slos, [str(log)], state_path=tmp_path / "state.json")
+    try:
+        assert again.poll() == []
+    finally:
+        again.close()

@@ -145,6 +145,10 @@ class Watcher:
         self.firing: dict[str, str | None] = {
             s.name: slo_state.get(s.name, {}).get("firing_since") for s in slos
         }
+        # the log time each SLO was last evaluated at (ISO)
+        self.evaluated: dict[str, str | None] = {
+            s.name: slo_state.get(s.name, {}).get("evaluated") for s in slos
+        }
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -163,7 +167,11 @@ class Watcher:
         state = {
             "files": {f.path: f.to_state() for f in self.followers},
             "slos": {
-                name: {"tracker": tr.to_state(), "firing_since": self.firing[name]}
+                name: {
+                    "tracker": tr.to_state(),
+                    "firing_since": self.firing[name],
+                    "evaluated": self.evaluated[name],
+                }
                 for name, tr in self.trackers.items()
             },
         }
@@ -200,31 +208,55 @@ class Watcher:
                 status = tracker.status()
                 if status.now is None:
                     continue
-                change = self._transition(slo, status)
-                if change is not None:
-                    changes.append(change)
+                changes += self._transition(slo, status)
             self.save()  # after every round: a restart resumes here, pages sent are known
             if frame is None:
                 return changes
 
-    def _transition(self, slo: SLO, status: Status) -> Change | None:
-        since = self.firing[slo.name]
+    def _transition(self, slo: SLO, status: Status) -> list[Change]:
+        """Send the pages that started or stopped since the last evaluation, in order."""
         assert status.now is not None
-        if status.paging and since is None:
-            start = status.paging_since or status.now
-            payload = _payload(slo, "firing", start, None, _why(status))
-            self.firing[slo.name] = start.isoformat()
-            kind = "firing"
-        elif not status.paging and since is not None:
-            start = datetime.fromisoformat(since)
-            payload = _payload(slo, "resolved", start, status.now, _why(status))
-            self.firing[slo.name] = None
-            kind = "resolved"
+        seen = self.evaluated.get(slo.name)
+        done = datetime.fromisoformat(seen) if seen else None
+        out: list[Change] = []
+        for begin, end in status.page_runs:
+            if end is not None and done is not None and end <= done:
+                continue  # over before the last evaluation: already handled
+            if self.firing[slo.name] is None:
+                # which alerts fire is known for a page going on now, not one inside a backlog
+                names = status.firing if end is None else []
+                out.append(self._send(slo, status, "firing", begin, None, names))
+            if end is not None:
+                out.append(self._send(slo, status, "resolved", begin, end, []))
+        if self.firing[slo.name] is not None and not status.paging:
+            # the firing run left the tracked windows (a long gap in the log)
+            begin = datetime.fromisoformat(self.firing[slo.name] or "")
+            out.append(self._send(slo, status, "resolved", begin, status.now, []))
+        self.evaluated[slo.name] = status.now.isoformat()
+        return out
+
+    def _send(
+        self,
+        slo: SLO,
+        status: Status,
+        kind: str,
+        begin: datetime,
+        end: datetime | None,
+        names: list[str],
+    ) -> Change:
+        if kind == "firing":
+            since = begin
+            self.firing[slo.name] = begin.isoformat()
         else:
-            return None
+            since = datetime.fromisoformat(self.firing[slo.name] or begin.isoformat())
+            self.firing[slo.name] = None
+        if kind == "resolved":
+            why = f"the burn stopped at {end or status.now:%Y-%m-%d %H:%M:%S} (log time)"
+        else:
+            why = _why(status) if names else f"the requests of {begin:%Y-%m-%d %H:%M} (log time)"
+        payload = _payload(slo, kind, since, end, why)
         result = receive_alertmanager(self.db, payload, routing=self.routing, actor=SOURCE)
-        at = start if kind == "firing" else status.now
-        return Change(slo.name, kind, at, status.firing, result.outcome, result.incident)
+        return Change(slo.name, kind, end or begin, names, result.outcome, result.incident)
 
     def close(self) -> None:
         for f in self.followers:

@@ -58,7 +58,9 @@ class Status:
     slo: SLO
     now: datetime | None
     alerts: list[AlertNow] = field(default_factory=list)
-    paging_since: datetime | None = None  # start of the current run of page firing
+    # the periods during which some page alert fired, within the longest window (end None:
+    # still firing), so a block read at once (a backlog) shows every page, not just the last
+    page_runs: list[tuple[datetime, datetime | None]] = field(default_factory=list)
 
     @property
     def firing(self) -> list[str]:
@@ -74,7 +76,7 @@ class Status:
             "now": self.now.isoformat() if self.now else None,
             "paging": self.paging,
             "firing": self.firing,
-            "paging_since": self.paging_since.isoformat() if self.paging_since else None,
+            "page_runs": [[a.isoformat(), b.isoformat() if b else None] for a, b in self.page_runs],
             "alerts": [a.to_dict() for a in self.alerts],
         }
 
@@ -148,13 +150,19 @@ class Tracker:
             )
         now = datetime.fromtimestamp((self.last_step + 1) * STEP_S, UTC)
         pages = [fired[a.name] for a in self.alerts if a.severity == "page"]
-        since = None
-        if pages and np.logical_or.reduce(pages)[-1]:
-            paging = np.logical_or.reduce(pages)
-            quiet = np.flatnonzero(~paging)
-            first = int(quiet[-1]) + 1 if len(quiet) else 0
-            since = datetime.fromtimestamp((start + first + 1) * STEP_S, UTC)
-        return Status(self.slo, now, out, since)
+        runs: list[tuple[datetime, datetime | None]] = []
+        if pages:
+            paging = np.logical_or.reduce(pages).astype(np.int8)
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], paging, [0]])))
+            for a, b in zip(edges[::2], edges[1::2], strict=True):
+                begin = datetime.fromtimestamp((start + int(a) + 1) * STEP_S, UTC)
+                end = (
+                    None
+                    if b >= len(paging)
+                    else datetime.fromtimestamp((start + int(b) + 1) * STEP_S, UTC)
+                )
+                runs.append((begin, end))
+        return Status(self.slo, now, out, runs)
 
     def to_state(self) -> dict[str, Any]:
         return {
