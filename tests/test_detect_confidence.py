@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from slo_helpers import START
+from slo_helpers import START, write_log
+from warroom.detect.slo import check_logs, parse_slos
 from warroom.detect.slo.confidence import (
     ConfidentAlert,
     confident_alerts,
@@ -122,3 +124,23 @@ def test_tracker_fed_in_blocks_equals_the_batch_evaluation() -> None:
     status = whole.status()
     assert status.firing == [name for name, f in batch.items() if f[-1]]
     assert {a.alert.name: a.warming_up for a in status.alerts}["ticket-slow"] is True
+
+
+def test_slo_check_shows_the_confident_alerts_beside_the_workbook(tmp_path: Path) -> None:
+    # a quiet log (one request every 5 s) whose first minute holds one error, then an outage
+    outage = START + timedelta(hours=2)
+    log = write_log(
+        tmp_path / "access.log",
+        duration=timedelta(hours=2, minutes=5),
+        every=timedelta(seconds=5),
+        status=lambda i, t: 500 if i == 3 or t >= outage else 200,
+    )
+    slos = parse_slos("slos:\n  - {name: checkout, objective: 99.9%, match: {route: /checkout}}\n")
+    (report,) = check_logs([log], slos)
+    fast = next(a for a in report.alerts if a.alert.name == "page-fast")
+    assert fast.fired[0].start < START + timedelta(minutes=5)  # the workbook pages the log start
+    conf = report.confident
+    assert conf is not None and conf.paging and conf.page_runs[0][1] is None
+    assert outage < conf.page_runs[0][0] <= outage + timedelta(minutes=1)
+    assert len(conf.page_runs) == 1  # nothing before the outage
+    assert report.to_dict()["confident"]["paging"] is True

@@ -108,6 +108,31 @@ def _render(report: SLOReport) -> None:
             fired,
         )
     console.print(table)
+    _render_confident(report)
+
+
+def _render_confident(report: SLOReport) -> None:
+    conf = report.confident
+    if conf is None or conf.now is None:
+        return
+    firing = [a for a in conf.alerts if a.firing]
+    warming = [a.alert.name for a in conf.alerts if a.warming_up]
+    if firing:
+        parts = [
+            f"{a.alert.name} ({a.bad:,} of {a.total:,} bad"
+            + (f", burn at least {a.burn_low:.1f}x" if a.burn_low else "")
+            + ")"
+            for a in firing
+        ]
+        word = "PAGE" if conf.paging else "TICKET"
+        line = f"[bold]{word}[/] " + "; ".join(parts)
+    else:
+        line = "ok"
+    console.print(
+        f"  confident alerts (docs/detect.md): {line}"
+        + (f"; warming up: {', '.join(warming)}" if warming else ""),
+        highlight=False,
+    )
 
 
 def _render_all(reports: list[SLOReport]) -> None:
