@@ -73,12 +73,20 @@ def test_follower_reads_whole_lines_across_rotation_truncation_and_restart(
     data, first = h.read()
     assert (_lines(data), first) == (["g"], 2)
     h.close()
-    # a saved state of another file (rotated while stopped) reads the new one from its start
+    # rotated while stopped: the rest of the saved file (now access.log.2), then the new one
+    with log.open("a") as fh:
+        fh.write("g2\n")
     log.rename(tmp_path / "access.log.2")
     log.write_text("h\n")
     k = Follower.from_state(str(log), h.to_state())
+    assert _lines(k.read()[0]) == ["g2"]
     assert _lines(k.read()[0]) == ["h"]
     k.close()
+    # the saved file is gone: the path's file from its start
+    (tmp_path / "access.log.2").unlink()
+    m = Follower.from_state(str(log), {**h.to_state(), "ino": -1})
+    assert _lines(m.read()[0]) == ["h"]
+    m.close()
 
 
 # --- warroom watch, a real process on a log written while it runs ---------------------------

@@ -200,18 +200,16 @@ class Watcher:
         changes: list[Change] = []
         while True:
             frames = [fr for fr in (self._read(f) for f in self.followers) if fr is not None]
-            frame = pl.concat(frames) if frames else None
+            if not frames:
+                return changes  # nothing new: the last evaluation stands, as saved
+            frame = pl.concat(frames)
             for slo in self.slos:
                 tracker = self.trackers[slo.name]
-                if frame is not None:
-                    tracker.add(sli_events(frame, slo))
+                tracker.add(sli_events(frame, slo))
                 status = tracker.status()
-                if status.now is None:
-                    continue
-                changes += self._transition(slo, status)
+                if status.now is not None:
+                    changes += self._transition(slo, status)
             self.save()  # after every round: a restart resumes here, pages sent are known
-            if frame is None:
-                return changes
 
     def _transition(self, slo: SLO, status: Status) -> list[Change]:
         """Send the pages that started or stopped since the last evaluation, in order."""

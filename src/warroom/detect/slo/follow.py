@@ -6,9 +6,9 @@
 
 Rotation (the path now names another file): the rest of the old file is read first, then
 the new one from its start. Truncation (the file is shorter than the offset): from the
-start again. A restart with a saved state resumes at the saved offset when the path still
-names the same file, else reads the (new) file from its start. A partial last line waits
-for its newline.
+start again. A restart with a saved state resumes at the saved offset in the saved file,
+found by device and inode at the path or renamed beside it (`access.log.1`), then goes on
+with the path's file from its start. A partial last line waits for its newline.
 """
 
 from __future__ import annotations
@@ -44,6 +44,25 @@ class Follower:
             self._fh.close()
             self._fh = None
 
+    def _open_saved(self) -> bool:
+        """After a restart: reopen the saved file where it was left, also when it was rotated
+        meanwhile (renamed in the same folder, like access.log.1); else the path's file."""
+        if self.ino is not None:
+            folder = os.path.dirname(self.path) or "."
+            name = os.path.basename(self.path)
+            candidates = [self.path] + sorted(
+                os.path.join(folder, n) for n in os.listdir(folder) if n.startswith(name + ".")
+            )
+            for candidate in candidates:
+                try:
+                    st = os.stat(candidate)
+                except FileNotFoundError:
+                    continue
+                if (st.st_dev, st.st_ino) == (self.dev, self.ino) and st.st_size >= self.offset:
+                    self._fh = open(candidate, "rb")  # noqa: SIM115 - closed by close()
+                    return True
+        return self._open_current()
+
     def _open_current(self) -> bool:
         """Open the file the path names now; False when it does not exist (yet)."""
         try:
@@ -75,7 +94,7 @@ class Follower:
     def read(self) -> tuple[bytes, int]:
         """New complete lines and the number of the first of them."""
         first = self.line
-        if self._fh is None and not self._open_current():
+        if self._fh is None and not self._open_saved():
             return b"", first
         data = self._take()
         if data:
