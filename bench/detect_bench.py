@@ -5,8 +5,8 @@
 
 Each scenario is a generated month of request counts per 10 seconds for one 99.9 % SLO:
 diurnal traffic (0.2 req/s at 04:00, about 25 req/s mid-afternoon, quieter weekends),
-background errors (0.02-0.08 % a day), tiny bursts (3-30 errors within 10-30 s, a few a
-day, all of them at night when fewer requests come) and planted incidents. "log starts" is
+background errors (0.02-0.08 % a day), tiny bursts (3-30 errors within 10-30 s, five a
+day at any hour, at most half of the requests of those seconds) and planted incidents. "log starts" is
 thirty 6-hour logs starting at random hours with an error in their first minute.
 
 The workbook column is `warroom slo check`'s own evaluation (`burn.evaluate`, the SRE
@@ -67,13 +67,14 @@ def healthy(rng: np.random.Generator, days: float, start: datetime = START) -> S
     total = rng.poisson(rate * STEP_S)
     p_bg = rng.uniform(0.0002, 0.0008, day.max() + 1)[day]
     bad = rng.binomial(total, p_bg)
-    # tiny bursts: 3-30 errors within 10-30 s (a pod restart), 5 a day on average
+    # tiny bursts: 3-30 errors within 10-30 s (a pod restart), 5 a day on average, at most
+    # half of the requests of those seconds (all of them failing is an outage, however short)
     for _ in range(rng.poisson(5 * max(days, 0.1))):
         i = int(rng.integers(0, n))
         width = int(rng.integers(1, 4))
         k = int(rng.integers(3, 31))
         for j in range(i, min(n, i + width)):
-            extra = min(k // width + 1, int(total[j] - bad[j]))
+            extra = min(k // width + 1, int(total[j] - bad[j]), int(total[j] + 1) // 2)
             bad[j] += extra
     return Series(start, total, bad)
 

@@ -83,7 +83,7 @@ class ConfidentAlert:
 
 # Fast alerts in front of the workbook's pairs (which stay, with the same test, for slow burns
 # and tickets): a total outage pages as soon as enough requests failed (20 % of them at least,
-# beyond doubt: 9 failures in a row suffice); a sustained burn above 3x pages once up to 15
+# beyond doubt: 9 failures in a row suffice); a sustained burn above 2.5x pages once up to 15
 # minutes of traffic show it beyond doubt and the last 5 minutes still do (alpha 1e-3). Its
 # bad requests are counted at most 1 + 4 * p0 * requests per 10-second step: a burst (many
 # errors in few steps) weighs like a few errors, a burn (errors spread over every step) fully.
@@ -93,7 +93,7 @@ FAST_ALERTS: tuple[ConfidentAlert, ...] = (
         "page-burn",
         "page",
         timedelta(minutes=15),
-        3.0,
+        2.5,
         short=timedelta(minutes=5),
         cap=4.0,
     ),
