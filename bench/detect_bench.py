@@ -6,8 +6,9 @@
 Each scenario is a generated month of request counts per 10 seconds for one 99.9 % SLO:
 diurnal traffic (0.2 req/s at 04:00, about 25 req/s mid-afternoon, quieter weekends),
 background errors (0.02-0.08 % a day), tiny bursts (3-30 errors within 10-30 s, five a
-day at any hour, at most half of the requests of those seconds) and planted incidents. "log starts" is
-thirty 6-hour logs starting at random hours with an error in their first minute.
+day at any hour, at most half of the requests of those seconds) and planted incidents.
+"log starts" is thirty 6-hour logs starting at random hours with an error in their first
+minute.
 
 The workbook column is `warroom slo check`'s own evaluation (`burn.evaluate`, the SRE
 workbook's multiwindow, multi-burn-rate alerts); the confident column is
