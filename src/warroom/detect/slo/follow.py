@@ -50,8 +50,12 @@ class Follower:
         if self.ino is not None:
             folder = os.path.dirname(self.path) or "."
             name = os.path.basename(self.path)
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                names = []
             candidates = [self.path] + sorted(
-                os.path.join(folder, n) for n in os.listdir(folder) if n.startswith(name + ".")
+                os.path.join(folder, n) for n in names if n.startswith(name + ".")
             )
             for candidate in candidates:
                 try:
