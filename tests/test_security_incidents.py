@@ -26,7 +26,7 @@ from warroom.core.config import Settings, load_settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound
 from warroom.incidents import desk, privacy, timeline
-from warroom.learn import recurrence, reports
+from warroom.learn import actions, recurrence, reports
 from warroom.security import bundle, clocks, evidence
 from warroom.web.app import create_app
 
@@ -138,6 +138,9 @@ def test_a_private_incident_is_missing_for_a_viewer_and_a_non_participant(
         conditions="We are looking into it",
         actor="cora",
     )
+    actions.add(
+        database, inc.key, title="Rotate the leaked deploy key", type="corrective", actor="cora"
+    )
     k = inc.key
     reads = [
         f"/api/v1/incidents/{k}",
@@ -158,8 +161,9 @@ def test_a_private_incident_is_missing_for_a_viewer_and_a_non_participant(
             assert TITLE not in r.text
         listed = c.get("/api/v1/incidents").json()
         assert [i["key"] for i in listed] == [other.key]
-        for page in ("/", "/api/v1/reports", "/actions"):
-            assert TITLE not in c.get(page).text, (name, page)
+        for page in ("/", "/api/v1/reports", "/actions", "/api/v1/actions"):
+            text = c.get(page).text
+            assert TITLE not in text and "leaked deploy key" not in text, (name, page)
         # Writes are missing too (a responder cannot note on what it cannot see).
         r = c.post(
             f"/api/v1/incidents/{k}/notes",
@@ -172,6 +176,7 @@ def test_a_private_incident_is_missing_for_a_viewer_and_a_non_participant(
         assert c.get(f"/api/v1/incidents/{k}").json()["title"] == TITLE, name
         assert TITLE in c.get(f"/incidents/{k}").text
         assert k in [i["key"] for i in c.get("/api/v1/incidents").json()]
+        assert "leaked deploy key" in c.get("/api/v1/actions").text
     # Never on the public status page, whatever its updates say.
     anon = TestClient(create_app(load_settings(database_url=db_url), database=database))
     assert "We are looking into it" not in anon.get("/status").text
