@@ -26,7 +26,7 @@ from warroom.core.config import Settings, load_settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound
 from warroom.incidents import desk, privacy, timeline
-from warroom.learn import actions, recurrence, reports
+from warroom.learn import actions, export, postmortems, recurrence, reports
 from warroom.security import bundle, clocks, evidence
 from warroom.web.app import create_app
 
@@ -454,3 +454,28 @@ def test_clock_commands_and_api(db_url: str, database: Database, clock: Any) -> 
     assert done.status_code == 200 and done.json()["state"] == "notified"
     with pytest.raises(InvalidInput, match="unknown regulatory clock"):
         clocks.start(database, inc.key, name="hipaa", actor="cora")
+
+
+# --- postmortem ------------------------------------------------------------------------------
+
+
+def test_the_postmortem_of_a_security_incident_has_a_compliance_section(
+    database: Database, clock: Any
+) -> None:
+    inc = incidents.declare(
+        database, title=TITLE, actor="cora", type="security", impact_scope="412 EU customers"
+    )
+    item = evidence.seal(
+        database, inc.key, name="auth.log", content=RAW, media_type="text/plain", actor="cora"
+    )
+    clocks.start(database, inc.key, actor="cora")
+    clock.advance(hours=30)
+    clocks.notified(database, inc.key, name="gdpr", to="ICO", actor="cora")
+    pm = postmortems.draft(database, inc.key, actor="cora")
+    text = export.render_markdown(pm)
+    assert "## Compliance: data, notifications, evidence" in text
+    assert "412 EU customers" in text and "notified ICO" in text and item.sha256 in text
+    assert [s["name"] for s in pm.to_dict()["sections"]][-1] == "compliance"
+    plain = incidents.declare(database, title="slow", actor="cora")
+    other = postmortems.draft(database, plain.key, actor="cora")
+    assert "compliance" not in [s["name"] for s in other.to_dict()["sections"]]

@@ -144,7 +144,7 @@ def seal(
             ).scalar_one()
         )
         now = utcnow()
-        values = {
+        values: dict[str, Any] = {
             "number": number,
             "name": name,
             "media_type": media_type[:100],
