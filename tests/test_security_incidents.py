@@ -220,12 +220,20 @@ def test_notifications_about_a_private_incident_carry_no_title(
 
 
 def test_making_an_incident_private_and_back_is_on_the_timeline(
-    database: Database, clock: Any
+    database: Database, clock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     inc = incidents.declare(database, title="slow", actor="ana")
     assert incidents.set_private(database, inc.key, private=True, actor="ana").private
+    caplog.set_level("INFO", logger="warroom.access")
     with privacy.reading_as(privacy.Reader("bo")), pytest.raises(NotFound):
         incidents.get(database, inc.key)
+    with privacy.reading_as(privacy.Reader("ana")):
+        assert incidents.get(database, inc.key).private
+    said = [r.getMessage() for r in caplog.records if r.name == "warroom.access"]
+    assert said == [
+        f"private incident id={inc.id} refused to bo",
+        f"private incident id={inc.id} opened to ana",
+    ]
     assert not incidents.set_private(database, inc.key, private=False, actor="ana").private
     kinds = [(e.kind, e.data) for e in timeline.read(database, inc.key)]
     assert kinds[-2:] == [
@@ -479,3 +487,39 @@ def test_the_postmortem_of_a_security_incident_has_a_compliance_section(
     plain = incidents.declare(database, title="slow", actor="cora")
     other = postmortems.draft(database, plain.key, actor="cora")
     assert "compliance" not in [s["name"] for s in other.to_dict()["sections"]]
+
+
+def test_the_desk_declares_a_typed_incident_and_its_panel_acts(
+    db_url: str, database: Database, clock: Any
+) -> None:
+    c = TestClient(
+        create_app(load_settings(database_url=db_url), database=database), follow_redirects=False
+    )
+    who = {"X-Warroom-User": "cora"}
+    form = c.get("/incidents/new", headers=who).text
+    assert 'value="security"' in form and 'value="data_loss"' in form
+    made = c.post("/incidents/new", data={"title": TITLE, "type": "security"}, headers=who)
+    assert made.status_code == 303 and made.headers["location"] == "/incidents/INC-1"
+    inc = incidents.get(database, "INC-1")
+    assert (inc.type, inc.private) == ("security", True)
+    page = c.get("/incidents/INC-1", headers=who).text
+    assert 'id="security"' in page and "Start clock" in page and ">private<" in page
+    assert c.post("/incidents/INC-1/clocks", data={"name": ""}, headers=who).status_code == 303
+    assert [k.name for k in clocks.list_for(database, "INC-1")] == ["gdpr"]
+    sealed = c.post(
+        "/incidents/INC-1/evidence",
+        files={"file": ("auth.log", RAW, "text/plain")},
+        headers=who,
+    )
+    assert sealed.status_code == 303
+    got = c.get("/incidents/INC-1/evidence/E1", headers=who)  # loopback is admin: original
+    assert got.content == RAW and got.headers["x-evidence-copy"] == "original"
+    tar = c.get("/incidents/INC-1/evidence.tar", headers=who)
+    assert bundle.verify(tar.content, db=database).ok
+    gdpr = "/incidents/INC-1/clocks/gdpr/notified"
+    assert c.post(gdpr, data={"to": "ICO"}, headers=who).status_code == 303
+    assert clocks.list_for(database, "INC-1")[0].notified_to == "ICO"
+    assert (
+        c.post("/incidents/INC-1/private", data={"private": "off"}, headers=who).status_code == 303
+    )
+    assert not incidents.get(database, "INC-1").private

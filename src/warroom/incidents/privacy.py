@@ -16,6 +16,7 @@ the worker, the server's own CLI, which holds the database itself) sees everythi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -36,6 +37,7 @@ class Reader:
     sees_all: bool = False
 
 
+log = logging.getLogger("warroom.access")
 _reader: ContextVar[Reader | None] = ContextVar("warroom_reader", default=None)
 
 
@@ -76,9 +78,14 @@ def allowed(reader: Reader | None, *, private: bool, people: Iterable[str | None
 
 def sees(conn: Connection, row: Any) -> bool:
     """Whether the current reader may see the incident of `row` (an `incidents` row with id,
-    private, created_by and commander)."""
+    private, created_by and commander). Every access by key to a private incident, granted
+    or refused, is logged (the `warroom.access` logger) with who asked."""
     reader = current()
-    if not row.private or reader is None or reader.sees_all:
+    if not row.private or reader is None:
         return True
     people = {row.created_by, row.commander}
-    return allowed(reader, private=True, people=people | members(conn, int(row.id)))
+    ok = reader.sees_all or allowed(
+        reader, private=True, people=people | members(conn, int(row.id))
+    )
+    log.info("private incident id=%s %s to %s", row.id, "opened" if ok else "refused", reader.name)
+    return ok
