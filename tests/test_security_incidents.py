@@ -444,6 +444,11 @@ def test_a_clock_reminds_before_and_flags_after_its_deadline(
     assert len(sent) == 3 and all(TITLE not in t and inc.key in t for t in sent)
     late = clocks.notified(database, inc.key, name="gdpr", to="ICO", actor="cora")
     assert late.state(clock()) == "late"
+    rep = reports.build(database, since=clock() - timedelta(days=30))
+    assert [(m["incident"], m["clock"]) for m in rep.to_dict()["missed_deadlines"]] == [
+        (inc.key, "gdpr")
+    ]
+    assert f"- {inc.key}: gdpr" in reports.render_markdown(rep)
 
 
 def test_clock_commands_and_api(db_url: str, database: Database, clock: Any) -> None:
