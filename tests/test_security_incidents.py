@@ -521,6 +521,8 @@ def test_the_desk_declares_a_typed_incident_and_its_panel_acts(
     assert got.content == RAW and got.headers["x-evidence-copy"] == "original"
     tar = c.get("/incidents/INC-1/evidence.tar", headers=who)
     assert bundle.verify(tar.content, db=database).ok
+    shown = c.get("/incidents/INC-1", headers=who).text
+    assert "Evidence E1 sealed: auth.log" in shown and "Clock gdpr started" in shown
     gdpr = "/incidents/INC-1/clocks/gdpr/notified"
     assert c.post(gdpr, data={"to": "ICO"}, headers=who).status_code == 303
     assert clocks.list_for(database, "INC-1")[0].notified_to == "ICO"
