@@ -336,19 +336,32 @@ def tick(db: Database, settings: Settings, worker: str) -> dict[str, Any]:
 
 
 def desk_columns(db: Database, settings: Settings, entries: list[Entry]) -> None:
-    """A missed or soon-due clock is a warning on the desk."""
+    """A missed or soon-due clock is a warning on the desk (one query for every entry)."""
     now = utcnow()
-    for e in entries:
-        for c in list_for(db, e.incident.key):
-            state = c.state(now)
-            if state in ("missed", "due soon"):
-                e.warn(
-                    f"{c.name.upper()} deadline {'MISSED' if state == 'missed' else 'soon'}: "
-                    f"notify the {c.authority} (due {c.due_at:%Y-%m-%d %H:%M} UTC)",
-                    Hint(
-                        "record_notification",
-                        "record the notification",
-                        incident=c.incident_key,
-                        params={"name": c.name},
-                    ),
-                )
+    by_id = {e.incident.id: e for e in entries}
+    if not by_id:
+        return
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(reg_clocks)
+            .where(
+                reg_clocks.c.incident_id.in_(list(by_id)),
+                reg_clocks.c.notified_at.is_(None),
+                reg_clocks.c.remind_at <= now,
+            )
+            .order_by(reg_clocks.c.due_at)
+        ).all()
+    for r in rows:
+        e = by_id[r.incident_id]
+        c = _clock(e.incident.key, r)
+        missed = c.state(now) == "missed"
+        e.warn(
+            f"{c.name.upper()} deadline {'MISSED' if missed else 'soon'}: notify the "
+            f"{c.authority} (due {c.due_at:%Y-%m-%d %H:%M} UTC)",
+            Hint(
+                "record_notification",
+                "record the notification",
+                incident=c.incident_key,
+                params={"name": c.name},
+            ),
+        )

@@ -12,6 +12,7 @@ from warroom import incidents
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
+from warroom.core.errors import InvalidInput
 from warroom.incidents import incident_types
 from warroom.incidents.lifecycle import Incident
 from warroom.security import bundle, clocks, evidence
@@ -26,12 +27,14 @@ router = APIRouter(include_in_schema=False)
 def security_panel(
     db: Database, inc: Incident, settings: Settings
 ) -> tuple[str, dict[str, Any]] | None:
-    """For a private incident, one of a type with clocks, or one with evidence or clocks."""
-    kind = incident_types.resolve(inc.type, settings)
+    """On every incident page: its type and privacy, the evidence locker, the clocks (any
+    incident may hold evidence; the hints about them link here)."""
+    try:
+        kind = incident_types.resolve(inc.type, settings)
+    except InvalidInput:  # a type warroom.toml no longer defines
+        kind = incident_types.IncidentType(inc.type, inc.type)
     items = evidence.list_for(db, inc.key)
     found = clocks.list_for(db, inc.key)
-    if not (inc.private or kind.clocks or items or found or inc.security):
-        return None
     now = utcnow()
     return (
         "security_panel.html",
