@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 
 MIN_BASELINE = 8  # intervals before a change point
 MIN_AFTER = 4
 ALPHA = 1e-4  # after Bonferroni over split points
+MIN_BURST = 2  # intervals of a short outage
+MAX_BURST = 90  # longer bursts are steps that ended, found by the step fit
+MIN_BURST_ERRORS = 10
 
 
 def f_sf(x: float, d1: float, d2: float) -> float:
@@ -76,6 +80,7 @@ class Fit:
     after: float  # weighted mean after the change
     end: float  # fitted level at the last interval
     baseline_sd: float  # robust spread of the baseline intervals
+    stop: int | None = None  # a burst: the first interval after it
 
 
 def fit_change(
@@ -159,12 +164,23 @@ def best_fit(
 def find_rise(
     x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
 ) -> Fit | None:
-    """The significant rise in y, if any: binary segmentation on the part before a fall.
+    """The significant rise in y, if any: a step or ramp, else a burst that ended.
 
     When the best split is a fall (the incident ended inside the data, or the data starts
     mid-incident), the rise is looked for before it; the level "after" is then averaged only
-    until the series came back down.
+    until the series came back down. A short outage in a long log fits no single split well
+    (the healthy time after it dilutes it): `fit_burst` then looks for it as a segment.
     """
+    fit = _step_rise(x, y, w, models)
+    if fit is not None:
+        return fit
+    burst = fit_burst(y, w)
+    return burst if burst is not None and burst.p_value <= ALPHA else None
+
+
+def _step_rise(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
+) -> Fit | None:
     end = len(y)
     for _ in range(4):
         fit = best_fit(x[:end], y[:end], None if w is None else w[:end], models)
@@ -185,8 +201,65 @@ def find_rise(
         ok = np.isfinite(ys) & (ws > 0)
         if ok.any():
             level = float(np.average(ys[ok], weights=ws[ok]))
-            fit = replace(fit, after=level, end=level)
+            fit = replace(fit, after=level, end=level, stop=k + fall.index)
     return fit
+
+
+def fit_burst(y: np.ndarray, w: np.ndarray | None = None) -> Fit | None:
+    """The segment [k, j) of `MIN_BURST` to `MAX_BURST` intervals whose level rose most clearly
+    above the rest, with its F-test (two change points) against "no change".
+
+    Bonferroni-corrected over every (start, length) pair searched. The fit's `after` and
+    `end` are the level inside the segment, `before` the level outside it.
+    """
+    w = np.ones_like(y) if w is None else w.astype(float)
+    keep = np.isfinite(y) & (w > 0)
+    y, w = y[keep].astype(float), w[keep]
+    n = len(y)
+    if n < MIN_BASELINE + MIN_BURST:
+        return None
+    w = w / w.mean()
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    cy = np.concatenate([[0.0], np.cumsum(w * y)])
+    sw, sy, syy = cw[-1], cy[-1], float(np.sum(w * y * y))
+    ks = np.arange(MIN_BASELINE, n - MIN_BURST + 1)
+    lengths = np.arange(MIN_BURST, MAX_BURST + 1)
+    js = ks[:, None] + lengths[None, :]
+    valid = js <= n
+    js = np.minimum(js, n)
+    w_in = cw[js] - cw[ks][:, None]
+    s_in = cy[js] - cy[ks][:, None]
+    w_out = sw - w_in
+    s_out = sy - s_in
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rises = s_in / w_in > s_out / w_out
+        sse1 = syy - s_in * s_in / w_in - s_out * s_out / w_out
+    ok = valid & rises & (w_out > 0) & (w_in > 0)
+    if not ok.any():
+        return None
+    sse1 = np.where(ok, sse1, np.inf)
+    bi, bj = np.unravel_index(int(np.argmin(sse1)), sse1.shape)
+    k, j = int(ks[bi]), int(js[bi, bj])
+    sse0 = syy - sy * sy / sw
+    sse = max(float(sse1[bi, bj]), 1e-12 * max(sse0, 1e-12))
+    dof = n - 3
+    f_stat = ((sse0 - sse) / 2) / (sse / dof) if sse0 > sse and dof > 0 else 0.0
+    p_value = f_sf(f_stat, 2, dof) * int(ok.sum()) if f_stat > 0 else 1.0
+    inside = float(np.average(y[k:j], weights=w[k:j]))
+    before_y = y[:k]
+    mad = float(np.median(np.abs(before_y - np.median(before_y)))) * 1.4826
+    outside = np.concatenate([y[:k], y[j:]])
+    outside_w = np.concatenate([w[:k], w[j:]])
+    return Fit(
+        index=int(np.flatnonzero(keep)[k]),
+        f_stat=float(f_stat),
+        p_value=min(p_value, 1.0),
+        before=float(np.average(outside, weights=outside_w)),
+        after=inside,
+        end=inside,
+        baseline_sd=mad,
+        stop=int(np.flatnonzero(keep)[j - 1]) + 1,
+    )
 
 
 @dataclass(frozen=True)
@@ -201,11 +274,14 @@ class Signal:
     before: float
     after: float  # level after the change, in the metric's unit
     ratio: float
+    at: datetime | None = None  # when the change started (the report fills it in)
+    stop: int | None = None  # the first interval back at the baseline, when it came back
 
     def to_dict(self) -> dict[str, object]:
         return {
             "metric": self.metric,
             "scope": self.scope,
+            "at": self.at.isoformat() if self.at else None,
             "p_value": float(f"{self.p_value:.3g}"),
             "before": round(self.before, 4),
             "after": round(self.after, 4),
@@ -228,6 +304,8 @@ def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal
     floor = max(0.02, 3 * fit.baseline_sd, fit.before)  # at least doubled, two points up
     if after - fit.before < floor or excess < 10:
         return None
+    if fit.stop is not None and not _burst_counts(fit, requests, errors):
+        return None
     return Signal(
         "error_rate",
         scope,
@@ -237,7 +315,18 @@ def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal
         fit.before,
         after,
         after / fit.before if fit.before > 0 else math.inf,
+        stop=fit.stop,
     )
+
+
+def _burst_counts(fit: Fit, requests: np.ndarray, errors: np.ndarray) -> bool:
+    """A burst of 5xx is real only with enough errors in it: at least `MIN_BURST_ERRORS` beyond
+    the baseline's rate, and far beyond its Poisson noise (a few 5xx on a quiet route in two
+    minutes are not an outage)."""
+    seg = slice(fit.index, fit.stop)
+    n, e = float(requests[seg].sum()), float(errors[seg].sum())
+    expected = fit.before * n
+    return e - expected >= MIN_BURST_ERRORS and e - expected >= 6 * math.sqrt(max(expected, 1))
 
 
 def latency_signal(
@@ -261,6 +350,10 @@ def latency_signal(
     fit = find_rise(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp"))
     if fit is None or fit.p_value > ALPHA or fit.before <= 0:
         return None
+    if fit.stop is not None and (
+        fit.stop - fit.index < MIN_AFTER or latency_n[fit.index : fit.stop].sum() < 100
+    ):
+        return None  # a slow minute or two on a quiet route is not an outage
     level = max(fit.after, fit.end)
     # at least +50 % at the end and +25 % on average, well beyond the baseline's spread
     if level < 1.5 * fit.before or fit.after < 1.25 * fit.before:
@@ -280,6 +373,7 @@ def latency_signal(
         before_p95,
         after_p95,
         after_p95 / before_p95 if before_p95 > 0 else math.inf,
+        stop=fit.stop,
     )
 
 
