@@ -27,17 +27,17 @@ def checks(truth: ScenarioTruth, out: Path) -> dict[str, bool]:
     if not truth.incident:
         return got
     tol = timedelta(minutes=truth.extra.get("onset_tolerance", 2))
-    got["onset"] = bool(
-        report.onset and truth.onset and abs(report.onset - truth.onset) <= tol
-    )
+    got["onset"] = bool(report.onset and truth.onset and abs(report.onset - truth.onset) <= tol)
     got["route"] = bool(report.routes) and report.routes[0].route == truth.top_route
     top = report.suspects[0].change.id if report.suspects else None
     got["suspect"] = top == truth.top_suspect
     if "end" in truth.extra:  # an outage that ended inside the log
         end = report.window.get("end")
-        got["ended"] = report.window.get("ongoing") is False and bool(end) and abs(
-            datetime.fromisoformat(str(end)) - truth.extra["end"]
-        ) <= timedelta(minutes=2)
+        got["ended"] = (
+            report.window.get("ongoing") is False
+            and bool(end)
+            and abs(datetime.fromisoformat(str(end)) - truth.extra["end"]) <= timedelta(minutes=2)
+        )
     if "signature" in truth.extra:  # the app-log error that must be reported
         first = report.signatures[0].template if report.signatures else ""
         got["signature"] = truth.extra["signature"] in first and not any(
@@ -67,7 +67,9 @@ def main() -> None:
                 if all(got.values()):
                     right += 1
                 else:
-                    wrong.append(f"{name} seed {seed}: " + ", ".join(k for k, v in got.items() if not v))
+                    wrong.append(
+                        f"{name} seed {seed}: " + ", ".join(k for k, v in got.items() if not v)
+                    )
     print(f"scenarios right: {right}/{cases} ({right / cases:.0%})")
     for k, (ok, n) in totals.items():
         print(f"  {k:9} {ok}/{n}")

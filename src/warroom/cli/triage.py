@@ -150,6 +150,12 @@ def triage_command(
     field: list[str] = typer.Option(
         [], "--field", help="JSON field name for a role, ROLE=NAME (ts, client, path, ...)."
     ),
+    app_log_tz: str | None = typer.Option(
+        None,
+        "--app-log-tz",
+        help="Time zone of app-log times without an offset (+01:00, Europe/Paris); "
+        "default: estimated from matching error bursts.",
+    ),
     output: str = typer.Option("terminal", "--format", help="terminal, json or markdown."),
     json_: bool = typer.Option(False, "--json", help="Same as --format json."),
     chart: Path | None = typer.Option(
@@ -191,6 +197,7 @@ def triage_command(
         time_unit=time_unit,
         progress=RichProgress(),
         json_fields=_fields(field),
+        app_log_tz=app_log_tz,
     )
     if chart is not None:
         write_chart(report, chart)

@@ -257,8 +257,11 @@ def _reach(
     if wide is not None and affected_routes:
         n = len(affected_routes)
         every = "the affected route" if n == 1 else f"all {n} affected routes"
-        return 0.9, "all_routes", f"{wide} change in front of every route: reaches {every}", list(
-            affected_routes
+        return (
+            0.9,
+            "all_routes",
+            f"{wide} change in front of every route: reaches {every}",
+            list(affected_routes),
         )
     if matched:
         return 0.7, "routes", f"touches {', '.join(matched[:3])}", matched

@@ -130,7 +130,9 @@ def apply(
                 "login: new password rules",
             ),
         ]
-        out.truth.update(top_route="/product/{id}", top_suspect="I-21", end=onset + timedelta(minutes=12))
+        out.truth.update(
+            top_route="/product/{id}", top_suspect="I-21", end=onset + timedelta(minutes=12)
+        )
     elif name == "gradual_degradation":
         creep = max(onset_minute - 80, onset_minute // 3)
         start = onset - timedelta(minutes=onset_minute - creep)
