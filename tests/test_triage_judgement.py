@@ -209,3 +209,17 @@ def test_change_reach_from_scope_hosts_and_description(tmp_path):
     deploy = Change("D-9", onset - timedelta(minutes=5), "deploy", service="cdn-banner")
     [s] = rank_suspects([deploy], onset=onset, affected_routes=["/search"])
     assert s.reach == "none"
+
+
+def test_quiet_service_drop_and_a_noisy_step_are_judged_too(tmp_path):
+    # 80 requests a minute: /checkout falls from about 6 to 2 a minute
+    drop = generate("traffic_drop", tmp_path / "drop", seed=10, per_minute=80)
+    report = triage([str(drop.access_log)], changes=drop.changes)
+    assert report.headline().startswith("Traffic to /checkout fell to")
+    assert report.suspects[0].change.id == "I-40"
+    # a 5xx step whose level wanders after it is a step (step+ramp), not a ramp 20 min early
+    step = generate("app_log_local_time", tmp_path / "step", seed=10, per_minute=80)
+    report = triage([str(step.access_log)], changes=step.changes)
+    assert report.onset is not None and step.onset is not None
+    assert abs(report.onset - step.onset) <= timedelta(minutes=2)
+    assert report.suspects[0].change.id == "D-130"

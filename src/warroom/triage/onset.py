@@ -22,6 +22,9 @@ ALPHA = 1e-4  # after Bonferroni over split points
 MIN_BURST = 2  # intervals of a short outage
 MAX_BURST = 90  # longer bursts are steps that ended, found by the step fit
 MIN_BURST_ERRORS = 10
+# a traffic step must exceed this many robust sds of the baseline's log counts: 1.5, as on a
+# quiet route Poisson noise alone is a third of a log unit, and a halving is already required
+TRAFFIC_SDS = 1.5
 
 
 def f_sf(x: float, d1: float, d2: float) -> float:
@@ -156,9 +159,22 @@ def fit_change(
 def best_fit(
     x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
 ) -> Fit | None:
-    """The model (step or ramp) that explains the series best: the largest F statistic."""
-    fits = [f for f in (fit_change(x, y, w, model=m) for m in models) if f is not None]
-    return max(fits, key=lambda f: f.f_stat) if fits else None
+    """The model (step, ramp, or both) that explains the series best, by BIC: the residual
+    error, with a penalty per parameter (a step with a drifting level after it is not a ramp
+    starting long before the first error)."""
+    ok = np.isfinite(y) if w is None else np.isfinite(y) & (w > 0)
+    n = int(ok.sum())
+    best: tuple[float, Fit] | None = None
+    for m in models:
+        fit = fit_change(x, y, w, model=m)
+        if fit is None:
+            continue
+        extra = 2 if m == "step+ramp" else 1
+        dof = max(n - extra - 1, 1)
+        bic = -n * math.log1p(fit.f_stat * extra / dof) + extra * math.log(n)
+        if best is None or bic < best[0]:
+            best = (bic, fit)
+    return best[1] if best else None
 
 
 def find_rise(
@@ -296,7 +312,7 @@ def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal
     x = np.arange(len(requests), dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(requests > 0, errors / np.maximum(requests, 1), np.nan)
-    fit = find_rise(x, rate, requests, ("step", "ramp"))
+    fit = find_rise(x, rate, requests, ("step", "ramp", "step+ramp"))
     if fit is None:
         return None
     after = max(fit.after, min(fit.end, 1.0))
@@ -347,7 +363,7 @@ def latency_signal(
         return None
     y = np.where(ok, series / scale, np.nan)
     x = np.arange(len(y), dtype=float)
-    fit = find_rise(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp"))
+    fit = find_rise(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp", "step+ramp"))
     if fit is None or fit.p_value > ALPHA or fit.before <= 0:
         return None
     if fit.stop is not None and (
@@ -388,12 +404,17 @@ def traffic_signal(scope: str, requests: np.ndarray) -> Signal | None:
         return None
     k = fit.index
     shift = fit.after - fit.before
-    local_before = requests[max(0, k - 10) : k].mean()
-    local_after = requests[k : k + 10].mean()
-    local = math.log((local_after + 1) / (local_before + 1))
-    if abs(shift) < math.log(2) or abs(local) < math.log(2) or np.sign(local) != np.sign(shift):
+    # in practice: the mean traffic doubled or halved, and the 15 intervals either side of the
+    # split moved half as much the same way (raw counts: log1p shrinks a quiet route's drop)
+    whole = math.log((requests[k:].mean() + 0.5) / (requests[:k].mean() + 0.5))
+    local_before = requests[max(0, k - 15) : k].mean()
+    local_after = requests[k : k + 15].mean()
+    local = math.log((local_after + 0.5) / (local_before + 0.5))
+    if abs(whole) < math.log(2) or abs(local) < math.log(1.5) or np.sign(local) != np.sign(whole):
         return None
-    if abs(shift) < 4 * fit.baseline_sd:
+    if np.sign(shift) != np.sign(whole):
+        return None
+    if abs(shift) < TRAFFIC_SDS * fit.baseline_sd:
         return None
     before, after = math.expm1(fit.before), math.expm1(fit.after)
     return Signal(
