@@ -276,6 +276,8 @@ def render_terminal(report: TriageReport, console: Console) -> None:
     if report.incident:
         state = "ongoing" if w.get("ongoing") else f"until {w.get('end')}"
         console.print(f"onset {d['onset']}  window {w.get('minutes')} min, {state}")
+        if w.get("first_signal"):
+            console.print(f"first sign: {w['first_signal']}", highlight=False)
         sev = report.severity or {}
         console.print(
             f"severity [bold]{sev.get('severity')}[/]: {sev.get('reason')} ({sev.get('evidence')})",
@@ -322,6 +324,13 @@ def render_terminal(report: TriageReport, console: Console) -> None:
         console.print(t)
     if report.signatures:
         console.print("[bold]log signatures new or surging since the onset[/]")
+        clock = report.app_log_clock or {}
+        if clock.get("source") in ("given", "estimated"):
+            console.print(
+                f"  app-log times read at UTC{clock['offset']}: {clock['evidence']}",
+                highlight=False,
+                markup=False,
+            )
         for sig in report.signatures[:8]:
             console.print(
                 f"  {sig.status:8} {sig.before:>6} -> {sig.during:<6} {sig.template[:110]}",
