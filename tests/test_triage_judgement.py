@@ -223,3 +223,20 @@ def test_quiet_service_drop_and_a_noisy_step_are_judged_too(tmp_path):
     assert report.onset is not None and step.onset is not None
     assert abs(report.onset - step.onset) <= timedelta(minutes=2)
     assert report.suspects[0].change.id == "D-130"
+
+
+def test_app_log_of_a_slowdown_is_aligned_by_its_warnings(tmp_path):
+    # no 5xx to match: the slow-query warnings follow the access log's latency, two hours off
+    truth = generate("migration_latency", tmp_path, seed=6)
+    shifted = tmp_path / "app-local.log"
+    lines = []
+    for line in truth.app_log.read_text().splitlines():
+        stamp = datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S") - timedelta(hours=2)
+        lines.append(f"{stamp:%Y-%m-%d %H:%M:%S}{line[19:]}\n")
+    shifted.write_text("".join(lines))
+    report = triage([str(truth.access_log)], app_logs=[shifted], changes=truth.changes)
+    assert report.app_log_clock is not None
+    assert report.app_log_clock["source"] == "estimated"
+    assert report.app_log_clock["offset"] == "-02:00"
+    assert "mean latency" in report.app_log_clock["evidence"]
+    assert "slow query" in report.signatures[0].template

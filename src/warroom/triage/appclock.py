@@ -6,9 +6,10 @@ before the incident looks new at the onset, and the real error falls outside the
 
 `app_log_clock` takes the offset given (`--app-log-tz`: `+01:00`, `UTC-5`, `Europe/Paris`) or
 states it when the lines carry one; otherwise it estimates it: the app log's error lines per
-interval are correlated with the access log's 5xx at every shift of 15 minutes within 14 hours,
-and a shift is taken only when it matches clearly better than none. Without errors to match, a
-log whose span lines up with the access log only when shifted by whole hours is shifted.
+interval are correlated with the access log's 5xx at every shift of 15 minutes within 14 hours
+(without 5xx: its error, warning and "slow" lines with the access log's mean latency), and a
+shift is taken only when it matches clearly better than none. With nothing to match, a log
+whose span lines up with the access log only when shifted by whole hours is shifted.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _STATED = re.compile(
 _ERROR = re.compile(
     r"\b(?:error|exception|fatal|panic|critical|refused|timed? ?out|failed|failure)\b", re.I
 )
+_SLOW = re.compile(r"\b(?:warn\w*|slow\w*|latency|timeout)\b", re.I)
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
 
 
@@ -92,12 +94,14 @@ def parse_tz(text: str, at: datetime) -> timedelta:
 class _Stamps:
     times: np.ndarray  # seconds since the grid start, every stamped line
     errors: np.ndarray  # the same, error lines only
+    slow: np.ndarray  # error, warning and slowness lines
     stated: int  # lines whose stamp carries its offset
 
 
 def _read(paths: list[str | Path], grid: Grid) -> _Stamps:
     times: list[float] = []
     errors: list[float] = []
+    slow: list[float] = []
     stated = 0
     for p in paths:
         with Path(p).open(encoding="utf-8", errors="replace") as f:
@@ -112,7 +116,10 @@ def _read(paths: list[str | Path], grid: Grid) -> _Stamps:
                 times.append(t)
                 if _ERROR.search(text):
                     errors.append(t)
-    return _Stamps(np.array(times), np.array(errors), stated)
+                    slow.append(t)
+                elif _SLOW.search(text):
+                    slow.append(t)
+    return _Stamps(np.array(times), np.array(errors), np.array(slow), stated)
 
 
 def _binned(seconds: np.ndarray, shift: float, grid: Grid) -> np.ndarray:
@@ -147,7 +154,11 @@ def app_log_clock(
         return AppClock(timedelta(0), "assumed", "no timestamped app-log lines")
     if stamps.stated >= n / 2:
         return AppClock(timedelta(0), "stated", "the app-log lines carry their UTC offset")
-    found = _by_errors(stamps, grid, overall) or _by_span(stamps, grid)
+    found = (
+        _matched(stamps.errors, overall.errors.astype(float), grid, "error lines", "5xx")
+        or _matched(stamps.slow, _latency(overall), grid, "warning lines", "mean latency")
+        or _by_span(stamps, grid)
+    )
     if found is None:
         return AppClock(
             timedelta(0), "assumed", "no offset in the lines and none matched better: read as UTC"
@@ -155,11 +166,22 @@ def app_log_clock(
     return found
 
 
-def _by_errors(stamps: _Stamps, grid: Grid, overall: Series) -> AppClock | None:
-    five = overall.errors.astype(float)
-    if five.sum() < MIN_EVENTS or len(stamps.errors) < MIN_EVENTS:
+def _latency(overall: Series) -> np.ndarray | None:
+    ok = np.isfinite(overall.mean_ms)
+    if ok.sum() < MIN_EVENTS:
         return None
-    scores = [(_corr(_binned(stamps.errors, s, grid), five), s) for s in _shifts()]
+    return np.where(ok, overall.mean_ms, np.nanmedian(overall.mean_ms[ok]))
+
+
+def _matched(
+    lines: np.ndarray, target: np.ndarray | None, grid: Grid, what: str, against: str
+) -> AppClock | None:
+    """The shift at which app-log `lines` per interval correlate best with `target`."""
+    if target is None or len(lines) < MIN_EVENTS:
+        return None
+    if against == "5xx" and target.sum() < MIN_EVENTS:
+        return None
+    scores = [(_corr(_binned(lines, s, grid), target), s) for s in _shifts()]
     at_zero = scores[0][0]
     best, shift = max(scores, key=lambda x: x[0])  # first of equals: the nearest shift
     if shift == 0 or best < MIN_CORR or best - at_zero < MIN_GAIN:
@@ -168,7 +190,7 @@ def _by_errors(stamps: _Stamps, grid: Grid, overall: Series) -> AppClock | None:
     return AppClock(
         offset,
         "estimated",
-        f"app-log error lines match the access log's 5xx best shifted by "
+        f"app-log {what} match the access log's {against} best shifted by "
         f"{format_offset(offset)} (correlation {best:.2f}, {at_zero:.2f} as UTC)",
     )
 

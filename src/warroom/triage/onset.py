@@ -178,7 +178,12 @@ def best_fit(
 
 
 def find_rise(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    models: tuple[str, ...],
+    *,
+    burst: bool = True,
 ) -> Fit | None:
     """The significant rise in y, if any: a step or ramp, else a burst that ended.
 
@@ -188,10 +193,10 @@ def find_rise(
     (the healthy time after it dilutes it): `fit_burst` then looks for it as a segment.
     """
     fit = _step_rise(x, y, w, models)
-    if fit is not None:
+    if fit is not None or not burst:
         return fit
-    burst = fit_burst(y, w)
-    return burst if burst is not None and burst.p_value <= ALPHA else None
+    seg = fit_burst(y, w)
+    return seg if seg is not None and seg.p_value <= ALPHA else None
 
 
 def _step_rise(
@@ -312,7 +317,9 @@ def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal
     x = np.arange(len(requests), dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(requests > 0, errors / np.maximum(requests, 1), np.nan)
-    fit = find_rise(x, rate, requests, ("step", "ramp", "step+ramp"))
+    # too few 5xx for a burst to pass `_burst_counts`: skip its search
+    burst = errors.sum() >= MIN_BURST_ERRORS
+    fit = find_rise(x, rate, requests, ("step", "ramp", "step+ramp"), burst=burst)
     if fit is None:
         return None
     after = max(fit.after, min(fit.end, 1.0))
