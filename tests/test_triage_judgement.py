@@ -11,7 +11,7 @@ import pytest
 from warroom.core.errors import InvalidInput
 from warroom.triage.appclock import parse_tz
 from warroom.triage.changes import Change, load_changes, rank_suspects
-from warroom.triage.onset import error_signal, find_rise
+from warroom.triage.onset import error_signal, find_rise, latency_signal
 from warroom.triage.render import render_markdown
 from warroom.triage.report import triage
 from warroom.triage.scenarios import START, generate
@@ -240,3 +240,13 @@ def test_app_log_of_a_slowdown_is_aligned_by_its_warnings(tmp_path):
     assert report.app_log_clock["offset"] == "-02:00"
     assert "mean latency" in report.app_log_clock["evidence"]
     assert "slow query" in report.signatures[0].template
+
+
+def test_latency_step_is_dated_through_intervals_too_sparse_to_fit():
+    rng = np.random.default_rng(2)
+    n = np.full(120, 8.0)
+    n[80:83] = 3  # a quiet route: the first slow minutes have few requests
+    mean = np.where(np.arange(120) >= 80, 300.0, 100.0) * np.exp(rng.normal(0, 0.1, 120))
+    sig = latency_signal("/api/orders/{id}", mean * 1.5, n, mean)
+    assert sig is not None and sig.index == 80
+    assert 2.5 < sig.ratio < 3.5

@@ -384,6 +384,11 @@ def latency_signal(
     if level - fit.before < 4 * fit.baseline_sd:
         return None
     k = fit.index
+    # intervals with too few samples to fit on still date the start: walk back over those
+    # just before the split that are already past halfway to the new level
+    mid = fit.before + (level - fit.before) / 2
+    while k > 0 and not ok[k - 1] and latency_n[k - 1] > 0 and series[k - 1] / scale >= mid:
+        k -= 1
     before_p95 = float(np.nanmedian(np.where(ok[:k], p95[:k], np.nan)))
     tail = p95[k:][ok[k:]]
     after_p95 = float(np.nanmedian(tail[-max(3, len(tail) // 3) :])) if len(tail) else before_p95
