@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from warroom.core.errors import InvalidInput
-from warroom.triage.signatures import split_timestamp
+from warroom.triage.applog import read_lines
+from warroom.triage.applog.headers import HeaderReader
+from warroom.triage.applog.mask import structured
 from warroom.triage.sli import Grid, Series
 
 MAX_LINES = 500_000  # enough lines to place a clock
@@ -37,6 +39,10 @@ MIN_GAIN = 0.2  # the shift must match this much better than none
 _STATED = re.compile(
     r"^\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}:?\d{2})\b|"
     r"^\[?\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}|^\d{10}(?:\.\d+)?\s"
+)
+# a JSON line whose time carries its offset
+_JSON_STATED = re.compile(
+    r'"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})"'
 )
 _ERROR = re.compile(
     r"\b(?:error|exception|fatal|panic|critical|refused|timed? ?out|failed|failure)\b", re.I
@@ -99,26 +105,32 @@ class _Stamps:
 
 
 def _read(paths: list[str | Path], grid: Grid) -> _Stamps:
+    """Every stamped line's time (the header styles `signatures` reads, JSON lines too)."""
+    headers = HeaderReader(grid.start.year)
     times: list[float] = []
     errors: list[float] = []
     slow: list[float] = []
     stated = 0
-    for p in paths:
-        with Path(p).open(encoding="utf-8", errors="replace") as f:
-            for raw in f:
-                if len(times) >= MAX_LINES:
-                    break
-                ts, text = split_timestamp(raw, year=grid.start.year)
-                if ts is None:
-                    continue
-                stated += bool(_STATED.match(raw))
-                t = (ts - grid.start).total_seconds()
-                times.append(t)
-                if _ERROR.search(text):
-                    errors.append(t)
-                    slow.append(t)
-                elif _SLOW.search(text):
-                    slow.append(t)
+    for raw in read_lines(paths):
+        if len(times) >= MAX_LINES:
+            break
+        parsed = structured(raw) if raw[:1] == "{" else None
+        if parsed is not None:
+            ts, text = parsed
+            has_offset = bool(_JSON_STATED.search(raw))
+        else:
+            ts, text, _ = headers.split(raw)
+            has_offset = bool(_STATED.match(raw))
+        if ts is None:
+            continue
+        stated += has_offset
+        t = (ts - grid.start).total_seconds()
+        times.append(t)
+        if _ERROR.search(text):
+            errors.append(t)
+            slow.append(t)
+        elif _SLOW.search(text):
+            slow.append(t)
     return _Stamps(np.array(times), np.array(errors), np.array(slow), stated)
 
 
