@@ -1,0 +1,232 @@
+"""Real Prometheus and VictoriaMetrics for the metrics-source tests, loaded with the history of
+the generated triage scenarios.
+
+The access log of a scenario (`warroom.triage.scenarios.generate`) is replayed as an app's
+instrumentation would have scraped it: `http_requests_total{route, code}` and the histogram
+`http_request_duration_seconds{route}` (the client_golang default buckets), every
+`SCRAPE` seconds, plus a `deploy_timestamp_seconds{id, kind, service, paths}` marker per change
+(its value the change's unix time). Prometheus gets it by backfilling OpenMetrics
+(`promtool tsdb create-blocks-from openmetrics`), VictoriaMetrics by importing the same samples
+in the Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from warroom.triage.parse import read_access_logs
+from warroom.triage.scenarios import START, ScenarioTruth
+
+SCRAPE = 30  # seconds
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+Sample = tuple[str, str, float, float]  # name, rendered labels, value, unix seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _labels(**kv: str) -> str:
+    inner = ",".join(
+        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in kv.items()
+    )
+    return "{" + inner + "}"
+
+
+def _le(v: float) -> str:
+    return "+Inf" if v == float("inf") else repr(float(v))
+
+
+def scenario_samples(truth: ScenarioTruth, minutes: int) -> dict[str, list[Sample]]:
+    """The samples of one scenario by metric family (counter, histogram, marker gauge)."""
+    frame = read_access_logs([str(truth.access_log)]).frame
+    scen = truth.name
+    end = minutes * 60
+    scrapes = np.arange(0, end + 1, SCRAPE, dtype=float)
+    stamps = START.timestamp() + scrapes
+    secs = np.array([(t - START).total_seconds() for t in frame["ts"].to_list()])
+    routes = np.array(frame["route"].to_list())
+    status = frame["status"].to_numpy()
+    lat_s = frame["latency_ms"].to_numpy() / 1000.0
+    out: dict[str, list[Sample]] = {"http_requests": [], "http_request_duration_seconds": []}
+    for route in sorted(set(routes)):
+        on_route = routes == route
+        for code in sorted(set(status[on_route])):
+            t = np.sort(secs[on_route & (status == code)])
+            counts = np.searchsorted(t, scrapes, side="right")
+            lab = _labels(scenario=scen, route=route, code=str(code))
+            out["http_requests"] += [
+                ("http_requests_total", lab, float(c), float(s))
+                for c, s in zip(counts, stamps, strict=True)
+            ]
+        order = np.argsort(secs[on_route])
+        t_r, l_r = secs[on_route][order], lat_s[on_route][order]
+        upto = np.searchsorted(t_r, scrapes, side="right")
+        cum_sum = np.r_[0.0, np.cumsum(l_r)]
+        hist = out["http_request_duration_seconds"]
+        for le in (*BUCKETS, float("inf")):
+            below = np.r_[0, np.cumsum(l_r <= le)]
+            lab = _labels(scenario=scen, route=route, le=_le(le))
+            hist += [
+                ("http_request_duration_seconds_bucket", lab, float(below[u]), float(s))
+                for u, s in zip(upto, stamps, strict=True)
+            ]
+        lab = _labels(scenario=scen, route=route)
+        hist += [
+            ("http_request_duration_seconds_count", lab, float(u), float(s))
+            for u, s in zip(upto, stamps, strict=True)
+        ]
+        hist += [
+            ("http_request_duration_seconds_sum", lab, float(cum_sum[u]), float(s))
+            for u, s in zip(upto, stamps, strict=True)
+        ]
+    markers: list[Sample] = []
+    for line in truth.changes.read_text().splitlines():
+        ch = json.loads(line)
+        at = datetime.fromisoformat(ch["at"]).timestamp()
+        lab = _labels(
+            scenario=scen,
+            id=ch["id"],
+            kind=ch["kind"],
+            service=ch["service"],
+            paths=",".join(ch["paths"]),
+            description=ch["description"],
+        )
+        markers += [
+            ("deploy_timestamp_seconds", lab, float(at), float(s)) for s in stamps if s >= at
+        ]
+    out["deploy_timestamp"] = markers
+    return out
+
+
+FAMILY_TYPES = {
+    "http_requests": "counter",
+    "http_request_duration_seconds": "histogram",
+    "deploy_timestamp": "gauge",
+}
+
+
+def write_openmetrics(path: Path, families: list[dict[str, list[Sample]]]) -> Path:
+    """OpenMetrics text (timestamps in seconds) for `promtool tsdb create-blocks-from`."""
+    with path.open("w") as f:
+        for family, kind in FAMILY_TYPES.items():
+            f.write(f"# TYPE {family} {kind}\n")
+            for fam in families:
+                for name, lab, value, ts in fam[family]:
+                    f.write(f"{name}{lab} {value:g} {ts:.0f}\n")
+        f.write("# EOF\n")
+    return path
+
+
+def write_prometheus_text(path: Path, families: list[dict[str, list[Sample]]]) -> Path:
+    """Prometheus text format (timestamps in milliseconds) for VictoriaMetrics' import."""
+    with path.open("w") as f:
+        for fam in families:
+            for samples in fam.values():
+                for name, lab, value, ts in samples:
+                    f.write(f"{name}{lab} {value:g} {int(ts * 1000)}\n")
+    return path
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout} s: {log.read_text()[-2000:]}")
+
+
+def start_prometheus(workdir: Path, openmetrics: Path) -> Iterator[str]:
+    """Backfill `openmetrics` into a fresh data directory and serve it on a free port."""
+    data = workdir / "data"
+    data.mkdir(parents=True)
+    done = subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(openmetrics), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"promtool backfill failed: {done.stderr[-2000:]}")
+    config = workdir / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1m\n")
+    port = free_port()
+    log = workdir / "prometheus.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                shutil.which("prometheus") or "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={data}",
+                "--storage.tsdb.retention.time=100y",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{url}/-/ready", proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_victoria_metrics(workdir: Path, text: Path) -> Iterator[str]:
+    """Serve a fresh VictoriaMetrics on a free port and import `text` into it."""
+    port = free_port()
+    log = workdir / "victoria-metrics.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                shutil.which("victoria-metrics") or "victoria-metrics",
+                f"-storageDataPath={workdir / 'vm-data'}",
+                f"-httpListenAddr=127.0.0.1:{port}",
+                "-retentionPeriod=100y",
+                "-search.disableCache",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{url}/health", proc, log)
+        with text.open("rb") as body:
+            resp = httpx.post(f"{url}/api/v1/import/prometheus", content=body.read(), timeout=300)
+        if resp.status_code >= 300:
+            raise RuntimeError(f"VictoriaMetrics import: HTTP {resp.status_code}: {resp.text}")
+        httpx.get(f"{url}/internal/force_flush", timeout=60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
