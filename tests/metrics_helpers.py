@@ -53,12 +53,19 @@ def _le(v: float) -> str:
 
 def scenario_samples(truth: ScenarioTruth, minutes: int) -> dict[str, list[Sample]]:
     """The samples of one scenario by metric family (counter, histogram, marker gauge)."""
-    frame = read_access_logs([str(truth.access_log)]).frame
-    scen = truth.name
+    return log_samples(truth.access_log, truth.name, START, minutes, changes=truth.changes)
+
+
+def log_samples(
+    access_log: Path, scen: str, start: datetime, minutes: int, *, changes: Path | None = None
+) -> dict[str, list[Sample]]:
+    """The samples an app would have exposed while serving `access_log`, scraped every SCRAPE
+    seconds from `start` for `minutes`, labelled scenario=`scen`."""
+    frame = read_access_logs([str(access_log)]).frame
     end = minutes * 60
     scrapes = np.arange(0, end + 1, SCRAPE, dtype=float)
-    stamps = START.timestamp() + scrapes
-    secs = np.array([(t - START).total_seconds() for t in frame["ts"].to_list()])
+    stamps = start.timestamp() + scrapes
+    secs = np.array([(t - start).total_seconds() for t in frame["ts"].to_list()])
     routes = np.array(frame["route"].to_list())
     status = frame["status"].to_numpy()
     lat_s = frame["latency_ms"].to_numpy() / 1000.0
@@ -95,7 +102,7 @@ def scenario_samples(truth: ScenarioTruth, minutes: int) -> dict[str, list[Sampl
             for u, s in zip(upto, stamps, strict=True)
         ]
     markers: list[Sample] = []
-    for line in truth.changes.read_text().splitlines():
+    for line in changes.read_text().splitlines() if changes else []:
         ch = json.loads(line)
         at = datetime.fromisoformat(ch["at"]).timestamp()
         lab = _labels(

@@ -8,21 +8,32 @@ and top suspect (found from the store's deploy markers) as the report from the l
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 
 import pytest
+from typer.testing import CliRunner
 
 from conftest import need
 from metrics_helpers import (
+    free_port,
+    log_samples,
     scenario_samples,
     start_prometheus,
     start_victoria_metrics,
     write_openmetrics,
     write_prometheus_text,
 )
+from test_verify import BASE, INCIDENT, T0, fixed_incident, write_log
+from warroom.cli.main import app
+from warroom.contain import verify
+from warroom.core.errors import InvalidInput, NotFound
+from warroom.detect import slo
+from warroom.detect.slo.metrics import check_metrics
+from warroom.triage.metrics.client import StoreUnavailable
 from warroom.triage.metrics.config import MetricsSettings
-from warroom.triage.metrics.source import triage_prometheus
+from warroom.triage.metrics.source import triage_mixed, triage_prometheus
 from warroom.triage.report import triage
 from warroom.triage.scenarios import START, generate
 
@@ -31,6 +42,24 @@ ONSET_MINUTE = 100
 SCENARIOS = ("deploy_5xx", "migration_latency", "retry_storm", "upstream_timeout", "healthy")
 MARKERS = "max by (id, kind, service, paths, description) (deploy_timestamp_seconds{{{selector}}})"
 STORES = ("prometheus", "victoriametrics")
+
+
+@pytest.fixture(scope="module")
+def verify_logs(tmp_path_factory):
+    """test_verify's three logs: recovered, not recovered, too thin to tell."""
+    tmp = tmp_path_factory.mktemp("verify-logs")
+    after = {"recovered": (40, 60, 0.003, 80), "not_recovered": (40, 60, 0.05, 170)}
+    after["inconclusive"] = (12, 6, 0.0, 80)
+    return {n: write_log(tmp / f"{n}.log", [BASE, INCIDENT, a]) for n, a in after.items()}
+
+
+@pytest.fixture(scope="module")
+def histories(scenarios, verify_logs):
+    """Every family of samples the stores hold: the scenarios and the verify logs."""
+    out = [s for _, _, s in scenarios.values()]
+    for name, path in verify_logs.items():
+        out.append(log_samples(path, f"verify-{name}", T0, 120))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -52,22 +81,22 @@ def scenarios(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def prometheus_url(scenarios, tmp_path_factory):
+def prometheus_url(histories, tmp_path_factory):
     need(shutil.which("promtool") is not None, "promtool (Debian package prometheus) missing")
     need(shutil.which("prometheus") is not None, "prometheus (Debian package prometheus) missing")
     work = tmp_path_factory.mktemp("prometheus")
-    om = write_openmetrics(work / "history.om", [s for _, _, s in scenarios.values()])
+    om = write_openmetrics(work / "history.om", histories)
     yield from start_prometheus(work, om)
 
 
 @pytest.fixture(scope="module")
-def victoria_url(scenarios, tmp_path_factory):
+def victoria_url(histories, tmp_path_factory):
     need(
         shutil.which("victoria-metrics") is not None,
         "victoria-metrics (Debian package victoria-metrics) missing",
     )
     work = tmp_path_factory.mktemp("victoria")
-    text = write_prometheus_text(work / "history.prom", [s for _, _, s in scenarios.values()])
+    text = write_prometheus_text(work / "history.prom", histories)
     yield from start_victoria_metrics(work, text)
 
 
@@ -127,3 +156,117 @@ def test_report_counts_match_the_log_and_say_where_they_came_from(scenarios, pro
     assert abs(r_metrics.error_rate_during - r_logs.error_rate_during) < 0.02
     assert metrics.containment[0].target == "D-104"
     assert metrics.headline().startswith("5xx on /checkout since")
+
+
+def test_logs_and_metrics_in_one_report(scenarios, prometheus_url):
+    truth, logs, _ = scenarios["deploy_5xx"]
+    both = triage_mixed([str(truth.access_log)], settings_for(prometheus_url, "deploy_5xx"))
+    assert both.onset == logs.onset and both.routes[0].route == logs.routes[0].route
+    assert both.clients == logs.clients  # the logs' clients, which metrics do not keep
+    assert both.suspects[0].change.id == "D-104"  # from the store's markers: no change file
+    c = both.to_dict()["corroboration"]
+    assert c["agrees"] is True and c["top_route"] == "/checkout"
+    assert set(both.formats.values()) == {"combined", "prometheus"}
+
+
+def test_cli_triage_reads_the_store_named_in_warroom_toml(prometheus_url, tmp_path, monkeypatch):
+    toml = tmp_path / "warroom.toml"
+    toml.write_text(
+        f'[sources.prometheus]\nurl = "{prometheus_url}"\nchanges_query = {json.dumps(MARKERS)}\n'
+    )
+    monkeypatch.setenv("WARROOM_CONFIG", str(toml))
+    end = START + timedelta(minutes=MINUTES)
+    args = ["triage", "--selector", 'scenario="deploy_5xx"', "--since", START.isoformat()]
+    res = CliRunner().invoke(app, [*args, "--until", end.isoformat(), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["routes"][0]["route"] == "/checkout" and data["suspects"][0]["id"] == "D-104"
+    term = CliRunner().invoke(app, [*args, "--until", end.isoformat()])
+    assert term.exit_code == 0, term.output
+    assert "Roll back deploy D-104" in term.output and "Prometheus query API" in term.output
+    monkeypatch.delenv("WARROOM_CONFIG")
+    bare = CliRunner().invoke(app, ["triage"])
+    assert bare.exit_code == 2 and "--prometheus" in bare.output
+
+
+def test_store_errors_are_data(prometheus_url):
+    dead = MetricsSettings.from_config(url=f"http://127.0.0.1:{free_port()}", timeout=5)
+    until = START + timedelta(minutes=MINUTES)
+    with pytest.raises(StoreUnavailable, match="cannot reach the metrics store"):
+        triage_prometheus(dead, until=until)
+    bad = MetricsSettings.from_config({"requests_query": "sum(rate(x[{step}])"}, url=prometheus_url)
+    with pytest.raises(InvalidInput, match="refused"):
+        triage_prometheus(bad, until=until)
+    missing = MetricsSettings.from_config({"requests_metric": "nope_total"}, url=prometheus_url)
+    with pytest.raises(NotFound, match="no series"):
+        triage_prometheus(missing, until=until)
+    label = MetricsSettings.from_config({"route_label": "handler"}, url=prometheus_url)
+    with pytest.raises(InvalidInput, match="no label handler"):
+        triage_prometheus(label, until=until)
+    with pytest.raises(InvalidInput, match="unknown key"):
+        MetricsSettings.from_config({"bearer": "x"}, url=prometheus_url)
+    with pytest.raises(InvalidInput, match="not set"):
+        MetricsSettings.from_config({"bearer_token_env": "WARROOM_NO_SUCH_VAR"}, url=prometheus_url)
+
+
+def test_verify_from_the_store_gives_the_logs_verdicts(db, clock, store_url, verify_logs):
+    key = fixed_incident(db, clock)
+    for name, path in verify_logs.items():
+        from_logs = verify.verify(db, key, [str(path)], actor="ana")
+        source = MetricsSettings.from_config(
+            {"selector": f'scenario="verify-{name}"'}, url=store_url
+        )
+        from_metrics = verify.verify_metrics(db, key, source, actor="ana")
+        assert from_metrics.verdict == from_logs.verdict == name, from_metrics.summary
+        n_logs = from_logs.numbers["after"]["requests"]
+        assert abs(from_metrics.numbers["after"]["requests"] - n_logs) <= 0.02 * n_logs + 60
+        assert from_metrics.numbers["files"] == [source.label]
+
+
+SLOS = (
+    "slos:\n"
+    "  - {name: checkout, objective: 99.9%, match: {route: /checkout}}\n"
+    "  - {name: search-fast, kind: latency, threshold: 250ms, objective: 99%, "
+    "match: {route: /search}}\n"
+)
+
+
+def test_slo_check_on_the_store_matches_the_logs(scenarios, store_url, tmp_path):
+    truth, _, _ = scenarios["deploy_5xx"]
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(SLOS)
+    slos = slo.load_slo_file(spec)
+    now = START + timedelta(minutes=MINUTES)
+    from_logs = slo.check_logs([truth.access_log], slos, now=now)
+    settings = MetricsSettings.from_config({"selector": 'scenario="deploy_5xx"'}, url=store_url)
+    from_metrics = check_metrics(settings, slos, now=now)
+    for lg, mt in zip(from_logs, from_metrics, strict=True):
+        assert mt.page_firing == lg.page_firing
+        assert abs(mt.window_events - lg.window_events) <= 0.01 * lg.window_events
+        assert abs(mt.window_bad - lg.window_bad) <= 0.03 * lg.window_bad + 5
+        starts = [(f.start for f in a.fired) for a in (lg.alerts[0], mt.alerts[0])]
+        for a, b in zip(*starts, strict=True):
+            assert abs(a - b) <= timedelta(minutes=2)
+    assert from_metrics[0].page_firing and not from_metrics[1].page_firing
+
+
+def test_cli_slo_check_from_the_store_exits_3_when_paging(prometheus_url, tmp_path):
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(SLOS)
+    at = (START + timedelta(minutes=MINUTES)).isoformat()
+    args = [
+        "slo",
+        "check",
+        "--slo",
+        str(spec),
+        "--prometheus",
+        prometheus_url,
+        "--at",
+        at,
+        "--json",
+    ]
+    res = CliRunner().invoke(app, [*args, "--selector", 'scenario="deploy_5xx"'])
+    assert res.exit_code == 3, res.output
+    assert json.loads(res.output)["slos"][0]["slo"] == "checkout"
+    calm = CliRunner().invoke(app, [*args, "--selector", 'scenario="healthy"'])
+    assert calm.exit_code == 0, calm.output

@@ -104,6 +104,7 @@ class TriageReport:
     changes_considered: int = 0
     summary: str = ""
     duplicates: Duplicates | None = None  # keys that took effect twice (double charges)
+    corroboration: dict[str, Any] | None = None  # a second source's reading (logs + metrics)
 
     def headline(self) -> str:
         """A one-line title for declaring the incident."""
@@ -159,6 +160,7 @@ class TriageReport:
             "formats": self.formats,
             "lines": self.lines.to_dict(),
             "duplicates": self.duplicates.to_dict(limit=50) if self.duplicates else None,
+            "corroboration": self.corroboration,
             "series": None
             if s is None
             else {

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -27,7 +28,7 @@ from warroom.triage.metrics.client import PromClient, RangeSeries, step_text, to
 from warroom.triage.metrics.config import MAX_POINTS, MetricsSettings
 from warroom.triage.model import TriageReport
 from warroom.triage.report import triage_aggregates
-from warroom.triage.sli import MINUTE, Aggregates, bucket_ms
+from warroom.triage.sli import MINUTE, Aggregates, aggregate_access_logs, bucket_ms, make_grid
 
 DEFAULT_WINDOW = timedelta(hours=3)
 MAX_WINDOW = timedelta(days=90)
@@ -64,7 +65,7 @@ def choose_step(start: datetime, end: datetime, points: int = GRID_POINTS) -> ti
 def _aligned(start: datetime, end: datetime, step: timedelta) -> tuple[datetime, datetime]:
     s = step.total_seconds()
     a = math.floor(start.timestamp() / s) * s
-    b = math.ceil(end.timestamp() / s) * s
+    b = max(math.floor(end.timestamp() / s) * s, a + s)  # never a future, partial interval
     return to_datetime(a), to_datetime(b)
 
 
@@ -238,3 +239,52 @@ def requests_frame(agg: Aggregates) -> pl.DataFrame:
         "status",
         "latency_ms",
     ).sort("ts")
+
+
+def triage_mixed(
+    access_logs: list[str],
+    settings: MetricsSettings,
+    *,
+    app_logs: list[str | Path] | None = None,
+    changes: str | Path | list[Change] | None = None,
+    git_repo: str | Path | None = None,
+    **log_options: Any,
+) -> TriageReport:
+    """Access logs and metrics in one report: the logs' analysis (they have clients and
+    request ids), with the store's deploy markers among the suspects and the store's own
+    reading of the same window under `corroboration`."""
+    known: list[Change] = []
+    if isinstance(changes, list):
+        known = list(changes)
+    elif changes is not None:
+        known = load_changes(changes)
+    agg = aggregate_access_logs(access_logs, **log_options)
+    grid = make_grid(agg)
+    if grid is None:
+        return triage_aggregates(agg, app_logs=app_logs, changes=known, git_repo=git_repo)
+    with PromClient(settings) as client:
+        m_agg, read = read_metrics(client, grid.start, grid.end)
+        known += marker_changes(client, grid.start, grid.end, step=read.step)
+        queries = client.queries
+    report = triage_aggregates(agg, app_logs=app_logs, changes=known, git_repo=git_repo)
+    metrics = triage_aggregates(m_agg, changes=known)
+    report.formats.update(metrics.formats)
+    onset_gap = (
+        abs((metrics.onset - report.onset).total_seconds())
+        if metrics.onset and report.onset
+        else None
+    )
+    report.corroboration = {
+        "source": settings.label,
+        "incident": metrics.incident,
+        "onset": metrics.onset.isoformat() if metrics.onset else None,
+        "symptom": metrics.symptom,
+        "top_route": metrics.routes[0].route if metrics.routes else None,
+        "agrees": metrics.incident == report.incident
+        and (onset_gap is None or onset_gap <= read.step.total_seconds())
+        and (metrics.routes[0].route if metrics.routes else None)
+        == (report.routes[0].route if report.routes else None),
+        "headline": metrics.headline(),
+        "metrics": {**read.to_dict(), "requests_made": queries},
+    }
+    return report
