@@ -149,13 +149,20 @@ def write_prometheus_text(path: Path, families: list[dict[str, list[Sample]]]) -
     return path
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def _wait_ready(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float = 60,
+    http: httpx.Client | None = None,
+) -> None:
+    http = http or httpx.Client()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{url}: exited {proc.returncode}: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if http.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -205,8 +212,46 @@ def start_prometheus(workdir: Path, openmetrics: Path) -> Iterator[str]:
             proc.wait()
 
 
-def start_victoria_metrics(workdir: Path, text: Path) -> Iterator[str]:
-    """Serve a fresh VictoriaMetrics on a free port and import `text` into it."""
+def self_signed_cert(workdir: Path) -> tuple[Path, Path]:
+    """(certificate, key) for 127.0.0.1, made with openssl; the certificate is its own CA."""
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def start_victoria_metrics(
+    workdir: Path,
+    text: Path,
+    *,
+    args: tuple[str, ...] = (),
+    scheme: str = "http",
+    http: httpx.Client | None = None,
+) -> Iterator[str]:
+    """Serve a fresh VictoriaMetrics on a free port (`args`: TLS, auth flags) and import
+    `text` into it, through `http` (a client with the credentials and CA it needs)."""
+    http = http or httpx.Client()
     port = free_port()
     log = workdir / "victoria-metrics.log"
     with log.open("wb") as out:
@@ -217,18 +262,19 @@ def start_victoria_metrics(workdir: Path, text: Path) -> Iterator[str]:
                 f"-httpListenAddr=127.0.0.1:{port}",
                 "-retentionPeriod=100y",
                 "-search.disableCache",
+                *args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     try:
-        _wait_ready(f"{url}/health", proc, log)
+        _wait_ready(f"{url}/health", proc, log, http=http)
         with text.open("rb") as body:
-            resp = httpx.post(f"{url}/api/v1/import/prometheus", content=body.read(), timeout=300)
+            resp = http.post(f"{url}/api/v1/import/prometheus", content=body.read(), timeout=300)
         if resp.status_code >= 300:
             raise RuntimeError(f"VictoriaMetrics import: HTTP {resp.status_code}: {resp.text}")
-        httpx.get(f"{url}/internal/force_flush", timeout=60)
+        http.get(f"{url}/internal/force_flush", timeout=60)
         yield url
     finally:
         proc.terminate()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 from datetime import timedelta
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ from metrics_helpers import (
     free_port,
     log_samples,
     scenario_samples,
+    self_signed_cert,
     start_prometheus,
     start_victoria_metrics,
     write_openmetrics,
@@ -270,3 +273,36 @@ def test_cli_slo_check_from_the_store_exits_3_when_paging(prometheus_url, tmp_pa
     assert json.loads(res.output)["slos"][0]["slo"] == "checkout"
     calm = CliRunner().invoke(app, [*args, "--selector", 'scenario="healthy"'])
     assert calm.exit_code == 0, calm.output
+
+
+def test_basic_auth_and_a_private_ca(scenarios, tmp_path, monkeypatch):
+    """A VictoriaMetrics serving HTTPS with a self-signed certificate and basic auth."""
+    need(shutil.which("victoria-metrics") is not None, "victoria-metrics missing")
+    need(shutil.which("openssl") is not None, "openssl missing")
+    cert, key = self_signed_cert(tmp_path)
+    flags = ("-tls", f"-tlsCertFile={cert}", f"-tlsKeyFile={key}")
+    flags += ("-httpAuth.username=warroom", "-httpAuth.password=s3cret")
+    text = write_prometheus_text(tmp_path / "h.prom", [scenarios["deploy_5xx"][2]])
+    ca = ssl.create_default_context(cafile=str(cert))
+    http = httpx.Client(verify=ca, auth=("warroom", "s3cret"))
+    server = start_victoria_metrics(tmp_path, text, args=flags, scheme="https", http=http)
+    url = next(server)
+    try:
+        monkeypatch.setenv("VM_PASSWORD", "s3cret")
+        good = {"basic_user": "warroom", "basic_password_env": "VM_PASSWORD"}
+        good["ca_file"] = str(cert)
+        until = START + timedelta(minutes=MINUTES)
+        report = triage_prometheus(MetricsSettings.from_config(good, url=url), until=until)
+        assert report.routes[0].route == "/checkout"
+        with pytest.raises(InvalidInput, match="not both"):
+            MetricsSettings.from_config({**good, "basic_password": "nope"}, url=url)
+        bad = {"basic_user": "warroom", "basic_password": "nope", "ca_file": str(cert)}
+        wrong = MetricsSettings.from_config(bad, url=url)
+        with pytest.raises(StoreUnavailable, match="refused the credentials"):
+            triage_prometheus(wrong, until=until)
+        no_ca = MetricsSettings.from_config({"basic_user": "warroom"}, url=url)
+        with pytest.raises(StoreUnavailable, match="TLS"):
+            triage_prometheus(no_ca, until=until)
+    finally:
+        server.close()
+        http.close()

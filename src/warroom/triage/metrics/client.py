@@ -12,6 +12,7 @@ store, a refused query or too many series are errors as data, never a traceback:
 from __future__ import annotations
 
 import math
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,7 +55,14 @@ class PromClient:
             if settings.basic_user
             else None
         )
-        verify: Any = settings.ca_file or settings.tls_verify
+        verify: ssl.SSLContext | bool = settings.tls_verify
+        if settings.ca_file:
+            try:
+                verify = ssl.create_default_context(cafile=settings.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise InvalidInput(
+                    f"ca_file {settings.ca_file} is not a PEM certificate: {exc}", field="ca_file"
+                ) from None
         self._http = httpx.Client(
             base_url=settings.url.rstrip("/"),
             headers=headers,

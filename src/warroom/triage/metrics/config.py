@@ -58,6 +58,10 @@ class MetricsSettings:
         where = "[sources.prometheus]"
         for key in ("bearer_token", "basic_password"):
             env = raw.pop(f"{key}_env", None)
+            if env and raw.get(key):
+                raise InvalidInput(
+                    f"{where}: give {key} or {key}_env, not both", field=f"{key}_env"
+                )
             if env:
                 value = os.environ.get(str(env))
                 if value is None:
