@@ -246,7 +246,7 @@ def test_slo_check_on_the_store_matches_the_logs(scenarios, store_url, tmp_path)
     for lg, mt in zip(from_logs, from_metrics, strict=True):
         assert mt.page_firing == lg.page_firing
         assert abs(mt.window_events - lg.window_events) <= 0.01 * lg.window_events
-        assert abs(mt.window_bad - lg.window_bad) <= 0.03 * lg.window_bad + 5
+        assert abs(mt.window_bad - lg.window_bad) <= 0.01 * lg.window_bad + 3
         starts = [(f.start for f in a.fired) for a in (lg.alerts[0], mt.alerts[0])]
         for a, b in zip(*starts, strict=True):
             assert abs(a - b) <= timedelta(minutes=2)

@@ -31,7 +31,8 @@ from warroom.triage.report import triage_aggregates
 from warroom.triage.sli import MINUTE, Aggregates, aggregate_access_logs, bucket_ms, make_grid
 
 DEFAULT_WINDOW = timedelta(hours=3)
-MAX_WINDOW = timedelta(days=90)
+MAX_WINDOW = timedelta(days=90)  # SLO windows; triage reads at most MAX_TRIAGE_WINDOW
+MAX_TRIAGE_WINDOW = timedelta(days=7)
 GRID_POINTS = 1440  # triage's grid: one minute up to a day, coarser beyond
 TIMESTAMP_FLOOR = 1e9  # a marker value above this is the change's unix time (2001 on)
 
@@ -199,6 +200,12 @@ def triage_prometheus(
     """The triage report from the store's request metrics over [since, until) (default: the
     three hours before `until`), with suspects from the change file, git and the markers."""
     since = since or until - DEFAULT_WINDOW
+    if until - since > MAX_TRIAGE_WINDOW:
+        raise InvalidInput(
+            f"a triage window of {until - since} is over {MAX_TRIAGE_WINDOW.days} days: an "
+            "onset is found around the incident, so narrow --since/--until",
+            field="since",
+        )
     known: list[Change] = []
     if isinstance(changes, list):
         known = list(changes)
