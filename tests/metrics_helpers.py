@@ -117,6 +117,19 @@ def log_samples(
             ("deploy_timestamp_seconds", lab, float(at), float(s)) for s in stamps if s >= at
         ]
     out["deploy_timestamp"] = markers
+    # and the usual build-info gauge: a series per running version, 1 while it runs
+    deploys = [json.loads(x) for x in (changes.read_text().splitlines() if changes else [])]
+    deploys = sorted(
+        (datetime.fromisoformat(d["at"]).timestamp(), d["id"])
+        for d in deploys
+        if d["kind"] == "deploy"
+    )
+    build: list[Sample] = []
+    for k, (at, version) in enumerate(deploys):
+        until = deploys[k + 1][0] if k + 1 < len(deploys) else float("inf")
+        lab = _labels(scenario=scen, version=version)
+        build += [("app_build_info", lab, 1.0, float(s)) for s in stamps if at <= s < until]
+    out["app_build"] = build
     return out
 
 
@@ -124,6 +137,7 @@ FAMILY_TYPES = {
     "http_requests": "counter",
     "http_request_duration_seconds": "histogram",
     "deploy_timestamp": "gauge",
+    "app_build": "info",
 }
 
 

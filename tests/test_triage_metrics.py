@@ -34,9 +34,10 @@ from warroom.contain import verify
 from warroom.core.errors import InvalidInput, NotFound
 from warroom.detect import slo
 from warroom.detect.slo.metrics import check_metrics
-from warroom.triage.metrics.client import StoreUnavailable
+from warroom.triage.changes import load_changes
+from warroom.triage.metrics.client import PromClient, StoreUnavailable
 from warroom.triage.metrics.config import MetricsSettings
-from warroom.triage.metrics.source import triage_mixed, triage_prometheus
+from warroom.triage.metrics.source import marker_changes, triage_mixed, triage_prometheus
 from warroom.triage.report import triage
 from warroom.triage.scenarios import START, generate
 
@@ -306,3 +307,20 @@ def test_basic_auth_and_a_private_ca(scenarios, tmp_path, monkeypatch):
     finally:
         server.close()
         http.close()
+
+
+def test_build_info_markers_are_changes_where_a_version_appears(scenarios, store_url):
+    """The other marker style: `app_build_info{version}` is 1 while a version runs, so a deploy
+    is where a version's series appears (to within the step)."""
+    truth, _, _ = scenarios["deploy_5xx"]
+    query = "max by (version) (app_build_info{{{selector}}})"
+    settings = settings_for(store_url, "deploy_5xx", changes_query=query)
+    end = START + timedelta(minutes=MINUTES)
+    with PromClient(settings) as client:
+        found = marker_changes(client, START, end, step=timedelta(minutes=1))
+    assert [c.id for c in found] == ["D-104"]
+    deployed = next(c for c in load_changes(truth.changes) if c.id == "D-104").at
+    assert timedelta(0) <= found[0].at - deployed <= timedelta(minutes=1)
+    assert found[0].kind == "deploy" and found[0].source == "prometheus"
+    report = triage_prometheus(settings, since=START, until=end)
+    assert report.suspects[0].change.id == "D-104"

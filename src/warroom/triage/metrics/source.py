@@ -158,13 +158,11 @@ def marker_changes(
         if len(stamps):
             times = [to_datetime(float(v)) for v in np.unique(stamps)]
         else:
-            on = np.zeros(len(s.times), dtype=bool)
-            on[finite] = True
-            gaps = np.diff(s.times, prepend=s.times[0] - step.total_seconds()) > (
-                1.5 * step.total_seconds()
-            )
-            rising = on & (np.r_[False, ~on[:-1]] | gaps)
-            rising[0] = False if s.times[0] <= start.timestamp() else rising[0]
+            # on where non-zero; it rises where the point before is zero or missing (a
+            # series present from the window's start rose before it: unknown, not counted)
+            on = finite
+            gap = np.diff(s.times, prepend=start.timestamp() - step.total_seconds())
+            rising = on & ((gap > 1.5 * step.total_seconds()) | np.r_[False, ~on[:-1]])
             times = [to_datetime(float(t)) for t in s.times[rising]]
         for at in times:
             out.append(_marker_change(s.labels, at))
