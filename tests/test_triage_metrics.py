@@ -31,6 +31,7 @@ from metrics_helpers import (
 from test_verify import BASE, INCIDENT, T0, fixed_incident, write_log
 from warroom.cli.main import app
 from warroom.contain import verify
+from warroom.core.db import Database
 from warroom.core.errors import InvalidInput, NotFound
 from warroom.detect import slo
 from warroom.detect.slo.metrics import check_metrics
@@ -324,3 +325,20 @@ def test_build_info_markers_are_changes_where_a_version_appears(scenarios, store
     assert found[0].kind == "deploy" and found[0].source == "prometheus"
     report = triage_prometheus(settings, since=START, until=end)
     assert report.suspects[0].change.id == "D-104"
+
+
+def test_cli_verify_from_the_store_and_move(db_url, clock, prometheus_url, verify_logs):
+    database = Database(db_url)
+    try:
+        key = fixed_incident(database, clock)
+    finally:
+        database.dispose()
+    base = ["verify", key, "--prometheus", prometheus_url, "--db", db_url, "--as", "ana"]
+    worse = CliRunner().invoke(app, [*base, "--selector", 'scenario="verify-not_recovered"'])
+    assert worse.exit_code == 0, worse.output
+    assert "not recovered" in worse.output and "5xx" in worse.output
+    res = CliRunner().invoke(app, [*base, "--selector", 'scenario="verify-recovered"', "--move"])
+    assert res.exit_code == 0, res.output
+    assert "recovered" in res.output and "is now verified" in res.output
+    both = CliRunner().invoke(app, [*base, "--log", str(verify_logs["recovered"])])
+    assert both.exit_code == 2 and "not both" in both.output

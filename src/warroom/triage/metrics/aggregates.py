@@ -13,6 +13,7 @@ bucket's width). A step of k minutes is spread over its k minutes. All of it is 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -66,10 +67,12 @@ def series_frame(
     return frame.filter((pl.col("i") >= 0) & pl.col("v").is_finite())
 
 
-def _mapped(frame: pl.DataFrame, col: str, fn: object, dtype: pl.DataType) -> pl.DataFrame:
+def _mapped(
+    frame: pl.DataFrame, col: str, fn: Callable[[str], object], dtype: pl.DataType
+) -> pl.DataFrame:
     """Apply `fn` to each distinct value of `col` once (route normalising is regex work)."""
     values = frame[col].unique().to_list()
-    mapping = {v: fn(v) for v in values}  # type: ignore[operator]
+    mapping = {v: fn(v) for v in values}
     return frame.with_columns(pl.col(col).replace_strict(mapping, return_dtype=dtype))
 
 
