@@ -140,7 +140,7 @@ def triage_command(
         None,
         "--prometheus",
         help="Prometheus-compatible query API URL (Prometheus, Thanos, Mimir, VictoriaMetrics);"
-        " the rest from [sources.prometheus] in warroom.toml.",
+        " the rest from \\[sources.prometheus] in warroom.toml.",
     ),
     selector: str | None = typer.Option(
         None, "--selector", help='Label matchers for every metric, e.g. job="shop".'
@@ -190,7 +190,8 @@ def triage_command(
         None, "--as", "--actor", help="Who is acting (default: $WARROOM_USER, then the OS user)."
     ),
 ) -> None:
-    """Tell from raw logs when an incident started, what is hit, how badly, and the suspect."""
+    """Tell from raw logs (or request metrics) when an incident started, what is hit, how badly,
+    and the suspect."""
     if json_:
         output = "json"
     if output not in OUTPUT_FORMATS:

@@ -27,7 +27,7 @@ def verify_cmd(
         typer.Option(
             "--prometheus",
             help="Judge from a Prometheus-compatible store instead of logs (URL; the rest from "
-            "[sources.prometheus]).",
+            "\\[sources.prometheus]).",
         ),
     ] = None,
     selector: Annotated[
