@@ -189,6 +189,9 @@ def test_cli_triage_reads_the_store_named_in_warroom_toml(prometheus_url, tmp_pa
     term = CliRunner().invoke(app, [*args, "--until", end.isoformat()])
     assert term.exit_code == 0, term.output
     assert "Roll back deploy D-104" in term.output and "Prometheus query API" in term.output
+    md = CliRunner().invoke(app, [*args, "--until", end.isoformat(), "--format", "markdown"])
+    assert md.exit_code == 0 and md.output.startswith("## 5xx on /checkout")
+    assert f"_Source: {prometheus_url} (Prometheus query API), step 60 s._" in md.output
     monkeypatch.delenv("WARROOM_CONFIG")
     bare = CliRunner().invoke(app, ["triage"])
     assert bare.exit_code == 2 and "--prometheus" in bare.output
