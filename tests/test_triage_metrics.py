@@ -250,6 +250,8 @@ def test_slo_check_on_the_store_matches_the_logs(scenarios, store_url, tmp_path)
     from_metrics = check_metrics(settings, slos, now=now)
     for lg, mt in zip(from_logs, from_metrics, strict=True):
         assert mt.page_firing == lg.page_firing
+        assert mt.confident is not None and lg.confident is not None
+        assert mt.confident.paging == lg.confident.paging
         assert abs(mt.window_events - lg.window_events) <= 0.01 * lg.window_events
         assert abs(mt.window_bad - lg.window_bad) <= 0.01 * lg.window_bad + 3
         starts = [(f.start for f in a.fired) for a in (lg.alerts[0], mt.alerts[0])]

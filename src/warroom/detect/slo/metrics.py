@@ -13,6 +13,7 @@ interpolated linearly between the bounds around it otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -21,6 +22,7 @@ from warroom.core.errors import InvalidInput
 from warroom.detect.slo.burn import SLOReport, evaluate
 from warroom.detect.slo.logs import _match_expr, _status_expr
 from warroom.detect.slo.model import SLO, SLOKind
+from warroom.detect.slo.tracker import Tracker
 from warroom.triage.metrics.aggregates import le_frame
 from warroom.triage.metrics.client import PromClient, step_text
 from warroom.triage.metrics.config import MetricsSettings
@@ -133,13 +135,15 @@ def check_metrics(
             series = client.query_range(query, read.start + MINUTE, read.end, MINUTE)
             les = le_frame(series, route_label=settings.route_label, start=read.start, step=MINUTE)
     unit_ms = 1000.0 if settings.latency_unit == "s" else 1.0
-    return [
-        evaluate(
+    reports = []
+    for s in slos:
+        events = (
             latency_events(les, s, start=read.start, unit_ms=unit_ms)
             if s.kind is SLOKind.LATENCY
-            else metric_events(agg, s),
-            s,
-            now=now,
+            else metric_events(agg, s)
         )
-        for s in slos
-    ]
+        # the workbook alerts and the confident ones, as check_logs does
+        tracker = Tracker(s)
+        tracker.add(events.filter(pl.col("ts") <= now))
+        reports.append(replace(evaluate(events, s, now=now), confident=tracker.status()))
+    return reports
