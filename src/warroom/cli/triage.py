@@ -173,6 +173,12 @@ def triage_command(
     field: list[str] = typer.Option(
         [], "--field", help="JSON field name for a role, ROLE=NAME (ts, client, path, ...)."
     ),
+    app_log_tz: str | None = typer.Option(
+        None,
+        "--app-log-tz",
+        help="Time zone of app-log times without an offset (+01:00, Europe/Paris); "
+        "default: estimated from matching error bursts.",
+    ),
     output: str = typer.Option("terminal", "--format", help="terminal, json or markdown."),
     json_: bool = typer.Option(False, "--json", help="Same as --format json."),
     chart: Path | None = typer.Option(
@@ -218,6 +224,7 @@ def triage_command(
             app_logs=list(app_log),
             changes=changes,
             git_repo=git,
+            app_log_tz=app_log_tz,
         )
     elif source is not None:
         report = triage_mixed(
@@ -230,6 +237,7 @@ def triage_command(
             time_unit=time_unit,
             progress=RichProgress(),
             json_fields=_fields(field),
+            app_log_tz=app_log_tz,
         )
     else:
         if not logs:
@@ -247,6 +255,7 @@ def triage_command(
             time_unit=time_unit,
             progress=RichProgress(),
             json_fields=_fields(field),
+            app_log_tz=app_log_tz,
         )
     if chart is not None:
         write_chart(report, chart)
@@ -356,6 +365,8 @@ def render_terminal(report: TriageReport, console: Console) -> None:
     if report.incident:
         state = "ongoing" if w.get("ongoing") else f"until {w.get('end')}"
         console.print(f"onset {d['onset']}  window {w.get('minutes')} min, {state}")
+        if w.get("first_signal"):
+            console.print(f"first sign: {w['first_signal']}", highlight=False)
         sev = report.severity or {}
         console.print(
             f"severity [bold]{sev.get('severity')}[/]: {sev.get('reason')} ({sev.get('evidence')})",
@@ -402,6 +413,13 @@ def render_terminal(report: TriageReport, console: Console) -> None:
         console.print(t)
     if report.signatures:
         console.print("[bold]log signatures new or surging since the onset[/]")
+        clock = report.app_log_clock or {}
+        if clock.get("source") in ("given", "estimated"):
+            console.print(
+                f"  app-log times read at UTC{clock['offset']}: {clock['evidence']}",
+                highlight=False,
+                markup=False,
+            )
         for sig in report.signatures[:8]:
             console.print(
                 f"  {sig.status:8} {sig.before:>6} -> {sig.during:<6} {sig.template[:110]}",

@@ -194,6 +194,7 @@ def triage_prometheus(
     app_logs: list[str | Path] | None = None,
     changes: str | Path | list[Change] | None = None,
     git_repo: str | Path | None = None,
+    app_log_tz: str | None = None,
 ) -> TriageReport:
     """The triage report from the store's request metrics over [since, until) (default: the
     three hours before `until`), with suspects from the change file, git and the markers."""
@@ -213,7 +214,9 @@ def triage_prometheus(
         agg, read = read_metrics(client, since, until)
         known += marker_changes(client, since, until, step=read.step)
         queries = client.queries
-    report = triage_aggregates(agg, app_logs=app_logs, changes=known, git_repo=git_repo)
+    report = triage_aggregates(
+        agg, app_logs=app_logs, changes=known, git_repo=git_repo, app_log_tz=app_log_tz
+    )
     report.window["metrics"] = {**read.to_dict(), "requests_made": queries}
     return report
 
@@ -253,6 +256,7 @@ def triage_mixed(
     app_logs: list[str | Path] | None = None,
     changes: str | Path | list[Change] | None = None,
     git_repo: str | Path | None = None,
+    app_log_tz: str | None = None,
     **log_options: Any,
 ) -> TriageReport:
     """Access logs and metrics in one report: the logs' analysis (they have clients and
@@ -266,12 +270,16 @@ def triage_mixed(
     agg = aggregate_access_logs(access_logs, **log_options)
     grid = make_grid(agg)
     if grid is None:
-        return triage_aggregates(agg, app_logs=app_logs, changes=known, git_repo=git_repo)
+        return triage_aggregates(
+            agg, app_logs=app_logs, changes=known, git_repo=git_repo, app_log_tz=app_log_tz
+        )
     with PromClient(settings) as client:
         m_agg, read = read_metrics(client, grid.start, grid.end)
         known += marker_changes(client, grid.start, grid.end, step=read.step)
         queries = client.queries
-    report = triage_aggregates(agg, app_logs=app_logs, changes=known, git_repo=git_repo)
+    report = triage_aggregates(
+        agg, app_logs=app_logs, changes=known, git_repo=git_repo, app_log_tz=app_log_tz
+    )
     metrics = triage_aggregates(m_agg, changes=known)
     report.formats.update(metrics.formats)
     onset_gap = (
