@@ -148,7 +148,7 @@ def write_openmetrics(path: Path, families: list[dict[str, list[Sample]]]) -> Pa
             f.write(f"# TYPE {family} {kind}\n")
             for fam in families:
                 for name, lab, value, ts in fam[family]:
-                    f.write(f"{name}{lab} {value:g} {ts:.0f}\n")
+                    f.write(f"{name}{lab} {value!r} {ts:.0f}\n")
         f.write("# EOF\n")
     return path
 
@@ -159,7 +159,7 @@ def write_prometheus_text(path: Path, families: list[dict[str, list[Sample]]]) -
         for fam in families:
             for samples in fam.values():
                 for name, lab, value, ts in samples:
-                    f.write(f"{name}{lab} {value:g} {int(ts * 1000)}\n")
+                    f.write(f"{name}{lab} {value!r} {int(ts * 1000)}\n")
     return path
 
 
