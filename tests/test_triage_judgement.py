@@ -11,7 +11,8 @@ import pytest
 from warroom.core.errors import InvalidInput
 from warroom.triage.appclock import parse_tz
 from warroom.triage.changes import Change, load_changes, rank_suspects
-from warroom.triage.onset import error_signal, find_rise, latency_signal
+from warroom.triage.impact import still_departed
+from warroom.triage.onset import Signal, error_signal, find_rise, latency_signal
 from warroom.triage.render import render_markdown
 from warroom.triage.report import triage
 from warroom.triage.scenarios import START, generate
@@ -250,3 +251,53 @@ def test_latency_step_is_dated_through_intervals_too_sparse_to_fit():
     sig = latency_signal("/api/orders/{id}", mean * 1.5, n, mean)
     assert sig is not None and sig.index == 80
     assert 2.5 < sig.ratio < 3.5
+
+
+def test_a_retry_storm_is_dated_at_its_flag_not_at_a_ramp_through_quiet_minutes(tmp_path):
+    # 150 minutes at 120 requests a minute: the noisy 5xx rate after the storm was fitted a
+    # little better by a ramp from 13:07 (through half an hour without a 5xx) than by the step
+    # at 13:40, so the onset came before the flag and no suspect was named
+    truth = generate(
+        "retry_storm", tmp_path, seed=11, minutes=150, per_minute=120, onset_minute=100
+    )
+    report = triage([str(truth.access_log)], app_logs=[truth.app_log], changes=truth.changes)
+    assert abs(report.onset - truth.onset) <= timedelta(minutes=2)
+    assert report.routes[0].route == "/api/inventory"
+    assert report.suspects and report.suspects[0].change.id == "F-9"
+    errors = [s for s in report.signals if s.metric == "error_rate" and s.scope != "*"]
+    assert errors and all(abs(s.at - truth.onset) <= timedelta(minutes=2) for s in errors)
+
+
+def test_a_ramp_needs_a_rise_before_the_step_to_date_a_change():
+    # 5xx that come in clumps after a step (rate varying minute to minute): a ramp from 70,
+    # through 30 minutes with no more 5xx than before, fitted them better than the step
+    rng = np.random.default_rng(8)
+    n, k = 150, 100
+    requests = np.concatenate([rng.poisson(8, k), rng.poisson(35, n - k)]).astype(float)
+    rate = np.full(n, 0.002)
+    rate[k:] = np.minimum(0.15 * rng.exponential(1.0, n - k), 1)
+    errors = rng.binomial(requests.astype(int), rate).astype(float)
+    sig = error_signal("/api/inventory", requests, errors)
+    assert sig is not None and sig.index >= k - 2
+    # a real creep before the step is still dated at its start
+    creep = np.ones(n)
+    creep[40:k] = np.linspace(1.0, 3.0, k - 40)
+    creep[k:] = 4.0
+    y = creep + rng.normal(0, 0.05, n)
+    fit = find_rise(np.arange(n, dtype=float), y, None, ("step", "ramp", "step+ramp"))
+    assert fit is not None and abs(fit.index - 40) <= 5
+
+
+def test_a_faded_blip_does_not_date_the_onset_but_a_creep_still_rising_does():
+    at = 100
+    blip = np.full(150, 0.003)
+    blip[60:66] = 0.05  # gone long before the symptom
+    blip[at:] = 0.2
+    sig = Signal("error_rate", "/cart", 60, 1e-9, 50.0, 0.003, 0.2, 66.0)
+    assert not still_departed(blip, sig, at)
+    # a p95 creep: 5x by the time errors start, which then take the p95 to 5 s
+    p95 = np.full(150, 120.0)
+    p95[40:at] = np.linspace(120.0, 600.0, at - 40)
+    p95[at:] = 5000.0
+    creep = Signal("p95_ms", "/api/orders/{id}", 40, 1e-20, 90.0, 120.0, 5000.0, 41.7)
+    assert still_departed(p95, creep, at)

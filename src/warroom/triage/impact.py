@@ -30,6 +30,8 @@ MAX_ROUTE_SERIES = 25
 MAX_ROUTES_SHOWN = 10
 MAX_RANKED_ROUTES = 500  # busiest, and most 5xx, since the onset
 SAME_METRIC_LEAD = 10
+HELD_WINDOW = 5  # intervals before the main symptom where an earlier signal must still show
+HELD_SHARE = 0.25
 
 
 def route_scopes(agg: Aggregates) -> list[str]:
@@ -103,7 +105,8 @@ def first_departure(signals: list[Signal], primary: Signal, ser: dict[str, Serie
     """The earliest signal that departed before `primary` and was still departed when it
     started: a slow creep of latency that ends in errors dates the incident at the creep.
 
-    A signal that came back to its baseline before the primary one started is another event;
+    A signal that came back to its baseline before the primary one started, or that is not
+    still clearly departed just before it (`still_departed`), is another event;
     the same metric on another scope moves the onset only when clearly earlier
     (`SAME_METRIC_LEAD` intervals): a few intervals apart they date the same change.
     """
@@ -114,10 +117,31 @@ def first_departure(signals: list[Signal], primary: Signal, ser: dict[str, Serie
         if s.metric == primary.metric and primary.index - s.index < SAME_METRIC_LEAD:
             continue
         values = np.nan_to_num(metric_values(ser[s.scope], s.metric), nan=s.before)
-        if impact_end(values, s.index, s.before, s.after) >= primary.index - 1:
+        if impact_end(
+            values, s.index, s.before, s.after
+        ) >= primary.index - 1 and still_departed(values, s, primary.index):
             lead = s
             break
     return lead
+
+
+def still_departed(values: np.ndarray, s: Signal, at: int) -> bool:
+    """Whether signal `s` was still clearly departed in the `HELD_WINDOW` intervals before
+    `at`, the start of the main symptom: their mean at least `HELD_SHARE` of the way from its
+    baseline to its new level, or past the change that matters for its metric (p95 or
+    traffic x1.5, 5xx rate doubled and two points up). A blip that faded (and came back only
+    with the symptom) does not date the onset; a creep still rising when the errors start
+    does, even when the errors then take its p95 far higher."""
+    seg = values[max(s.index, at - HELD_WINDOW) : at]
+    if not len(seg):
+        return True
+    level, before = float(np.mean(seg)), s.before
+    share = (level - before) / (s.after - before) if s.after != before else 1.0
+    if share >= HELD_SHARE:
+        return True
+    if s.metric == "error_rate":
+        return level - before >= max(0.02, before)
+    return level >= 1.5 * before if s.after >= before else level <= before / 1.5
 
 
 def signal_name(s: Signal) -> str:

@@ -22,6 +22,7 @@ ALPHA = 1e-4  # after Bonferroni over split points
 MIN_BURST = 2  # intervals of a short outage
 MAX_BURST = 90  # longer bursts are steps that ended, found by the step fit
 MIN_BURST_ERRORS = 10
+LEAD_Z = 3.0  # a ramp starting before the step must have risen this far in its first half
 # a traffic step must exceed this many robust sds of the baseline's log counts: 1.5, as on a
 # quiet route Poisson noise alone is a third of a log unit, and a halving is already required
 TRAFFIC_SDS = 1.5
@@ -164,17 +165,52 @@ def best_fit(
     starting long before the first error)."""
     ok = np.isfinite(y) if w is None else np.isfinite(y) & (w > 0)
     n = int(ok.sum())
-    best: tuple[float, Fit] | None = None
+    ranked: list[tuple[float, Fit]] = []
+    step: Fit | None = None
     for m in models:
         fit = fit_change(x, y, w, model=m)
         if fit is None:
             continue
+        step = fit if m == "step" else step
         extra = 2 if m == "step+ramp" else 1
         dof = max(n - extra - 1, 1)
         bic = -n * math.log1p(fit.f_stat * extra / dof) + extra * math.log(n)
-        if best is None or bic < best[0]:
-            best = (bic, fit)
-    return best[1] if best else None
+        ranked.append((bic, fit))
+    ranked.sort(key=lambda r: r[0])
+    for _, fit in ranked:
+        if step is None or fit is step or _lead_is_real(y, w, fit, step):
+            return fit
+    return step
+
+
+def _lead_is_real(y: np.ndarray, w: np.ndarray | None, fit: Fit, step: Fit) -> bool:
+    """Whether a fit that dates a change well before the step fit does saw it move there.
+
+    A noisy level after a step (5xx that come in clumps) can be fitted a little better by a
+    ramp that starts much earlier, through intervals where nothing moved: a retry storm's 5xx
+    was dated half an hour early, before the flag that caused it. A real creep has risen on
+    its own in the first half of its lead over the step: the mean there must stand
+    `LEAD_Z` standard errors above the baseline before it (one test, one-sided).
+    """
+    k = fit.index
+    if k >= step.index - MIN_AFTER:
+        return True  # a few intervals apart: the same change
+    half = max(MIN_AFTER, (step.index - k) // 2)
+    w = np.ones_like(y) if w is None else w.astype(float)
+    ok = np.isfinite(y) & (w > 0)
+    base, lead = slice(0, k), slice(k, k + half)
+    yb, wb = y[base][ok[base]], w[base][ok[base]]
+    yl, wl = y[lead][ok[lead]], w[lead][ok[lead]]
+    if len(yb) < 2 or not len(yl):
+        return True
+    mb = float(np.average(yb, weights=wb))
+    ml = float(np.average(yl, weights=wl))
+    # var(y_i) = s2 / w_i, s2 pooled over both parts (a two-sample test: a baseline without a
+    # single 5xx must not make one 5xx in the lead significant)
+    ya, wa = np.concatenate([yb, yl]), np.concatenate([wb, wl])
+    s2 = float(np.sum(wa * (ya - np.average(ya, weights=wa)) ** 2)) / (len(ya) - 1)
+    se = math.sqrt(s2 * (1 / wb.sum() + 1 / wl.sum()))
+    return ml > mb and ml - mb >= LEAD_Z * se
 
 
 def find_rise(
