@@ -55,7 +55,7 @@ def checks(truth: ScenarioTruth) -> dict[str, bool]:
 
 
 def _ints(spec: str) -> list[int]:
-    """"1-12" or "30,120,600" -> the integers."""
+    """The integers of "1-12" or "30,120,600"."""
     out: list[int] = []
     for part in spec.split(","):
         lo, _, hi = part.partition("-")
@@ -81,7 +81,7 @@ def _table(title: str, totals: dict[str, dict[str, list[int]]]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--full", action="store_true", help="seeds 1-12, 30/120/600 rpm, 90/150/360 min")
+    ap.add_argument("--full", action="store_true", help="seeds 1-12, 30/120/600 rpm, 90/150/360")
     ap.add_argument("--seeds", help=f"e.g. 1-12 (quick: {QUICK['seeds']})")
     ap.add_argument("--rpm", help=f"requests a minute, e.g. 30,120,600 (quick: {QUICK['rpm']})")
     ap.add_argument("--minutes", help=f"log lengths, e.g. 90,150,360 (quick: {QUICK['minutes']})")

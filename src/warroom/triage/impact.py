@@ -117,9 +117,9 @@ def first_departure(signals: list[Signal], primary: Signal, ser: dict[str, Serie
         if s.metric == primary.metric and primary.index - s.index < SAME_METRIC_LEAD:
             continue
         values = np.nan_to_num(metric_values(ser[s.scope], s.metric), nan=s.before)
-        if impact_end(
-            values, s.index, s.before, s.after
-        ) >= primary.index - 1 and still_departed(values, s, primary.index):
+        if impact_end(values, s.index, s.before, s.after) >= primary.index - 1 and still_departed(
+            values, s, primary.index
+        ):
             lead = s
             break
     return lead
