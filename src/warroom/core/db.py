@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from warroom.core.clock import ensure_utc
 from warroom.core.errors import InvalidInput, StorageUnavailable
+from warroom.core.limits import guard_engine
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -74,6 +75,7 @@ def create_db_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        guard_engine(engine)
         return engine
     if url.startswith("postgresql"):
         # Connections are kept rather than opened as overflow and closed on return: a new
@@ -83,6 +85,7 @@ def create_db_engine(url: str) -> Engine:
             url, connect_args={"connect_timeout": 5}, pool_size=pool_size(), max_overflow=0
         )
         _ping_when_idle(engine)
+        guard_engine(engine)
         return engine
     raise StorageUnavailable(
         f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://HOST/DB",

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from warroom.core import scrub
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
@@ -115,6 +116,12 @@ def chain(
     rows: list[dict[str, Any]] = []
     for kind, raw in items:
         data = json.loads(json.dumps(raw or {}, default=str))
+        # Every path into the timeline is scrubbed here, before the hash: notes, updates,
+        # alert annotations, tasks... A secret pasted anywhere never reaches the append-only
+        # store; the event says how many were redacted (its text shows [REDACTED] where).
+        data, redacted = scrub.scrub_data(data)
+        if redacted:
+            data["redacted"] = int(data.get("redacted") or 0) + redacted
         seq = head.seq + 1
         digest = event_hash(head.hash, seq, at, actor, kind, data)
         rows.append(
@@ -227,6 +234,13 @@ def read(
     ]
 
 
+def redacted_in(db: Database, incident_key: str, seq: int) -> int:
+    """How many secrets were redacted from the event `seq` of an incident."""
+    found = read(db, incident_key, since_seq=seq - 1)
+    value = found[0].data.get("redacted") if found and found[0].seq == seq else None
+    return value if isinstance(value, int) else 0
+
+
 def markdown(key: str, title: str, severity: object, stage: object, items: list[Event]) -> str:
     """The timeline as a Markdown document with one table row per event."""
     sev = getattr(severity, "value", severity) or "none"
@@ -289,7 +303,15 @@ def in_words(kind: str, summary: str) -> str:
 
 
 def summarise(kind: str, data: dict[str, Any]) -> str:
-    """A one-line human summary of an event."""
+    """A one-line human summary of an event; says how many secrets were redacted from it."""
+    line = _summarise(kind, data)
+    redacted = data.get("redacted")
+    if isinstance(redacted, int) and redacted > 0:
+        line += f" ({redacted} secret{'s' if redacted != 1 else ''} redacted)"
+    return line
+
+
+def _summarise(kind: str, data: dict[str, Any]) -> str:
     d = data
     match kind:
         case Kind.DECLARED:

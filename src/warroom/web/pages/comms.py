@@ -22,6 +22,7 @@ from warroom.incidents.lifecycle import Incident
 from warroom.web import forms
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 from warroom.web.guard import PUBLIC, require
+from warroom.web.limits import public_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -187,6 +188,6 @@ def status_json(db: DbDep, settings: SettingsDep) -> Response:
 def status_atom(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     page = _status_page(db, settings)
     return Response(
-        statuspage.atom(page, base_url=str(request.base_url)),
+        statuspage.atom(page, base_url=public_url(settings)),  # never the request's Host
         media_type="application/atom+xml",
     )
