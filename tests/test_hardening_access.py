@@ -7,10 +7,15 @@ import threading
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
-from warroom.access import accounts, login
+from warroom.access import accounts, login, tokens
+from warroom.access.identity import Role
+from warroom.comms import catalog
+from warroom.core.config import load_settings
 from warroom.core.db import Database
 from warroom.core.errors import AuthFailed, TooManyAttempts
+from warroom.web.app import create_app
 
 PASSWORD = "correct horse battery"
 
@@ -77,3 +82,44 @@ def test_guesses_spread_over_clients_lock_the_account_and_spraying_locks_the_cli
     assert login.authenticate(db, "bo", PASSWORD, client="10.2.0.2").name == "bo"
     clock.advance(seconds=login.FAILURE_WINDOW.total_seconds() + 1)
     assert login.authenticate(db, "ana", PASSWORD, client="10.9.9.9").name == "ana"
+
+
+def test_only_an_admin_sets_where_a_service_is_announced(db: Database, clock: Any) -> None:
+    accounts.add_user(db, "root", role="admin", password=PASSWORD, actor="seed")
+    bearer = {
+        r: {"Authorization": "Bearer " + tokens.create_token(db, r.value, role=r, actor="root")[0]}
+        for r in (Role.RESPONDER, Role.COMMANDER, Role.ADMIN)
+    }
+    c = TestClient(create_app(load_settings(database_url=db.url), database=db))
+    # A plain service: a responder may add it.
+    plain = {"name": "checkout", "owner": "payments"}
+    assert c.post("/api/v1/services", json=plain, headers=bearer[Role.RESPONDER]).status_code == 201
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("/api/v1/services", {"name": "evil", "contact": "json://attacker.example/hook"}),
+        ("/api/v1/services", {"name": "pub", "public": True}),
+        ("/api/v1/services", {"name": "pub2", "public": "yes"}),
+        ("/api/v1/services", {**plain, "replace": True, "contact": "mailto:x@evil"}),
+        ("/api/v1/services", {**plain, "replace": 1}),
+    ]
+    for who in (Role.RESPONDER, Role.COMMANDER):
+        for url, body in attempts:
+            r = c.post(url, json=body, headers=bearer[who])
+            assert r.status_code == 403 and "needs the admin role" in r.text, (who, body)
+        forms = [
+            ("/services", {"name": "evil", "contact": "json://attacker.example/hook"}),
+            ("/services", {"name": "pub", "public": "on"}),
+            ("/services", {"name": "checkout", "replace": "yes"}),
+            ("/services/checkout/public", {"public": "yes"}),
+        ]
+        for url, fields in forms:
+            r = c.post(url, data=fields, headers=bearer[who], follow_redirects=False)
+            assert r.status_code == 403, (who, url, fields, r.status_code)
+    assert [(s.name, s.contact, s.public) for s in catalog.list_services(db)] == [
+        ("checkout", "", False)
+    ]
+    # The admin may.
+    for url, body in attempts:
+        r = c.post(url, json=body, headers=bearer[Role.ADMIN])
+        assert r.status_code == 201, (body, r.text[:200])
+    found = {s.name: s for s in catalog.list_services(db)}
+    assert found["evil"].contact == "json://attacker.example/hook" and found["pub"].public

@@ -81,11 +81,12 @@ def test_text_longer_than_its_column_is_refused_on_both_stores(db: Database, clo
     assert refused.value.field == "person"
     # Any write past a column's length, whichever verb forgot to check: refused by the
     # store's guard on SQLite too (which would keep it), not only by PostgreSQL.
-    with pytest.raises(InvalidInput, match="at most 320 characters") as refused:
-        with db.transaction() as conn:
-            conn.execute(
-                login_throttle.insert().values(scope="s" * 400, failures=1, window_start=utcnow())
-            )
+    too_long = login_throttle.insert().values(scope="s" * 400, failures=1, window_start=utcnow())
+    with (
+        pytest.raises(InvalidInput, match="at most 320 characters") as refused,
+        db.transaction() as conn,
+    ):
+        conn.execute(too_long)
     assert refused.value.field == "scope"
     c = _client(db)
     r = c.post(

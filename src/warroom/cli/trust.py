@@ -39,7 +39,8 @@ def audit_cmd(
 def _print_audits(reports: list[audit.Report]) -> None:
     for r in reports:
         if r.ok:
-            console.print(f"{r.key}: intact ({r.events} events)", highlight=False)
+            unit = "entries" if r.key == audit.LEDGER else "events"
+            console.print(f"{r.key}: intact ({r.events} {unit})", highlight=False)
             continue
         where = f" at event {r.first_broken_seq}" if r.first_broken_seq else ""
         console.print(f"[bold red]{r.key}: BROKEN{where}[/]", highlight=False)
@@ -47,7 +48,7 @@ def _print_audits(reports: list[audit.Report]) -> None:
             console.print(
                 f"  {escape(p.what)}: {escape(p.message)}", highlight=False, soft_wrap=True
             )
-    if not reports:
+    if all(r.key == audit.LEDGER for r in reports):
         console.print("no incidents to audit")
 
 

@@ -1,7 +1,7 @@
 """Input limits that hold on every path into storage, the same on SQLite and PostgreSQL.
 
-`guard_engine(engine)` (called by `create_db_engine`) checks every statement's parameters
-before they reach the driver, and refuses with InvalidInput naming the field:
+`check_value` is what `warroom.core.db` runs on every statement's parameters before they
+reach the driver (`guard_engine`); it refuses with InvalidInput naming the field:
 
 * NUL characters in text (PostgreSQL cannot store them, SQLite would truncate them in some
   clients): refused on both stores, also inside JSON values;
@@ -19,13 +19,9 @@ a recursive parser (json, PyYAML, pydantic) meets them and overflows the stack.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
 import yaml
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from warroom.core.errors import InvalidInput
 
@@ -68,37 +64,6 @@ def check_value(name: str, value: Any, *, length: int | None = None, _depth: int
     elif isinstance(value, list | tuple) and _depth < MAX_JSON_DEPTH:
         for item in value:
             check_value(name, item, _depth=_depth + 1)
-
-
-def _length(bind: Any) -> int | None:
-    kind = getattr(bind, "type", None)
-    if isinstance(kind, sa.types.TypeDecorator):
-        kind = kind.impl
-    return getattr(kind, "length", None) if isinstance(kind, sa.String) else None
-
-
-def _check_parameters(
-    conn: Any, cursor: Any, statement: Any, params: Any, context: Any, _: Any
-) -> None:
-    compiled = getattr(context, "compiled", None)
-    rows: Iterable[dict[str, Any]] = getattr(context, "compiled_parameters", None) or ()
-    binds = getattr(compiled, "binds", {}) if compiled is not None else {}
-    if compiled is None:  # a textual statement: the raw parameters
-        raw = params if isinstance(params, list | tuple) else [params]
-        rows = [p for p in raw if isinstance(p, dict)]
-    # Lengths only where text is written: a lookup by an over-long name just finds nothing.
-    writes = bool(getattr(context, "isinsert", False) or getattr(context, "isupdate", False))
-    for row in rows:
-        for key, value in row.items():
-            if value is None or isinstance(value, bool | float | bytes):
-                continue
-            length = _length(binds.get(key)) if writes else None
-            check_value(field_name(str(key)), value, length=length)
-
-
-def guard_engine(engine: Engine) -> None:
-    """Check every statement `engine` runs (see the module docstring)."""
-    event.listen(engine, "before_cursor_execute", _check_parameters)
 
 
 # --- nesting depth -------------------------------------------------------------------------------

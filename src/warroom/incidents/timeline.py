@@ -21,7 +21,7 @@ from warroom.core import scrub
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import store
+from warroom.incidents import ledger, store
 from warroom.incidents.tables import events, incidents
 
 MAX_NOTE_CHARS = 20_000
@@ -164,6 +164,8 @@ def head(conn: Connection, incident_id: int) -> Head:
 def insert_events(conn: Connection, incident_id: int, rows: list[dict[str, Any]]) -> None:
     """Store rows from `chain` (the caller also moves the incident's head to the last one)."""
     conn.execute(_INSERT, [{**r, "incident_id": incident_id} for r in rows])
+    if rows:  # the incident's new head goes into the ledger when the transaction commits
+        ledger.note(conn, incident_id, rows[-1]["seq"], rows[-1]["hash"])
 
 
 def append(
