@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from warroom.core import scrub
+from warroom.core import quoting, scrub
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
@@ -247,7 +247,7 @@ def markdown(key: str, title: str, severity: object, stage: object, items: list[
     """The timeline as a Markdown document with one table row per event."""
     sev = getattr(severity, "value", severity) or "none"
     lines = [
-        f"# {key}: {title}",
+        f"# {key}: {quoting.inline(title)}",
         "",
         f"Severity {sev}, stage {getattr(stage, 'value', stage)}.",
         "",
@@ -255,8 +255,8 @@ def markdown(key: str, title: str, severity: object, stage: object, items: list[
         "|---|---|---|---|",
     ]
     for e in items:
-        what = e.summary().replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {e.actor} | {what} |")
+        what, who = quoting.inline(e.summary()), quoting.inline(e.actor)
+        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {who} | {what} |")
     return "\n".join(lines) + "\n"
 
 
