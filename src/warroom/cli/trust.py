@@ -30,7 +30,7 @@ def audit_cmd(
     Exit 1 and name the first broken event when someone edited the database directly.
     """
     sh = Shell(db, json_=json_)
-    reports = [audit.audit(sh.db, key)] if key else audit.audit_all(sh.db)
+    reports = [audit.audit(sh.db, key)] if key else audit.audit_all(sh.db, ledger_too=True)
     sh.out([r.to_dict() for r in reports], lambda: _print_audits(reports))
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
@@ -97,7 +97,7 @@ def _verify(sh: Shell, path: str) -> None:
     def render() -> None:
         status = "[green]OK[/]" if result.ok else "[bold red]FAILED[/]"
         console.print(
-            f"{status} {escape(path)} ({result.kind}): {len(result.audits)} incidents, "
+            f"{status} {escape(path)} ({result.kind}): {result.incidents} incidents, "
             f"{result.tables.get('events', 0)} events, {sum(result.tables.values())} rows "
             "restored into a temporary database",
             highlight=False,

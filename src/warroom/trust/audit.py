@@ -143,13 +143,15 @@ def audit(db: Database, key: str | int, *, rows: bool = True) -> Report:
 LEDGER = "ledger"
 
 
-def audit_all(db: Database, *, rows: bool = True) -> list[Report]:
-    """Audit every incident, in number order, then the ledger of incident heads (a report
-    keyed "ledger": a deleted or rolled-back incident shows there)."""
+def audit_all(db: Database, *, rows: bool = True, ledger_too: bool = False) -> list[Report]:
+    """Audit every incident, in number order; with `ledger_too`, then the ledger of incident
+    heads (a report keyed "ledger": a deleted or rolled-back incident shows there)."""
     with db.read() as conn:
         ids = conn.execute(sa.select(incidents.c.id).order_by(incidents.c.number)).scalars()
         reports = [check_incident(conn, i, rows=rows) for i in list(ids)]
         entries = conn.execute(sa.select(sa.func.count()).select_from(incident_ledger)).scalar()
-        found = ledger.check(conn)
-    reports.append(Report(LEDGER, int(entries or 0), [Problem("ledger", p) for p in found]))
+        found = ledger.check(conn) if ledger_too else []
+    if ledger_too:
+        problems = [Problem("ledger", p) for p in found]
+        reports.append(Report(LEDGER, int(entries or 0), problems))
     return reports
