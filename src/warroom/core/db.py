@@ -167,7 +167,7 @@ def _length(bind: Any) -> int | None:
 
 
 def _check_parameters(
-    conn: Any, cursor: Any, statement: Any, params: Any, context: Any, _: Any
+    conn: Any, cursor: Any, _statement: Any, params: Any, context: Any, _many: Any
 ) -> None:
     compiled = getattr(context, "compiled", None)
     rows: Iterable[dict[str, Any]] = getattr(context, "compiled_parameters", None) or ()
