@@ -123,3 +123,40 @@ def test_only_an_admin_sets_where_a_service_is_announced(db: Database, clock: An
         assert r.status_code == 201, (body, r.text[:200])
     found = {s.name: s for s in catalog.list_services(db)}
     assert found["evil"].contact == "json://attacker.example/hook" and found["pub"].public
+
+
+def test_every_cookie_authenticated_change_needs_the_csrf_token_whatever_its_method_and_body(
+    db: Database, clock: Any
+) -> None:
+    import re
+
+    from warroom import incidents
+
+    incidents.declare(db, title="db slow", actor="seed", severity="P2")
+    incidents.add_task(db, "INC-1", title="look", actor="seed")
+    incidents.assign_role(db, "INC-1", role="scribe", person="bo", actor="seed")
+    accounts.add_user(db, "ana", role="responder", password=PASSWORD, actor="root")
+    c = TestClient(create_app(load_settings(database_url=db.url), database=db))
+    c.follow_redirects = False
+    assert c.post("/login", data={"name": "ana", "password": PASSWORD}).status_code == 303
+    m = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', c.get("/incidents/INC-1").text)
+    assert m
+    token = m.group(1)
+    changes = [
+        ("DELETE", "/api/v1/incidents/INC-1/roles/scribe", None, b""),
+        ("PATCH", "/api/v1/incidents/INC-1/tasks/1", "application/json", b'{"status":"done"}'),
+        ("PATCH", "/api/v1/incidents/INC-1/tasks/1", "Application/Merge-Patch+JSON", b"{}"),
+        ("POST", "/incidents/INC-1/notes", "Multipart/Form-Data; boundary=B", b"--B--\r\n"),
+        ("POST", "/incidents/INC-1/notes", "APPLICATION/X-WWW-FORM-URLENCODED", b"text=x"),
+        ("POST", "/incidents/INC-1/notes", "text/plain;charset=utf-8", b"text=x"),
+        ("POST", "/incidents/INC-1/notes", "application/octet-stream", b"text=x"),
+        ("POST", "/api/v1/incidents/INC-1/notes", "application/x-www-form-urlencoded", b"text=x"),
+    ]
+    for method, url, ctype, body in changes:
+        headers = {"Content-Type": ctype} if ctype else {}
+        r = c.request(method, url, content=body, headers=headers)
+        assert r.status_code == 403, (method, url, ctype, r.status_code)
+    assert [e.kind for e in incidents.timeline.read(db, "INC-1")][-1] == "role.assigned"
+    # With the token in the header, the same DELETE goes through.
+    r = c.delete("/api/v1/incidents/INC-1/roles/scribe", headers={"X-CSRF-Token": token})
+    assert r.status_code < 300, r.text[:200]
