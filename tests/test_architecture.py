@@ -188,6 +188,7 @@ INCIDENTS_LAYERS = (
     "tables",
     "model",
     "store",
+    "ledger",
     "timeline",
     "announce",
     "roles",

@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import re
 
-_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|!~=+-])")
-_ESCAPED = re.compile(r"\\([\\`*_\[\]()<>#|!~=+-])")
+# Characters that make structure anywhere in a line (emphasis, code, links, raw HTML, table
+# cells); and what makes a list item, a quote or a heading at the start of one.
+# (`_` inside a word, as in customer_id, makes no emphasis: left as written)
+_SPECIAL = re.compile(r"([\\`*\[\]<#|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_LEADING = re.compile(r"^([-+>])")
+_NUMBERED = re.compile(r"^(\d+)([.)])")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<#|+>.)-])")
 
 
 def inline(text: object) -> str:
     """`text` as one line of literal Markdown text."""
     one = " ".join(str(text if text is not None else "").split())
-    return _SPECIAL.sub(r"\\\1", one)
+    one = _LEADING.sub(r"\\\1", _SPECIAL.sub(r"\\\1", one))
+    return _NUMBERED.sub(r"\1\\\2", one)
 
 
 def unescape(text: str) -> str:

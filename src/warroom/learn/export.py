@@ -81,7 +81,7 @@ def render_html(db: Database, pm: Postmortem) -> str:
     )
 
 
-_ESCAPE = re.compile(r"\\([\\`*_\[\]()<>#|!~=+-])")
+_ESCAPE = re.compile(r"\\([\\`*_\[\]<#|+>.)-])")
 _HELD = re.compile("\x00(\\d+)\x00")
 
 
