@@ -136,8 +136,9 @@ def test_every_cookie_authenticated_change_needs_the_csrf_token_whatever_its_met
     incidents.add_task(db, "INC-1", title="look", actor="seed")
     incidents.assign_role(db, "INC-1", role="scribe", person="bo", actor="seed")
     accounts.add_user(db, "ana", role="responder", password=PASSWORD, actor="root")
-    c = TestClient(create_app(load_settings(database_url=db.url), database=db))
-    c.follow_redirects = False
+    c = TestClient(
+        create_app(load_settings(database_url=db.url), database=db), follow_redirects=False
+    )
     assert c.post("/login", data={"name": "ana", "password": PASSWORD}).status_code == 303
     m = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', c.get("/incidents/INC-1").text)
     assert m
