@@ -74,6 +74,8 @@ _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 def json_depth_over(body: bytes, limit: int) -> bool:
     """Whether JSON text `body` nests arrays/objects deeper than `limit` (strings skipped;
     no parsing, so a 50,000-deep document costs a scan, not a stack overflow)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # fewer openers than the limit: no need to scan (the common case)
     depth = 0
     for m in _JSON_TOKENS.finditer(body):
         ch = m.group(0)[:1]
