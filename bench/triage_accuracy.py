@@ -112,7 +112,7 @@ def main() -> None:
                 wrong.append(f"{name} seed {seed}, {rpm} rpm, {minutes} min: {bad}")
     right, cases = overall["all cases"]["all"]
     print(
-        f"scenarios right: {right}/{cases} ({right / cases:.0%}); seeds {seeds[0]}-{seeds[-1]}, "
+        f"scenarios right: {right}/{cases} ({right / cases:.0%}); seeds {seeds}, "
         f"rpm {rpms}, minutes {lengths}"
     )
     _table("per scenario", by_scenario)
