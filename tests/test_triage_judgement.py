@@ -301,3 +301,27 @@ def test_a_faded_blip_does_not_date_the_onset_but_a_creep_still_rising_does():
     p95[at:] = 5000.0
     creep = Signal("p95_ms", "/api/orders/{id}", 40, 1e-20, 90.0, 120.0, 5000.0, 41.7)
     assert still_departed(p95, creep, at)
+
+
+@pytest.mark.parametrize(
+    ("name", "seed", "minutes", "per_minute"),
+    [
+        ("retry_storm", 2, 90, 120),  # dated at a ramp through quiet minutes before the fix
+        ("latency_creep", 1, 90, 120),  # a steep creep: its own rise must not hide it
+        ("latency_creep", 1, 150, 30),  # a creep on a quiet route: a few noisy intervals
+    ],
+)
+def test_sweep_cases_are_dated_at_their_start(tmp_path, name, seed, minutes, per_minute):
+    truth = generate(
+        name,
+        tmp_path,
+        seed=seed,
+        minutes=minutes,
+        per_minute=per_minute,
+        onset_minute=minutes * 2 // 3,
+    )
+    report = triage([str(truth.access_log)], app_logs=[truth.app_log], changes=truth.changes)
+    assert abs(report.onset - truth.onset) <= timedelta(minutes=2)
+    assert report.routes[0].route == truth.top_route
+    top = report.suspects[0].change.id if report.suspects else None
+    assert top == truth.top_suspect

@@ -190,7 +190,7 @@ def _lead_is_real(y: np.ndarray, w: np.ndarray | None, fit: Fit, step: Fit) -> b
     ramp that starts much earlier, through intervals where nothing moved: a retry storm's 5xx
     was dated half an hour early, before the flag that caused it. A real creep has risen on
     its own in the first half of its lead over the step: the mean there must stand
-    `LEAD_Z` standard errors above the baseline before it (one test, one-sided).
+    `LEAD_Z` standard errors above the baseline before it (one-sided).
     """
     k = fit.index
     if k >= step.index - MIN_AFTER:
@@ -205,11 +205,18 @@ def _lead_is_real(y: np.ndarray, w: np.ndarray | None, fit: Fit, step: Fit) -> b
         return True
     mb = float(np.average(yb, weights=wb))
     ml = float(np.average(yl, weights=wl))
-    # var(y_i) = s2 / w_i, s2 pooled over both parts (a two-sample test: a baseline without a
-    # single 5xx must not make one 5xx in the lead significant)
+    # var(y_i) = s2 / w_i. Two estimates of s2, either may show the rise: pooled over both
+    # parts (a quiet lead of a few noisy intervals), or from each part's own scatter (Welch:
+    # a steep creep does not inflate the baseline's noise). Neither lets a baseline without
+    # a single 5xx make one 5xx in the lead significant.
     ya, wa = np.concatenate([yb, yl]), np.concatenate([wb, wl])
-    s2 = float(np.sum(wa * (ya - np.average(ya, weights=wa)) ** 2)) / (len(ya) - 1)
-    se = math.sqrt(s2 * (1 / wb.sum() + 1 / wl.sum()))
+    s2a = float(np.sum(wa * (ya - np.average(ya, weights=wa)) ** 2)) / (len(ya) - 1)
+    s2b = float(np.sum(wb * (yb - mb) ** 2)) / (len(yb) - 1)
+    s2l = float(np.sum(wl * (yl - ml) ** 2)) / max(len(yl) - 1, 1)
+    se = min(
+        math.sqrt(s2a * (1 / wb.sum() + 1 / wl.sum())),
+        math.sqrt(s2b / wb.sum() + s2l / wl.sum()),
+    )
     return ml > mb and ml - mb >= LEAD_Z * se
 
 
