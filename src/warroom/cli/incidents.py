@@ -16,6 +16,7 @@ from warroom.core import severity
 from warroom.core.clock import ago, parse_time
 from warroom.core.errors import Hint, InvalidInput
 from warroom.incidents import artifacts, desk, timeline
+from warroom.security import clocks
 
 task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_is_help=True)
 app = typer.Typer()  # the commands below are added to the main app by `register`
@@ -176,7 +177,16 @@ def show(
     """One incident: summary, stage and next step, roles, tasks, recent timeline."""
     sh = Shell(db, json_=json_)
     inc = incidents.get(sh.read_db, key)
-    sh.out(inc.to_dict(), lambda: _print_incident(inc, timeline.read(sh.read_db, inc.key)[-10:]))
+    # A clock the incident's type expects but that is not running (the desk says it too).
+    gap = clocks.gaps(sh.read_db, [inc], sh.settings).get(inc.id)
+    out = inc.to_dict() | {"clock_warnings": [gap.to_dict()] if gap else []}
+
+    def render() -> None:
+        _print_incident(inc, timeline.read(sh.read_db, inc.key)[-10:])
+        if gap:
+            _print_nags(inc.key, [gap])
+
+    sh.out(out, render)
 
 
 def _print_incident(inc: incidents.Incident, events: list[timeline.Event]) -> None:

@@ -246,6 +246,21 @@ def private(
     sh.out(inc.to_dict(), lambda: console.print(f"{inc.key} is {word}"))
 
 
+@app.command("retype")
+@handle_errors
+def retype(
+    key: str,
+    type_: Annotated[str, typer.Argument(metavar="TYPE", help="security, data_loss, ...")],
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change an incident's type; the clocks the new type names start from now."""
+    sh = Shell(db, as_, json_)
+    inc = incidents.set_type(sh.db, key, type=type_, actor=sh.actor, settings=sh.settings)
+    sh.out(inc.to_dict(), lambda: console.print(f"{inc.key} is a {inc.type} incident"))
+
+
 @app.command("types")
 @handle_errors
 def types(json_: JsonOpt = False) -> None:

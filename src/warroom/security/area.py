@@ -11,4 +11,6 @@ AREA = Area(
     panels=("warroom.web.pages.security:security_panel",),
     desk=("warroom.security.clocks:desk_columns",),
     jobs=("warroom.security.clocks:tick",),
+    after_declare=("warroom.security.clocks:on_declared",),
+    after_event=("warroom.security.clocks:on_event",),
 )
