@@ -27,6 +27,7 @@ contain_pages.contain_panel
 learn_pages.learn_panel
 recover_pages.recover_panel
 security_pages.security_panel
+security_pages.access_panel
 heartbeat.desk_columns
 postmortems.desk_columns
 comms_worker.tick

@@ -128,3 +128,20 @@ artifacts = sa.Table(
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Who read a private incident (warroom.incidents.privacy): one row per incident, person,
+# route, outcome and hour, counting the reads in it, so a page reloaded all day is one row an
+# hour, and the append-only timeline stays the incident's story (migration 0021_private_reads).
+private_reads = sa.Table(
+    "private_reads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("person", sa.String(200), nullable=False),
+    sa.Column("via", sa.String(20), nullable=False),  # api, page, export, evidence, cli
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("hour", UTCDateTime, nullable=False),
+    sa.Column("first_at", UTCDateTime, nullable=False),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+    sa.Column("reads", sa.Integer, nullable=False),
+)
