@@ -124,3 +124,15 @@ def test_recording_counts_each_request_once_and_routes_are_named(db: Database, c
     ]
     assert route_kind("/incidents/INC-1/evidence.tar") == "evidence"
     assert route_kind("/incidents/INC-1/timeline.md") == "export"
+
+
+def test_alerts_and_mitigations_of_a_private_incident_are_missing_and_logged(
+    db_url: str, db: Database, clock: Any
+) -> None:
+    accounts.add_user(db, "rita", role="responder", password=PASSWORD, actor="seed")
+    inc = incidents.declare(db, title=TITLE, actor="cora", type="security")
+    rita = session(db_url, db, "rita")
+    for route in ("alerts", "mitigations", "levers", "verifications"):
+        r = rita.get(f"/api/v1/incidents/{inc.key}/{route}")
+        assert r.status_code == 404 and TITLE not in r.text, route
+    assert rows(db, inc.key) == [("rita", "api", False, 4)]
