@@ -111,7 +111,10 @@ def sees(conn: Connection, row: Any) -> bool:
 def record(db: Database, reader: Reader | None) -> int:
     """Write the private-incident reads `reader` collected (one request) to `private_reads`,
     in one transaction: a row per incident, person, route, outcome and hour, whose count
-    grows with each request in that hour. Returns how many reads were written."""
+    grows with each request in that hour. Returns how many reads were written.
+
+    No unique constraint: two requests racing in a new hour may write two rows for it, which
+    the log shows as two (a read is never lost, and no reader waits on another)."""
     if reader is None or not reader.seen:
         return 0
     found = list(reader.seen.items())
