@@ -165,6 +165,22 @@ def _keep(firing: np.ndarray, steps: int) -> np.ndarray:
     return np.asarray(np.arange(len(firing)) - last <= steps)
 
 
+def bad_caps(alerts: tuple[ConfidentAlert, ...], budget: float) -> list[float | None]:
+    """Per alert, the bad fraction above which a step's bad requests are not counted (beyond 1).
+
+    The first alert with a `cap` sets it, at `cap * p0`, for itself and every alert after it
+    (the workbook pairs behind the fast burn alert count bursts the same way); alerts before
+    it (the outage alert) count every bad request.
+    """
+    out: list[float | None] = []
+    current: float | None = None
+    for alert in alerts:
+        if alert.cap is not None and current is None:
+            current = alert.cap * alert.p0(budget)
+        out.append(current)
+    return out
+
+
 def fire_steps(
     bad: np.ndarray,
     total: np.ndarray,
@@ -182,9 +198,10 @@ def fire_steps(
     n = len(total)
     covered = (np.arange(n) + 1 + data_steps) * step_s  # seconds of data at each step's end
     out: dict[str, np.ndarray] = {}
-    for alert in alerts:
-        if alert.cap is not None:  # a burst is many errors in few steps: count few of them
-            bad = np.minimum(bad, 1 + alert.cap * alert.p0(budget) * total)
+    raw = bad
+    for alert, cap in zip(alerts, bad_caps(alerts, budget), strict=True):
+        # a burst is many errors in few steps: count few of them
+        bad = raw if cap is None else np.minimum(raw, 1 + cap * total)
         wb, wt = window_counts(bad, total, step_s, alert.window)
         p0 = alert.p0(budget)
         firing = (evidence(wb, wt, p0) > alert.evidence_needed) & (
