@@ -25,7 +25,7 @@ def read_logs(paths: Sequence[str | Path], *, log_format: str | None = None) -> 
     return frame
 
 
-def _status_expr(codes: list[str]) -> pl.Expr:
+def status_expr(codes: list[str]) -> pl.Expr:
     expr = pl.lit(False)
     for code in codes:
         if code.endswith("xx"):
@@ -35,7 +35,7 @@ def _status_expr(codes: list[str]) -> pl.Expr:
     return expr
 
 
-def _match_expr(match: dict[str, Any]) -> pl.Expr:
+def match_expr(match: dict[str, Any]) -> pl.Expr:
     expr = pl.lit(True)
     if "route" in match:
         parts = [
@@ -83,7 +83,7 @@ def sli_events(frame: pl.DataFrame, slo: SLO) -> pl.DataFrame:
             'with the status classes, like http_requests_total{code=~"5.."}',
             field=f,
         )
-    rows = frame.filter(_match_expr(slo.match))
+    rows = frame.filter(match_expr(slo.match))
     if slo.kind is SLOKind.LATENCY:
         rows = rows.filter(pl.col("latency_ms").is_not_null())
         limit = float(slo.threshold_ms or 0)
@@ -91,9 +91,9 @@ def sli_events(frame: pl.DataFrame, slo: SLO) -> pl.DataFrame:
         lat = pl.col("latency_ms")
         good = {"lt": lat < limit, "lte": lat <= limit, "gt": lat > limit, "gte": lat >= limit}[op]
     elif slo.good:
-        good = _status_expr(slo.good["status"])
+        good = status_expr(slo.good["status"])
     else:
-        good = ~_status_expr(slo.bad.get("status", ["5xx"]))
+        good = ~status_expr(slo.bad.get("status", ["5xx"]))
     return rows.select(
         pl.col("ts"), good.cast(pl.Int64).alias("good"), pl.lit(1, pl.Int64).alias("total")
     ).sort("ts")
