@@ -35,12 +35,15 @@ def status_expr(codes: list[str]) -> pl.Expr:
     return expr
 
 
+def _glob_regex(glob: str) -> str:
+    """fnmatch's regex for `glob`, anchored the way polars' regex engine understands."""
+    return "^" + fnmatch.translate(glob).removesuffix(r"\Z") + "$"
+
+
 def match_expr(match: dict[str, Any]) -> pl.Expr:
     expr = pl.lit(True)
     if "route" in match:
-        parts = [
-            fnmatch.translate(r) if any(c in r for c in "*?[") else None for r in match["route"]
-        ]
+        parts = [_glob_regex(r) if any(c in r for c in "*?[") else None for r in match["route"]]
         exact = [r for r, p in zip(match["route"], parts, strict=True) if p is None]
         globs = [p for p in parts if p is not None]
         e = pl.col("route").is_in(exact) if exact else pl.lit(False)

@@ -149,7 +149,7 @@ class Tracker:
                     b,
                     t,
                     covered < alert.window.total_seconds(),
-                    None if low is None else round(low / budget, 6),
+                    None if low is None else low / budget,
                 )
             )
         now = datetime.fromtimestamp((last + 1) * STEP_S, UTC)
