@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,3 +84,19 @@ def test_at_cuts_the_totals_and_json_is_exact(tmp_path: Path, latency: bool) -> 
     text = CliRunner().invoke(app, args).output
     assert f"{(1 - bad / 3600) * 100:.3f}%" in text
     assert str(1 - bad / 3600) not in text and "0.0144000" not in text
+
+
+def test_slo_check_starts_without_the_database_stack(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "access.log", duration=timedelta(minutes=5))
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(_slos(False))
+    argv = ["warroom", "slo", "check", "--slo", str(spec), "--log", str(log), "--json"]
+    code = (
+        f"import sys; sys.argv = {argv!r}\n"
+        "from warroom.cli.entry import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'sqlalchemy' not in sys.modules, 'the database stack was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["slos"][0]["events"] == 300
