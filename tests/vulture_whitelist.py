@@ -14,18 +14,19 @@ from warroom.detect.slo import rules
 from warroom.incidents import lifecycle
 from warroom.learn import actions, postmortems, recurrence
 from warroom.oncall import paging, schedules, tell
-from warroom.triage import signatures
 from warroom.web.pages import comms as comms_pages
 from warroom.web.pages import contain as contain_pages
 from warroom.web.pages import learn as learn_pages
 from warroom.web.pages import oncall as oncall_pages
 from warroom.web.pages import recover as recover_pages
+from warroom.web.pages import security as security_pages
 
 # Registry references ("module:attribute" strings in each area's area.py).
 comms_pages.comms_panel
 contain_pages.contain_panel
 learn_pages.learn_panel
 recover_pages.recover_panel
+security_pages.security_panel
 heartbeat.desk_columns
 postmortems.desk_columns
 comms_worker.tick
@@ -56,12 +57,3 @@ updates.Audience.INTERNAL
 
 # PyYAML: a Dumper hook.
 rules._Dumper.ignore_aliases
-
-# drain3: configuration attributes read by TemplateMiner.
-_config = signatures.make_miner().config
-_config.masking_instructions
-_config.drain_sim_th
-_config.drain_depth
-_config.drain_extra_delimiters
-_config.parametrize_numeric_tokens
-_config.profiling_enabled

@@ -48,6 +48,9 @@ COMMANDS: dict[str, str] = {
     "data_restore": "warroom data restore --until TIME",
     "data_cleanup": "warroom data cleanup",
     "data_dry_run": "warroom data apply {file} --incident {incident}",
+    "list_evidence": "warroom evidence list {incident}",
+    "start_clock": "warroom clock start {incident}",
+    "record_notification": "warroom clock notified {incident} {name} --to AUTHORITY",
 }
 
 _DEFAULTS = {

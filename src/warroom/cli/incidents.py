@@ -63,6 +63,14 @@ def declare(
     contact: Annotated[str, typer.Option(help="How to reach the reporter.")] = "",
     security: Annotated[bool, typer.Option("--security", help="A security incident.")] = False,
     commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", help="availability, performance, security, data_loss, ..."),
+    ] = None,
+    private: Annotated[
+        bool | None,
+        typer.Option("--private/--internal", help="Only participants and admins see it."),
+    ] = None,
     as_: AsOpt = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -84,11 +92,16 @@ def declare(
         reporter_contact=contact,
         security=security,
         commander=commander,
+        type=type_,
+        private=private,
+        settings=sh.settings,
     )
 
     def render() -> None:
         sev = inc.severity.value if inc.severity else None
         console.print(f"Declared [bold]{inc.key}[/] {_sev(sev)} {escape(inc.title)}")
+        if inc.private:
+            console.print(f"Private {inc.type} incident: only its participants and admins see it")
         console.print(f"Next: {inc.next_step}")
         _print_warnings(inc)
 

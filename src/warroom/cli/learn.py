@@ -108,7 +108,9 @@ def postmortem_cmd(
 @handle_errors
 def postmortem_edit_cmd(
     key: Annotated[str, typer.Argument(help="Incident key.")],
-    section: Annotated[str, typer.Argument(help=", ".join(SECTION_NAMES))],
+    section: Annotated[
+        str, typer.Argument(help=", ".join(SECTION_NAMES) + " (compliance: security types)")
+    ],
     text: Annotated[str | None, typer.Option(help="The new text of the section.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read it from a file.")] = (
         None

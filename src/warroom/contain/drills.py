@@ -39,6 +39,11 @@ BRIEFS: dict[str, tuple[str, str]] = {
     "retry_storm": ("Inventory API traffic spike", "P2"),
     "upstream_timeout": ("Search and product pages time out", "P1"),
     "latency_creep": ("Search is getting slower", "P3"),
+    "short_outage": ("Errors on several pages for a few minutes", "P2"),
+    "gradual_degradation": ("Orders and checkout slow, now failing", "P1"),
+    "traffic_drop": ("Checkout orders are down, no errors seen", "P1"),
+    "app_log_local_time": ("Card payments fail at checkout", "P1"),
+    "marketing_surge": ("Traffic tripled after the campaign mail", "P3"),
 }
 
 

@@ -330,5 +330,26 @@ def summarise(kind: str, data: dict[str, Any]) -> str:
             return f"Verification: {d.get('verdict')} {d.get('summary', '')}".strip()
         case Kind.VERIFICATION_OVERRIDDEN:
             return f"Verification overridden: {d.get('reason')}"
+    if kind.startswith(("evidence.", "clock.")):
+        return _custody(kind, d)
     title = d.get("summary") or d.get("text") or d.get("title")
     return f"{kind}: {title}" if title else kind
+
+
+def _custody(kind: str, d: dict[str, Any]) -> str:
+    """Evidence and regulatory clock events (warroom.security) in words."""
+    sha = str(d.get("sha256") or "")[:12]
+    due = str(d.get("due_at") or "")[:16].replace("T", " ")
+    items = ", ".join(d.get("items") or []) or "no items"
+    words = {
+        "evidence.sealed": f"Evidence E{d.get('number')} sealed: {d.get('name')} "
+        f"({d.get('size')} bytes, sha256 {sha})",
+        "evidence.read": f"Evidence E{d.get('number')} read: {d.get('copy')} copy (sha256 {sha})",
+        "evidence.exported": f"Evidence bundle exported: {items} ({d.get('copy')} copies)",
+        "clock.started": f"Clock {d.get('name')} started: {d.get('label')}; due {due} UTC",
+        "clock.reminder": f"Clock {d.get('name')}: reminder sent (due {due} UTC)",
+        "clock.missed": f"Clock {d.get('name')}: deadline MISSED ({due} UTC)",
+        "clock.notified": f"Clock {d.get('name')}: notified {d.get('to')}"
+        + (" after the deadline" if d.get("late") else ""),
+    }
+    return words.get(kind, kind)

@@ -278,7 +278,10 @@ def _similar(
     past = [
         other
         for other in incidents.list_incidents(db, include_drills=False, closed_only=True)
-        if other.id != inc.id and other.started_at <= inc.started_at
+        if other.id != inc.id
+        and other.started_at <= inc.started_at
+        # A private incident's title never lands on another's timeline (issue 20).
+        and (not other.private or (inc.private and other.people <= inc.people))
     ]
     if not past:
         return []

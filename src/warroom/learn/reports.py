@@ -114,6 +114,8 @@ class Report:
     punctuality: dict[str, Any]
     action_items: dict[str, Any]
     recurrences: list[dict[str, Any]] = field(default_factory=list)
+    # Regulatory deadlines missed (clock.missed events: warroom.security.clocks).
+    missed_deadlines: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +130,7 @@ class Report:
             "update_punctuality": self.punctuality,
             "action_items": self.action_items,
             "recurrences": self.recurrences,
+            "missed_deadlines": self.missed_deadlines,
         }
 
 
@@ -190,6 +193,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
 
     on_time = expected = 0
     recurrences: list[dict[str, Any]] = []
+    missed: list[dict[str, Any]] = []
     ids = {i.id: i for i in chosen}
     if ids:
         with db.read() as conn:
@@ -204,7 +208,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
                 )
                 .where(
                     events_t.c.incident_id.in_(list(ids)),
-                    events_t.c.kind.in_(["update.posted", "recurrence.detected"]),
+                    events_t.c.kind.in_(["update.posted", "recurrence.detected", "clock.missed"]),
                 )
                 .order_by(events_t.c.incident_id, events_t.c.seq)
             ).all()
@@ -219,6 +223,15 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
             if p is not None:
                 on_time += p[0]
                 expected += p[1]
+            missed += [
+                {
+                    "incident": e.incident_key,
+                    "clock": e.data.get("name"),
+                    "due_at": e.data.get("due_at"),
+                }
+                for e in evs
+                if e.kind == "clock.missed"
+            ]
             rec = [e for e in evs if e.kind == "recurrence.detected"]
             if rec:
                 matches = rec[-1].data.get("matches") or []
@@ -259,6 +272,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
         punctuality,
         ai,
         recurrences,
+        missed,
     )
 
 
@@ -317,6 +331,11 @@ def render_markdown(rep: Report) -> str:
     out += [
         f"- {r['incident']} looks like {', '.join(r['looks_like'])}" for r in rep.recurrences
     ] or ["- none"]
+    if rep.missed_deadlines:
+        out += ["", "## Missed regulatory deadlines", ""]
+        out += [
+            f"- {m['incident']}: {m['clock']} (due {m['due_at']})" for m in rep.missed_deadlines
+        ]
     return "\n".join(out) + "\n"
 
 

@@ -29,6 +29,7 @@ LATENCY_BASE = 1.1
 MIN_LATENCY_MS = 0.01
 
 MINUTE = pl.Datetime("us", "UTC")
+CONTIGUOUS = timedelta(minutes=5)  # minutes this close together are one stretch of data
 
 
 def latency_bucket(ms: pl.Expr) -> pl.Expr:
@@ -255,8 +256,15 @@ def make_grid(agg: Aggregates, max_points: int = 1440) -> Grid | None:
     total = int(cum[-1])
     lo = int((cum < 0.0005 * total).sum())
     hi = min(int((cum < 0.9995 * total).sum()), per_minute.height - 1)
-    first = per_minute["minute"][lo]
-    last = per_minute["minute"][hi]
+    # a quiet first or last minute is still data, not a clock jump: the range grows back over
+    # the trimmed minutes that follow on from it without a gap
+    stamps = per_minute["minute"].to_list()
+    while lo > 0 and stamps[lo] - stamps[lo - 1] <= CONTIGUOUS:
+        lo -= 1
+    while hi < len(stamps) - 1 and stamps[hi + 1] - stamps[hi] <= CONTIGUOUS:
+        hi += 1
+    first = stamps[lo]
+    last = stamps[hi]
     assert isinstance(first, datetime) and isinstance(last, datetime)
     span_min = int((last - first).total_seconds() // 60) + 1
     minutes = max(1, math.ceil(span_min / max_points))
