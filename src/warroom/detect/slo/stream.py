@@ -9,6 +9,7 @@ counts, so the burst cap works as in the rules of `promql.py`).
 
     events = minute_events(aggregates, slo)       # ts (minute), good, total
     streamable(slo)                               # False: latency, method or path matchers
+    status = fold_block(spec, data, first_line)   # one block (watch's backlog), or None
 
 SLOs that need more than (route, status) - latency thresholds, methods, path prefixes - are
 read from rows instead (`logs.sli_events`).
@@ -23,6 +24,10 @@ import polars as pl
 from warroom.detect.slo.logs import match_expr, status_expr
 from warroom.detect.slo.model import SLO, SLOKind
 from warroom.detect.slo.tracker import STEP_S
+from warroom.triage import native
+from warroom.triage.lineparse import JSON_FIELDS
+from warroom.triage.parse import Block, FileSpec
+from warroom.triage.sli import aggregate_frame
 
 STEPS_PER_MINUTE = 60 // STEP_S
 ROUTE_KEYS = {"route", "route_regex"}
@@ -73,3 +78,15 @@ def spread(events: pl.DataFrame) -> pl.DataFrame:
             )
         )
     return pl.concat(parts).filter(pl.col("total") > 0).sort("ts")
+
+
+def fold_block(spec: FileSpec, block: Block, first_line: int) -> pl.DataFrame | None:
+    """(minute, route, status, n) counts of one block of a combined/common log, read by the
+    compiled scanner (None: JSON lines, or no scanner: parse the rows instead)."""
+    if spec.log_format == "json" or not native.available():
+        return None
+    fold = native.NativeFold(aggregate_frame, input_bytes=len(block), workers=0)
+    slow, _stats = fold.feed(spec, block, first_line, JSON_FIELDS)
+    parts, _level = fold.frames()
+    frames = [p[0] for p in parts] + ([slow[0]] if slow is not None else [])
+    return pl.concat(frames).group_by("minute", "route", "status").agg(pl.col("n").sum())
