@@ -132,11 +132,18 @@ def lower_bound(bad: float, total: float, alpha: float = ALPHA) -> float | None:
     lo, hi = 0.0, q
     for _ in range(60):
         mid = (lo + hi) / 2
-        if float(evidence(np.array([bad]), np.array([total]), mid)[0]) > need:
+        if mid > 0 and total * _kl(q, mid) > need:
             lo = mid
         else:
             hi = mid
     return lo
+
+
+def _kl(q: float, p: float) -> float:
+    """KL(q || p) of two bad fractions, q > p > 0 (the scalar form of `evidence`)."""
+    a = q * math.log(q / p) if q > 0 else 0.0
+    b = (1 - q) * math.log((1 - q) / (1 - p)) if q < 1 else 0.0
+    return a + b
 
 
 def _window_sums(cum: np.ndarray, width: int) -> np.ndarray:
