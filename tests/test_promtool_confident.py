@@ -141,3 +141,19 @@ def test_promtool_fires_the_confident_alerts_at_the_minutes_slo_check_does(
         check=False,
     )
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+
+
+def test_rules_cli_emits_the_confident_alerts_unless_workbook_only(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # lazy: only this test drives the CLI
+
+    from warroom.cli.main import app
+
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(SLOS)
+    both, workbook = tmp_path / "both.yml", tmp_path / "workbook.yml"
+    for out, extra in ((both, []), (workbook, ["--workbook-only"])):
+        res = CliRunner().invoke(app, ["slo", "rules", "--slo", str(spec), "-o", str(out), *extra])
+        assert res.exit_code == 0, res.output
+    assert CONFIDENT_ALERT in both.read_text() and "SLOErrorBudgetBurn" in both.read_text()
+    assert CONFIDENT_ALERT not in workbook.read_text()
+    assert "SLOErrorBudgetBurn" in workbook.read_text()

@@ -189,12 +189,17 @@ def rules_cmd(
         list[str] | None,
         typer.Option("--label", help="Label of a match key, e.g. route=handler (repeatable)."),
     ] = None,
+    workbook_only: Annotated[
+        bool,
+        typer.Option("--workbook-only", help="Only the workbook's alerts, not the confident ones."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Prometheus recording and alerting rules (multi-window burn rates) for each SLO.
 
-    Metric and label names come from the flags, else [detect.prometheus] in warroom.toml,
-    else the file's `prometheus:` block, else the defaults.
+    The workbook's alerts (SLOErrorBudgetBurn) and the confident ones (SLOBurnConfident,
+    docs/detect.md). Metric and label names come from the flags, else [detect.prometheus]
+    in warroom.toml, else the file's `prometheus:` block, else the defaults.
     """
     labels: dict[str, str] = {}
     for item in label or []:
@@ -218,7 +223,7 @@ def rules_cmd(
         latency_metric=latency_metric or configured.get("latency_metric"),
         labels={**(configured.get("labels") or {}), **labels},
     )
-    text = rules_yaml(slos)
+    text = rules_yaml(slos, confident=not workbook_only)
     if output is not None:
         output.write_text(text, encoding="utf-8")
 
