@@ -118,8 +118,8 @@ def list_(
     """Incidents in priority order (open first, by severity, factors, then age), with the
     next status update due and postmortem state."""
     sh = Shell(db, json_=json_)
-    entries = desk.overview(sh.db, settings=sh.settings, include_closed=not open_only)
-    notices = desk.notices(sh.db, settings=sh.settings)
+    entries = desk.overview(sh.read_db, settings=sh.settings, include_closed=not open_only)
+    notices = desk.notices(sh.read_db, settings=sh.settings)
 
     def render() -> None:
         _print_list(entries)
@@ -175,8 +175,8 @@ def show(
 ) -> None:
     """One incident: summary, stage and next step, roles, tasks, recent timeline."""
     sh = Shell(db, json_=json_)
-    inc = incidents.get(sh.db, key)
-    sh.out(inc.to_dict(), lambda: _print_incident(inc, timeline.read(sh.db, inc.key)[-10:]))
+    inc = incidents.get(sh.read_db, key)
+    sh.out(inc.to_dict(), lambda: _print_incident(inc, timeline.read(sh.read_db, inc.key)[-10:]))
 
 
 def _print_incident(inc: incidents.Incident, events: list[timeline.Event]) -> None:
@@ -426,7 +426,7 @@ def task_list(
 ) -> None:
     """The tasks of an incident."""
     sh = Shell(db, json_=json_)
-    inc = incidents.get(sh.db, key)
+    inc = incidents.get(sh.read_db, key)
 
     def render() -> None:
         if not inc.tasks:
@@ -491,12 +491,12 @@ def timeline_cmd(
 ) -> None:
     """The incident's timeline, every event in order; export as JSON or Markdown."""
     sh = Shell(db, json_=json_)
-    events = timeline.read(sh.db, key)
+    events = timeline.read(sh.read_db, key)
     fmt = "json" if sh.json else format_.lower()
     if fmt == "json":
         emit_json([e.to_dict() for e in events])
     elif fmt in ("markdown", "md"):
-        inc = incidents.get(sh.db, key)
+        inc = incidents.get(sh.read_db, key)
         typer.echo(timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, events))
     elif fmt == "text":
         for e in events:

@@ -105,6 +105,7 @@ class TriageReport:
     summary: str = ""
     duplicates: Duplicates | None = None  # keys that took effect twice (double charges)
     app_log_clock: dict[str, Any] | None = None  # the offset app-log times were read with
+    corroboration: dict[str, Any] | None = None  # a second source's reading (logs + metrics)
 
     def headline(self) -> str:
         """A one-line title for declaring the incident."""
@@ -165,6 +166,7 @@ class TriageReport:
             "lines": self.lines.to_dict(),
             "duplicates": self.duplicates.to_dict(limit=50) if self.duplicates else None,
             "app_log_clock": self.app_log_clock,
+            "corroboration": self.corroboration,
             "series": None
             if s is None
             else {

@@ -90,5 +90,9 @@ def render_markdown(report: TriageReport) -> str:
     if report.duplicates is not None and report.duplicates.duplicates:
         out += ["### Duplicate effects", f"- {report.duplicates.headline()}", ""]
     ln = report.lines
-    out.append(f"_Lines: {ln.read} read, {ln.parsed} parsed, {ln.skipped} skipped._")
+    asked = report.window.get("metrics")  # read from a metrics store (triage.metrics)
+    if asked:
+        out.append(f"_Source: {', '.join(report.formats)}, step {asked['step_seconds']} s._")
+    if ln.read or not asked:
+        out.append(f"_Lines: {ln.read} read, {ln.parsed} parsed, {ln.skipped} skipped._")
     return "\n".join(out) + "\n"

@@ -80,14 +80,16 @@ def generate(
     minutes: int = 180,
     per_minute: int = 200,
     onset_minute: int = 117,
+    start: datetime = START,
 ) -> ScenarioTruth:
-    """Write the access log, app log and changes of scenario `name` into `out_dir`."""
+    """Write the access log, app log and changes of scenario `name` into `out_dir`, the logs
+    beginning at `start` (a fixed day by default: same seed, same files)."""
     if name not in SCENARIOS:
         raise InvalidInput(f"unknown scenario {name!r}: use one of {', '.join(SCENARIOS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    onset = START + timedelta(minutes=onset_minute)
+    onset = start + timedelta(minutes=onset_minute)
     rows = _baseline(rng, minutes, per_minute)
     t_after = rows["t"] >= onset_minute * 60.0
     route = rows["route"]
@@ -172,7 +174,7 @@ def generate(
         changes += [
             change(
                 "D-95",
-                START + timedelta(minutes=60),
+                start + timedelta(minutes=60),
                 "deploy",
                 "search",
                 ["services/search/ranker.py"],
@@ -252,9 +254,9 @@ def generate(
         app_shift = hard.app_log_shift_s
 
     access = out / ("access.jsonl" if log_format == "json" else "access.log")
-    n = _write_access(access, rows, log_format)
+    n = _write_access(access, rows, log_format, start=start)
     app = out / "app.log"
-    _write_app_log(app, rng, minutes, app_events, shift_s=app_shift)
+    _write_app_log(app, rng, minutes, app_events, start=start, shift_s=app_shift)
     changes_path = out / "changes.jsonl"
     changes_path.write_text("".join(json.dumps(c) + "\n" for c in changes))
     return ScenarioTruth(
@@ -330,10 +332,40 @@ def _paths(rng: np.random.Generator, routes: np.ndarray) -> np.ndarray:
     return out.astype(str)
 
 
-def _write_access(path: Path, rows: dict[str, np.ndarray], log_format: str) -> int:
+def write_traffic(
+    name: str,
+    path: str | Path,
+    start: datetime,
+    *,
+    recovered: bool,
+    seed: int = 0,
+    minutes: int = 30,
+    per_minute: int = 200,
+    log_format: str = "combined",
+) -> int:
+    """The traffic of `minutes` from `start` (a drill's "after the fix"): the baseline when
+    `recovered`, else with scenario `name`'s fault going on. Returns the lines written."""
+    rng = np.random.default_rng(seed)
+    rows = _baseline(rng, minutes, per_minute)
+    if not recovered:
+        route = rows["route"]
+        if name == "deploy_5xx":
+            hit = (route == "/checkout") & (rng.random(len(route)) < 0.4)
+            rows["status"][hit] = 500
+        elif name in ("upstream_timeout", "retry_storm"):
+            hit = (route == "/search") & (rng.random(len(route)) < 0.3)
+            rows["status"][hit] = 504
+        elif name != "healthy":
+            rows["latency"][(route == "/search") | (route == "/api/orders/{id}")] *= 3.2
+    return _write_access(Path(path), rows, log_format, start=start)
+
+
+def _write_access(
+    path: Path, rows: dict[str, np.ndarray], log_format: str, *, start: datetime = START
+) -> int:
     rng = np.random.default_rng(len(rows["t"]))
     ts = pl.Series(
-        [START + timedelta(seconds=float(s)) for s in rows["t"]], dtype=pl.Datetime("us", "UTC")
+        [start + timedelta(seconds=float(s)) for s in rows["t"]], dtype=pl.Datetime("us", "UTC")
     )
     paths = _paths(rng, rows["route"])
     client = [f"10.{c // 250}.{c % 250}.{(c * 7) % 250 + 1}" for c in rows["client"]]
@@ -397,6 +429,7 @@ def _write_app_log(
     minutes: int,
     events: list[tuple[float, str]],
     *,
+    start: datetime = START,
     shift_s: float = 0.0,
 ) -> None:
     """Plain app-log lines around `events`; stamped without an offset, `shift_s` off UTC."""
@@ -417,5 +450,5 @@ def _write_app_log(
     lines.sort(key=lambda x: x[0])
     with path.open("w") as f:
         for t, text in lines:
-            stamp = START + timedelta(seconds=t + shift_s)
+            stamp = start + timedelta(seconds=t + shift_s)
             f.write(f"{stamp:%Y-%m-%d %H:%M:%S},{stamp.microsecond // 1000:03d} {text}\n")
