@@ -1,4 +1,4 @@
-"""The `warroom` command: `warroom triage` and `warroom logs` start without loading the rest.
+"""The `warroom` command: `warroom triage`, `logs` and `slo` start without loading the rest.
 
 Triage runs during an outage on big files, often on a machine where nothing else of warroom
 is needed; importing the whole CLI (SQLAlchemy, the web stack, every area) would cost it most
@@ -18,6 +18,12 @@ def main() -> None:
         from warroom.cli.triage import main as light_main
 
         light_main()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "slo":
+        # lazy: `slo check` reads big logs like triage, without the database or web stack
+        from warroom.cli.slo import main as slo_main
+
+        slo_main()
         return
     from warroom.cli.main import main as full_main  # lazy: see above
 

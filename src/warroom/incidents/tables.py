@@ -129,6 +129,21 @@ artifacts = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+# One hash chain over every incident's head (warroom.incidents.ledger): deleting or rolling
+# back a whole incident shows in `warroom audit`.
+incident_ledger = sa.Table(
+    "incident_ledger",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("incident_id", sa.Integer, nullable=False),
+    sa.Column("incident_key", sa.String(20), nullable=False),
+    sa.Column("incident_seq", sa.Integer, nullable=False),
+    sa.Column("incident_hash", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
 # Who read a private incident (warroom.incidents.privacy): one row per incident, person,
 # route, outcome and hour, counting the reads in it, so a page reloaded all day is one row an
 # hour, and the append-only timeline stays the incident's story (migration 0021_private_reads).
@@ -138,7 +153,7 @@ private_reads = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
     sa.Column("person", sa.String(200), nullable=False),
-    sa.Column("via", sa.String(20), nullable=False),  # api, page, export, evidence, cli
+    sa.Column("via", sa.String(20), nullable=False),  # api, page, export, evidence
     sa.Column("allowed", sa.Boolean, nullable=False),
     sa.Column("hour", UTCDateTime, nullable=False),
     sa.Column("first_at", UTCDateTime, nullable=False),
