@@ -23,6 +23,7 @@ from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
+from warroom.incidents.tables import incidents as incidents_t
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 AFFECTED = "services.affected"
@@ -299,6 +300,16 @@ def _affected(conn: sa.Connection, incident_id: int) -> list[str]:
             .order_by(services.c.name)
         )
     ]
+
+
+def affecting(name: str) -> Any:
+    """An SQL condition on the incidents table: the incident affects service `name` (the
+    incident list's service filter; indexed on incident_services)."""
+    return incidents_t.c.id.in_(
+        sa.select(incident_services.c.incident_id)
+        .join(services, services.c.id == incident_services.c.service_id)
+        .where(services.c.name == name.strip().lower())
+    )
 
 
 def affected(db: Database, key: str) -> list[Service]:

@@ -62,6 +62,8 @@ incidents = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_seq", sa.Integer, nullable=False, default=0),
     sa.Column("last_hash", sa.String(64), nullable=False, default=""),
+    # The incident list (listing.py): open ones by stage, closed ones by keyset.
+    sa.Index("ix_incidents_stage_closed", "stage", "closed_at", "id"),
 )
 
 events = sa.Table(

@@ -379,13 +379,14 @@ class Due:
         }
 
 
-def _statuses(db: Database) -> dict[int, str]:
-    """Postmortem status by incident id (incidents without one are absent)."""
+def _statuses(db: Database, ids: list[int] | None = None) -> dict[int, str]:
+    """Postmortem status by incident id (incidents without one are absent); of `ids` only
+    when given (the desk's page), else of every incident."""
+    stmt = sa.select(postmortems.c.incident_id, postmortems.c.status)
+    if ids is not None:
+        stmt = stmt.where(postmortems.c.incident_id.in_(ids))
     with db.read() as conn:
-        return {
-            r.incident_id: r.status
-            for r in conn.execute(sa.select(postmortems.c.incident_id, postmortems.c.status))
-        }
+        return {r.incident_id: r.status for r in conn.execute(stmt)}
 
 
 def due_list(
@@ -448,7 +449,7 @@ def desk_columns(db: Database, settings: Settings, entries: list[Any]) -> None:
     overdue), with a warning in words when overdue."""
     now = utcnow()
     rule = DueRule.from_settings(settings)
-    status_of = _statuses(db)
+    status_of = _statuses(db, [e.incident.id for e in entries])
     for entry in entries:
         inc = entry.incident
         due = rule.due_at(inc)

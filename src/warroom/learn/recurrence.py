@@ -21,9 +21,10 @@ import sqlalchemy as sa
 
 from warroom import incidents
 from warroom.core.db import Database
-from warroom.incidents import artifacts, timeline
+from warroom.incidents import artifacts, store, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.tables import events as events_t
+from warroom.incidents.tables import incidents as incidents_t
 from warroom.learn import actions, facts
 from warroom.learn.rootcause import RootCause, get_root_cause, root_causes_by_incident
 
@@ -144,21 +145,37 @@ def _elevated(routes: list[dict[str, Any]]) -> list[str]:
 
 # The report part of past incidents' fingerprints, by (database, incident, last_seq): every
 # change to an incident (a new report included) is a timeline event, so a new last_seq. Each
-# declaration compares against every closed incident; without this it re-read and re-parsed
-# all their triage reports each time.
+# declaration compares against the recent closed incidents; without this it re-read and
+# re-parsed all their triage reports each time.
 _REPORT_PARTS_MAX = 20_000
 _report_parts: dict[tuple[str, int, int], Fingerprint] = {}
 
+# How many past incidents a declaration is compared with: the most recently closed ones
+# (by the list's index). Comparing with every closed incident made declaring cost 0.9-1.3 s
+# at 10,000 incidents; this keeps it constant. Older ones: `warroom recurrence KEY --all`.
+RECENT = 500
+
+
+def _remember(db: Database, inc: Incident, part: Fingerprint) -> Fingerprint:
+    if len(_report_parts) >= _REPORT_PARTS_MAX:
+        _report_parts.clear()
+    _report_parts[(db.url, inc.id, inc.last_seq)] = part
+    return part
+
 
 def _report_part(db: Database, inc: Incident) -> Fingerprint:
-    key = (db.url, inc.id, inc.last_seq)
-    cached = _report_parts.get(key)
+    cached = _report_parts.get((db.url, inc.id, inc.last_seq))
     if cached is None:
-        cached = _from_report(artifacts.latest_triage_report(db, inc.key))
-        if len(_report_parts) >= _REPORT_PARTS_MAX:
-            _report_parts.clear()
-        _report_parts[key] = cached
+        cached = _remember(db, inc, _from_report(artifacts.latest_triage_report(db, inc.key)))
     return cached
+
+
+def _warm(db: Database, items: list[Incident]) -> None:
+    """Fill the report-part cache for `items` in two statements (not one per incident)."""
+    missing = [i for i in items if (db.url, i.id, i.last_seq) not in _report_parts]
+    reports = artifacts.latest_triage_reports(db, [i.id for i in missing])
+    for inc in missing:
+        _remember(db, inc, _from_report(reports.get(inc.id)))
 
 
 def fingerprint(
@@ -261,28 +278,57 @@ class Match:
 
 
 def find_similar(
-    db: Database, key: str | int, *, threshold: float = THRESHOLD, limit: int = 3
+    db: Database,
+    key: str | int,
+    *,
+    threshold: float = THRESHOLD,
+    limit: int = 3,
+    everything: bool = False,
 ) -> list[Match]:
     """Closed past incidents (started earlier, not drills) that look like this one, best
-    first."""
-    return _similar(db, incidents.get(db, key), threshold=threshold, limit=limit)
+    first: among the RECENT most recently closed, or all of them with `everything`."""
+    return _similar(
+        db, incidents.get(db, key), threshold=threshold, limit=limit, everything=everything
+    )
+
+
+def _past(db: Database, inc: Incident, *, everything: bool = False) -> list[Incident]:
+    """Closed incidents (not drills) that started no later than `inc`: the RECENT most
+    recently closed ones, or every one with `everything`."""
+    c = incidents_t.c
+    stmt = (
+        sa.select(incidents_t)
+        .where(
+            c.stage == incidents.Stage.CLOSED.value,
+            c.drill.is_(False),
+            c.id != inc.id,
+            c.started_at <= inc.started_at,
+        )
+        .order_by(c.closed_at.desc(), c.id.desc())
+    )
+    if not everything:
+        stmt = stmt.limit(RECENT)
+    with db.read() as conn:
+        return [store.from_row(r) for r in conn.execute(stmt)]
 
 
 def _similar(
-    db: Database, inc: Incident, *, threshold: float = THRESHOLD, limit: int = 3
+    db: Database,
+    inc: Incident,
+    *,
+    threshold: float = THRESHOLD,
+    limit: int = 3,
+    everything: bool = False,
 ) -> list[Match]:
     if inc.drill:
         return []
     # Only handed-over incidents: one still open that comes back is a reopen, not a
     # recurrence.
-    past = [
-        other
-        for other in incidents.list_incidents(db, include_drills=False, closed_only=True)
-        if other.id != inc.id and other.started_at <= inc.started_at
-    ]
+    past = _past(db, inc, everything=everything)
     if not past:
         return []
-    causes = root_causes_by_incident(db)
+    _warm(db, past)
+    causes = root_causes_by_incident(db, [inc.id] + [p.id for p in past])
     mine = fingerprint(db, inc, causes=causes)
     found: list[Match] = []
     for other in past:
@@ -305,14 +351,15 @@ def _already(db: Database, inc: Incident) -> set[str]:
     return {m.get("incident") for r in rows for m in (r.data.get("matches") or [])}
 
 
-def check(db: Database, key: str | int, *, actor: str) -> list[Match]:
+def check(db: Database, key: str | int, *, actor: str, everything: bool = False) -> list[Match]:
     """Find recurrences; record new ones (`recurrence.detected`) and escalate the open
-    action items of the incident it repeats (`action.escalated`). Returns every match."""
-    return _check(db, incidents.get(db, key), actor=actor)
+    action items of the incident it repeats (`action.escalated`). Returns every match.
+    `everything`: compare with every closed incident, not only the RECENT latest."""
+    return _check(db, incidents.get(db, key), actor=actor, everything=everything)
 
 
-def _check(db: Database, inc: Incident, *, actor: str) -> list[Match]:
-    matches = _similar(db, inc)
+def _check(db: Database, inc: Incident, *, actor: str, everything: bool = False) -> list[Match]:
+    matches = _similar(db, inc, everything=everything)
     new = [m for m in matches if m.key not in _already(db, inc)]
     if not new:
         return matches
