@@ -330,14 +330,24 @@ def _similar(
     _warm(db, past)
     causes = root_causes_by_incident(db, [inc.id] + [p.id for p in past])
     mine = fingerprint(db, inc, causes=causes)
-    found: list[Match] = []
+    scored: list[tuple[float, list[str], Incident]] = []
     for other in past:
         score, reasons = similarity(mine, fingerprint(db, other, causes=causes))
         if score >= threshold:
-            items = [a for a in actions.list_items(db, incident=other.key, open_only=True)]
-            found.append(Match(other.key, other.title, score, reasons, causes.get(other.id), items))
-    found.sort(key=lambda m: (-m.score, m.key))
-    return found[:limit]
+            scored.append((score, reasons, other))
+    scored.sort(key=lambda s: (-s[0], s[2].key))
+    # The open action items of the best `limit` only: a query each, not one per candidate.
+    return [
+        Match(
+            other.key,
+            other.title,
+            score,
+            reasons,
+            causes.get(other.id),
+            actions.list_items(db, incident=other.key, open_only=True),
+        )
+        for score, reasons, other in scored[:limit]
+    ]
 
 
 def _already(db: Database, inc: Incident) -> set[str]:
