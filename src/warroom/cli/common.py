@@ -60,8 +60,13 @@ def _connect(settings: Settings) -> Database:
 
 
 def _migrate_if_pending(database: Database) -> None:
-    # Lazy on purpose: Alembic loads only for commands that open the database.
-    from warroom.core import migrate
+    # Lazy on purpose: SQLAlchemy loads only for commands that open the database, and
+    # Alembic (a third of a second) only when the schema is behind the code.
+    from warroom.core import schema
+
+    if schema.is_current(database):
+        return
+    from warroom.core import migrate  # lazy: see above
 
     if migrate.pending(database):
         migrate.upgrade(database)
