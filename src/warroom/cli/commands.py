@@ -18,7 +18,6 @@ HELP = (
     "Incident response from detection to handover: declare, triage, contain, verify, "
     "learn. Works offline on SQLite; PostgreSQL for several instances."
 )
-SYSTEM_MODULE = "warroom.cli.system"
 
 # --- GENERATED (python -m warroom.cli.commands) -----------------------------------------------
 COMMANDS: dict[str, tuple[str, str]] = {
