@@ -7,9 +7,9 @@ PostgreSQL, with a history loaded through warroom's own import.
         --big-events 100000 --stores postgresql                          # the full size
 
 History: `--incidents` incidents (all closed but `--open`), `--events` timeline events spread
-over them, INC-2 with 100 events and INC-1 with `--big-events` (the long incident page). The rows are
-built with warroom's own hash chain (`timeline.chain`, so `warroom audit` verifies them) into
-a warroom export file (bench/out/, reused) and loaded with `warroom import`'s verb
+over them, INC-2 with 100 events and INC-1 with `--big-events` (the long incident page).
+The rows are built with warroom's own hash chain (`timeline.chain`: the audit verifies it)
+into a warroom export file (bench/out/, reused) and loaded with `warroom import`'s verb
 (`transfer.import_`): nothing bypasses the chain. The bench then checks one incident's chain
 with the audit, starts the server and times each request `--requests` times over one
 keep-alive connection (after three untimed ones).
@@ -314,7 +314,8 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgresql")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    name = f"desk_{args.incidents}_{args.events}_{args.big_events}_{args.open}.jsonl"
+    heads = "-".join(h.split("_")[0] for h in migrate_heads())  # a new schema: a new file
+    name = f"desk_{args.incidents}_{args.events}_{args.big_events}_{args.open}_{heads}.jsonl"
     export = OUT / name
     if not export.exists():
         start = time.perf_counter()

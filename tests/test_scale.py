@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,8 @@ from typer.testing import CliRunner
 
 from warroom import incidents
 from warroom.cli.main import app as cli_app
-from warroom.comms import catalog, updates
+from warroom.comms import catalog, statuspage, updates
+from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import listing, timeline
@@ -213,3 +215,43 @@ def test_declaring_compares_with_a_bounded_set_of_past_incidents(
     with statements(db) as seen:
         recurrence.find_similar(db, inc.key)
     assert len(seen) == few  # twice the candidates, the same statements
+
+
+def test_the_status_page_reads_open_incidents_and_its_history_window_only(
+    db: Database, clock: Any
+) -> None:
+    def public(title: str, *, close: bool) -> str:
+        key = incidents.declare(db, title=title, actor="ana", severity="P3").key
+        updates.post_update(
+            db,
+            key,
+            audience="public",
+            actor="ana",
+            kind="initial",
+            headline=title,
+            conditions="slow",
+        )
+        if close:
+            updates.post_update(
+                db,
+                key,
+                audience="public",
+                actor="ana",
+                kind="resolution",
+                headline=title,
+                conditions="fine",
+            )
+            incidents.move(db, key, to="fixed", actor="ana")
+            incidents.move(db, key, to="closed", actor="ana")
+        return key
+
+    old_closed = public("Old and closed", close=True)
+    old_open = public("Old and still open", close=False)
+    clock.advance(days=200)
+    recent = public("Recent and closed", close=True)
+    read = updates.public_updates(db, since=utcnow() - timedelta(days=90))
+    keys = {ups[0].incident for ups in read.values()}
+    assert keys == {old_open, recent} and old_closed not in keys
+    page = statuspage.build(db)
+    assert [i.headline for i in page.current] == ["Old and still open"]
+    assert [i.headline for i in page.history] == ["Recent and closed"]

@@ -327,15 +327,16 @@ def affected(db: Database, key: str) -> list[Service]:
         return [_from_row(r) for r in rows]
 
 
-def affected_by_incident(db: Database) -> dict[int, list[Service]]:
-    """incident id -> affected services, for every incident (the status page reads this)."""
+def affected_by_incident(db: Database, ids: list[int] | None = None) -> dict[int, list[Service]]:
+    """incident id -> affected services, of `ids` or of every incident (the status page)."""
     out: dict[int, list[Service]] = {}
+    stmt = sa.select(incident_services.c.incident_id, services).select_from(
+        incident_services.join(services, services.c.id == incident_services.c.service_id)
+    )
+    if ids is not None:
+        stmt = stmt.where(incident_services.c.incident_id.in_(ids))
     with db.read() as conn:
-        rows = conn.execute(
-            sa.select(incident_services.c.incident_id, services).select_from(
-                incident_services.join(services, services.c.id == incident_services.c.service_id)
-            )
-        )
+        rows = conn.execute(stmt)
         for r in rows:
             out.setdefault(r.incident_id, []).append(_from_row(r))
     return out

@@ -1,4 +1,5 @@
-"""Scale: the indexes the incident list reads by (open incidents, closed ones by keyset).
+"""Scale: the indexes the incident list reads by (open incidents, closed ones by keyset) and
+the status page's (public updates of its history window).
 
 Revision ID: 0015_scale
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0015_scale"
-down_revision = "0001_core"
+down_revision = ("0001_core", "0002_comms")  # status_updates is created in 0002
 branch_labels = None
 depends_on = None
 
@@ -19,7 +20,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_incidents_stage_closed", "incidents", ["stage", "closed_at", "id"], unique=False
     )
+    op.create_index(
+        "ix_status_updates_audience_posted",
+        "status_updates",
+        ["audience", "posted_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_status_updates_audience_posted", table_name="status_updates")
     op.drop_index("ix_incidents_stage_closed", table_name="incidents")
