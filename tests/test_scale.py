@@ -255,3 +255,45 @@ def test_the_status_page_reads_open_incidents_and_its_history_window_only(
     page = statuspage.build(db)
     assert [i.headline for i in page.current] == ["Old and still open"]
     assert [i.headline for i in page.history] == ["Recent and closed"]
+
+
+@pytest.mark.postgres
+def test_every_list_query_has_an_index_on_postgresql(pg_url: str, clock: Any) -> None:
+    """With sequential scans priced out, each list query's plan reads an index: the desk's
+    open and closed parts (keyset, deep page), the timeline window, the status page's window.
+    (On a few rows the planner rightly prefers a scan; the index must exist for 100,000.)"""
+    db = Database(pg_url)
+    try:
+        grow(db, clock, open_=2, closed=4, fixed=0)
+        first = listing.page(db, limit=2)
+        assert first.next_cursor is not None
+        queries: list[tuple[str, Any]] = []
+
+        def keep(_conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                queries.append((statement, params))
+
+        sa.event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            listing.page(db, limit=2)  # the open part is read on the first page
+            listing.page(db, cursor=first.next_cursor, limit=2)
+            timeline.window(db, "INC-1", latest=True, limit=10)
+            updates.public_updates(db, since=utcnow() - timedelta(days=90))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", keep)
+        wanted = {
+            "stage IN": "ix_incidents_stage_closed",
+            "incidents.closed_at <": "ix_incidents_stage_closed",
+            "events.seq <": "uq_events_incident_seq",
+            "status_updates.posted_at >=": "ix_status_updates_audience_posted",
+        }
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            for needle, index in wanted.items():
+                found = [(s, p) for s, p in queries if needle in s]
+                assert found, f"no query with {needle!r}"
+                statement, params = found[0]
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))
+                assert index in plan, f"{needle}: {plan}"
+    finally:
+        db.dispose()
