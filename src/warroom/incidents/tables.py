@@ -64,6 +64,8 @@ incidents = sa.Table(
     sa.Column("last_hash", sa.String(64), nullable=False, default=""),
     # The incident list (listing.py): open ones by stage, closed ones by keyset.
     sa.Index("ix_incidents_stage_closed", "stage", "closed_at", "id"),
+    # Reports of a period (learn/reports.py).
+    sa.Index("ix_incidents_started_at", "started_at"),
 )
 
 events = sa.Table(

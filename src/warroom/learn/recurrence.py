@@ -213,9 +213,10 @@ def _from_report(report: dict[str, Any] | None) -> Fingerprint:
     return fp
 
 
-def services_of(db: Database, inc: Incident) -> set[str]:
-    """The services an incident touched, as far as the record says (reports count them)."""
-    return fingerprint(db, inc).services
+def report_services(report: dict[str, Any] | None) -> set[str]:
+    """The services an incident touched as its triage report names them (routes' and
+    suspects'): what the reports count."""
+    return _from_report(report).services
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, list[str]]:

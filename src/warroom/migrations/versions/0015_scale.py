@@ -1,5 +1,5 @@
 """Scale: the indexes the incident list reads by (open incidents, closed ones by keyset) and
-the status page's (public updates of its history window).
+the status page's (public updates of its history window) and the reports' (a period).
 
 Revision ID: 0015_scale
 """
@@ -20,6 +20,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_incidents_stage_closed", "incidents", ["stage", "closed_at", "id"], unique=False
     )
+    op.create_index("ix_incidents_started_at", "incidents", ["started_at"], unique=False)
     op.create_index(
         "ix_status_updates_audience_posted",
         "status_updates",
@@ -30,4 +31,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_status_updates_audience_posted", table_name="status_updates")
+    op.drop_index("ix_incidents_started_at", table_name="incidents")
     op.drop_index("ix_incidents_stage_closed", table_name="incidents")
