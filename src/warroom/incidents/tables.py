@@ -81,6 +81,9 @@ events = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("incident_id", "seq", name="uq_events_incident_seq"),
+    # Reads of some kinds of one incident's events (the panels: verdicts, mitigations,
+    # recurrences): without it they scan the incident's whole timeline.
+    sa.Index("ix_events_incident_kind", "incident_id", "kind", "seq"),
 )
 
 roles = sa.Table(

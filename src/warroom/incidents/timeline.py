@@ -204,14 +204,16 @@ def read(
     """The incident's events in order (optionally after `since_seq`, of some kinds)."""
     with db.read() as conn:
         incident_id = store.get_id(conn, incident_key)
-        stmt = (
-            sa.select(events)
-            .where(events.c.incident_id == incident_id, events.c.seq > since_seq)
-            .order_by(events.c.seq)
-        )
+        stmt = sa.select(events).where(events.c.incident_id == incident_id)
+        if since_seq:
+            stmt = stmt.where(events.c.seq > since_seq)
         if kinds:
-            stmt = stmt.where(events.c.kind.in_(kinds))
-        rows = conn.execute(stmt).all()
+            # Ordered as the index (incident_id, kind, seq) is, then by seq here: ordered by
+            # seq alone, SQLite walks the whole timeline on the (incident_id, seq) index.
+            stmt = stmt.where(events.c.kind.in_(kinds)).order_by(events.c.kind, events.c.seq)
+        else:
+            stmt = stmt.order_by(events.c.seq)
+        rows = sorted(conn.execute(stmt), key=lambda r: int(r.seq))
     key = f"INC-{store.parse_key(incident_key)}"
     return [_event(key, r) for r in rows]
 

@@ -1,5 +1,6 @@
-"""Scale: the indexes the incident list reads by (open incidents, closed ones by keyset) and
-the status page's (public updates of its history window) and the reports' (a period).
+"""Scale: the indexes the incident list reads by (open incidents, closed ones by keyset), the
+status page's (public updates of its history window), the reports' (a period) and the
+panels' (some kinds of one incident's events).
 
 Revision ID: 0015_scale
 """
@@ -22,6 +23,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_incidents_started_at", "incidents", ["started_at"], unique=False)
     op.create_index(
+        "ix_events_incident_kind", "events", ["incident_id", "kind", "seq"], unique=False
+    )
+    op.create_index(
         "ix_status_updates_audience_posted",
         "status_updates",
         ["audience", "posted_at"],
@@ -31,5 +35,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_status_updates_audience_posted", table_name="status_updates")
+    op.drop_index("ix_events_incident_kind", table_name="events")
     op.drop_index("ix_incidents_started_at", table_name="incidents")
     op.drop_index("ix_incidents_stage_closed", table_name="incidents")
