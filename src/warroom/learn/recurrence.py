@@ -157,6 +157,10 @@ RECENT = 500
 
 
 def _remember(db: Database, inc: Incident, part: Fingerprint) -> Fingerprint:
+    # The words too: a change to the title or description is an event, so a new last_seq.
+    part.words = _words(
+        " ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope))
+    )
     if len(_report_parts) >= _REPORT_PARTS_MAX:
         _report_parts.clear()
     _report_parts[(db.url, inc.id, inc.last_seq)] = part
@@ -191,7 +195,7 @@ def fingerprint(
     rc = causes.get(inc.id) if causes is not None else get_root_cause(db, inc.key)
     if rc is not None:
         fp.category = {rc.category.value}
-    fp.words = _words(" ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope)))
+    fp.words = set(part.words)
     return fp
 
 
