@@ -204,7 +204,7 @@ def test_declaring_compares_with_a_bounded_set_of_past_incidents(
     grow(db, clock, open_=0, closed=6, fixed=0)
     inc = incidents.declare(db, title="closed 0 again", actor="ana", severity="P3")
     clock.advance(minutes=1)
-    assert [i.title for i in recurrence._past(db, inc)] == ["closed 5", "closed 4", "closed 3"]
+    assert [r.title for r in recurrence._past(db, inc)] == ["closed 5", "closed 4", "closed 3"]
     assert len(recurrence._past(db, inc, everything=True)) == 6
     recurrence._report_parts.clear()  # cold, as after a restart
     with statements(db) as seen:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from warroom import incidents
 from warroom.core.db import Database
-from warroom.incidents import artifacts, store, timeline
+from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.tables import events as events_t
 from warroom.incidents.tables import incidents as incidents_t
@@ -156,7 +156,7 @@ _report_parts: dict[tuple[str, int, int], Fingerprint] = {}
 RECENT = 500
 
 
-def _remember(db: Database, inc: Incident, part: Fingerprint) -> Fingerprint:
+def _remember(db: Database, inc: Any, part: Fingerprint) -> Fingerprint:
     # The words too: a change to the title or description is an event, so a new last_seq.
     part.words = _words(
         " ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope))
@@ -167,14 +167,14 @@ def _remember(db: Database, inc: Incident, part: Fingerprint) -> Fingerprint:
     return part
 
 
-def _report_part(db: Database, inc: Incident) -> Fingerprint:
+def _report_part(db: Database, inc: Any) -> Fingerprint:
     cached = _report_parts.get((db.url, inc.id, inc.last_seq))
     if cached is None:
         cached = _remember(db, inc, _from_report(artifacts.latest_triage_report(db, inc.key)))
     return cached
 
 
-def _warm(db: Database, items: list[Incident]) -> None:
+def _warm(db: Database, items: list[Any]) -> None:
     """Fill the report-part cache for `items` in two statements (not one per incident)."""
     missing = [i for i in items if (db.url, i.id, i.last_seq) not in _report_parts]
     reports = artifacts.latest_triage_reports(db, [i.id for i in missing])
@@ -183,8 +183,9 @@ def _warm(db: Database, items: list[Incident]) -> None:
 
 
 def fingerprint(
-    db: Database, inc: Incident, *, causes: dict[int, RootCause] | None = None
+    db: Database, inc: Incident | Any, *, causes: dict[int, RootCause] | None = None
 ) -> Fingerprint:
+    """`inc`: an Incident, or a row with its id, key, last_seq and texts (_PAST_COLUMNS)."""
     part = _report_part(db, inc)
     fp = Fingerprint(
         routes=set(part.routes),
@@ -297,12 +298,17 @@ def find_similar(
     )
 
 
-def _past(db: Database, inc: Incident, *, everything: bool = False) -> list[Incident]:
+# What a fingerprint and a match read of a past incident: plain columns, no JSON or times to
+# convert (building 500 whole Incident records was most of a declaration's time).
+_PAST_COLUMNS = ("id", "key", "title", "description", "error_messages", "impact_scope", "last_seq")
+
+
+def _past(db: Database, inc: Incident, *, everything: bool = False) -> list[Any]:
     """Closed incidents (not drills) that started no later than `inc`: the RECENT most
-    recently closed ones, or every one with `everything`."""
+    recently closed ones, or every one with `everything`; rows of _PAST_COLUMNS."""
     c = incidents_t.c
     stmt = (
-        sa.select(incidents_t)
+        sa.select(*(c[name] for name in _PAST_COLUMNS))
         .where(
             c.stage == incidents.Stage.CLOSED.value,
             c.drill.is_(False),
@@ -314,7 +320,7 @@ def _past(db: Database, inc: Incident, *, everything: bool = False) -> list[Inci
     if not everything:
         stmt = stmt.limit(RECENT)
     with db.read() as conn:
-        return [store.from_row(r) for r in conn.execute(stmt)]
+        return list(conn.execute(stmt))
 
 
 def _similar(
@@ -335,7 +341,7 @@ def _similar(
     _warm(db, past)
     causes = root_causes_by_incident(db, [inc.id] + [p.id for p in past])
     mine = fingerprint(db, inc, causes=causes)
-    scored: list[tuple[float, list[str], Incident]] = []
+    scored: list[tuple[float, list[str], Any]] = []
     for other in past:
         score, reasons = similarity(mine, fingerprint(db, other, causes=causes))
         if score >= threshold:
