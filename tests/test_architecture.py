@@ -188,6 +188,7 @@ INCIDENTS_LAYERS = (
     "tables",
     "model",
     "store",
+    "listing",
     "timeline",
     "announce",
     "roles",
