@@ -180,7 +180,7 @@ def test_unknown_format_names_the_formats_tried(tmp_path):
 
 def test_bad_options_and_missing_file_are_invalid_input(tmp_path):
     with pytest.raises(InvalidInput, match="use one of combined, common, json"):
-        read_access_logs([str(tmp_path)], log_format="w3c")
+        read_access_logs([str(tmp_path)], log_format="parquet")
     with pytest.raises(InvalidInput, match="does not exist"):
         read_access_logs([str(tmp_path / "nope.log")])
 

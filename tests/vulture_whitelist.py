@@ -14,7 +14,6 @@ from warroom.detect.slo import rules
 from warroom.incidents import lifecycle
 from warroom.learn import actions, postmortems, recurrence
 from warroom.oncall import paging, schedules, tell
-from warroom.triage import signatures
 from warroom.web import app as web_app
 from warroom.web.pages import comms as comms_pages
 from warroom.web.pages import contain as contain_pages
@@ -60,12 +59,3 @@ updates.Audience.INTERNAL
 
 # PyYAML: a Dumper hook.
 rules._Dumper.ignore_aliases
-
-# drain3: configuration attributes read by TemplateMiner.
-_config = signatures.make_miner().config
-_config.masking_instructions
-_config.drain_sim_th
-_config.drain_depth
-_config.drain_extra_delimiters
-_config.parametrize_numeric_tokens
-_config.profiling_enabled

@@ -61,6 +61,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "warroom.cli.detect",
         "The monitoring alerts attached to an incident and whether each still fires.",
     ),
+    "watch": (
+        "warroom.cli.detect",
+        "Follow access logs (like tail -F) and page through the alert intake when an SLO burns.\n\nEvaluates the confident burn alerts (docs/detect.md) every --interval seconds at the time of\nthe newest request; a page that starts opens or attaches to an incident, one that stops is\nsent resolved. Stop it with Ctrl-C or SIGTERM; it resumes from --state.",
+    ),
     "update": (
         "warroom.cli.comms",
         "Post a status update (internal, stakeholder or public); it resets the heartbeat.",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +22,7 @@ from warroom.detect.slo.burn import SLOReport
 from warroom.detect.slo.model import DEFAULT_ALERTS, format_duration
 from warroom.detect.slo.rules import rules_yaml
 from warroom.detect.slo.spec import alerts_from_config, override_prometheus
+from warroom.detect.watch import Change, Watcher
 
 PAGE_EXIT = 3
 
@@ -104,6 +108,31 @@ def _render(report: SLOReport) -> None:
             fired,
         )
     console.print(table)
+    _render_confident(report)
+
+
+def _render_confident(report: SLOReport) -> None:
+    conf = report.confident
+    if conf is None or conf.now is None:
+        return
+    firing = [a for a in conf.alerts if a.firing]
+    warming = [a.alert.name for a in conf.alerts if a.warming_up]
+    if firing:
+        parts = [
+            f"{a.alert.name} ({a.bad:,} of {a.total:,} bad"
+            + (f", burn at least {a.burn_low:.1f}x" if a.burn_low else "")
+            + ")"
+            for a in firing
+        ]
+        word = "PAGE" if conf.paging else "TICKET"
+        line = f"[bold]{word}[/] " + "; ".join(parts)
+    else:
+        line = "ok"
+    console.print(
+        f"  confident alerts (docs/detect.md): {line}"
+        + (f"; warming up: {', '.join(warming)}" if warming else ""),
+        highlight=False,
+    )
 
 
 def _render_all(reports: list[SLOReport]) -> None:
@@ -255,6 +284,67 @@ def _alerts_table(key: str, rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+@handle_errors
+def watch_cmd(
+    slo_file: SloOpt,
+    log: Annotated[list[Path], typer.Option("--log", help="Access log to follow (repeatable).")],
+    state: Annotated[
+        Path,
+        typer.Option(help="Where offsets, counts and open pages are kept across restarts."),
+    ] = Path("warroom-watch.json"),
+    interval: Annotated[float, typer.Option(help="Seconds between evaluations.")] = 5.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="Read what is there, evaluate, stop.")
+    ] = False,
+    log_format: Annotated[str | None, typer.Option("--format", help="Log format.")] = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Follow access logs (like tail -F) and page through the alert intake when an SLO burns.
+
+    Evaluates the confident burn alerts (docs/detect.md) every --interval seconds at the time of
+    the newest request; a page that starts opens or attaches to an incident, one that stops is
+    sent resolved. Stop it with Ctrl-C or SIGTERM; it resumes from --state.
+    """
+    sh = Shell(db)
+    slos = _load(slo_file, sh.settings)
+    watcher = Watcher(
+        sh.db,
+        slos,
+        [str(p) for p in log],
+        state_path=state,
+        routing=alerts.Routing.from_settings(sh.settings),
+        log_format=log_format,
+    )
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    try:
+        while not stopping:
+            for change in watcher.poll():
+                if json_out:  # one line per change: a stream a script reads as it comes
+                    typer.echo(json.dumps(change.to_dict()))
+                else:
+                    _show_change(change)
+            if once:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.close()
+
+
+def _show_change(change: Change) -> None:
+    word = "[bold white on red] PAGE [/]" if change.status == "firing" else "[green] RESOLVED [/]"
+    what = ", ".join(change.alerts) or "no alert firing"
+    console.print(
+        f"{change.at:%Y-%m-%d %H:%M:%S} {word} {change.slo}: {what} -> "
+        f"{change.incident or 'no incident'} ({change.outcome})",
+        highlight=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(slo_app, name="slo")
     app.command("alerts")(alerts_cmd)
+    app.command("watch")(watch_cmd)

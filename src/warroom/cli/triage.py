@@ -28,10 +28,12 @@ from rich.table import Table
 from warroom.cli.common import Shell, emit_json, handle_errors
 from warroom.cli.duplicates import duplicates_command, print_duplicates
 from warroom.core.clock import parse_time
+from warroom.core.config import load_settings
 from warroom.core.errors import InvalidInput
+from warroom.triage.formats import declare_formats
 from warroom.triage.render import ms_figure, pct, render_markdown, sparkline
 
-if TYPE_CHECKING:  # the engine (polars, numpy, drain3) loads only when a command runs
+if TYPE_CHECKING:  # the engine (polars, numpy) loads only when a command runs
     from warroom.triage.model import TriageReport
 
 OUTPUT_FORMATS = ("terminal", "json", "markdown")
@@ -142,7 +144,9 @@ def triage_command(
         None, "--git", help="Git repository whose commits before the onset are suspects."
     ),
     log_format: str | None = typer.Option(
-        None, "--log-format", help="Force the format: combined, common or json."
+        None,
+        "--log-format",
+        help="Force the format (default: detect): combined, json, w3c, alb, ... (docs/triage.md).",
     ),
     time_unit: str | None = typer.Option(
         None, "--time-unit", help="Unit of the request-time field: s, ms or us."
@@ -176,11 +180,12 @@ def triage_command(
         output = "json"
     if output not in OUTPUT_FORMATS:
         raise InvalidInput(f"unknown --format {output!r}: use one of {', '.join(OUTPUT_FORMATS)}")
-    # lazy: the engine (polars, numpy, drain3, matplotlib) loads when triage runs, not for
+    # lazy: the engine (polars, numpy, matplotlib) loads when triage runs, not for
     # every warroom command (the CLI registers this module at start)
     from warroom.triage.chart import write_chart
     from warroom.triage.report import triage
 
+    _declared_formats()
     sh = Shell(db, actor, output == "json")
     report = triage(
         access_logs,
@@ -223,9 +228,17 @@ def templates_command(
         False, "--assign", help="Also give the template id of every input line, in order."
     ),
     limit: int = typer.Option(50, "--limit", help="Templates shown in the terminal."),
+    header: str | None = typer.Option(
+        None,
+        "--header",
+        help="Regex of a header the built-in styles miss; (?P<ts>...) is its time.",
+    ),
+    time_format: str | None = typer.Option(
+        None, "--time-format", help="strptime format of the --header's ts group."
+    ),
 ) -> None:
     """Templates of an app log with counts, first and last time, an example; busiest first."""
-    # lazy: drain3 loads when this command runs, not for every warroom command
+    # lazy: the app-log miner loads when this command runs, not for every warroom command
     from warroom.triage.signatures import mine_templates
 
     if json_:
@@ -237,6 +250,8 @@ def templates_command(
         since=parse_time(since, field="since"),
         until=parse_time(until, field="until"),
         assign=assign,
+        header=header,
+        time_format=time_format,
     )
     if output == "json":
         data: dict[str, Any] = {
@@ -258,6 +273,14 @@ def templates_command(
     if assign:
         for i, cid in enumerate(mined.assignments, start=1):
             console.print(f"{i}\t{cid if cid is not None else '-'}", markup=False)
+
+
+def _declared_formats() -> None:
+    """Access-log formats declared in warroom.toml ([triage.formats.NAME])."""
+    settings = load_settings()
+    declared = settings.section("triage").get("formats", {})
+    if declared:
+        declare_formats(declared, str(settings.config_path))
 
 
 def render_terminal(report: TriageReport, console: Console) -> None:

@@ -34,7 +34,8 @@ def verify_cmd(
         int, typer.Option(help="Fewer requests in a window is inconclusive.")
     ] = 200,
     log_format: Annotated[
-        str | None, typer.Option("--format", help="combined, common or json (default: detect).")
+        str | None,
+        typer.Option("--format", help="Access-log format (default: detect), see docs/triage.md."),
     ] = None,
     move: Annotated[
         bool, typer.Option("--move", help="Move the incident to verified when recovered.")

@@ -7,7 +7,7 @@ The public entry points:
 * `warroom.triage.parse.read_access_logs(paths, ...) -> AccessLog` (rows as a polars frame)
 * `warroom.triage.routes.normalise_route(path)` and `normalise_route_expr(expr)`
 * `warroom.triage.report.triage(access_logs, ...) -> TriageReport`
-* `warroom.triage.signatures.mine_templates(paths, ...)` (drain3 templates)
+* `warroom.triage.signatures.mine_templates(paths, ...)` (app-log templates)
 * `warroom.triage.scenarios.generate(name, out_dir, seed=...) -> ScenarioTruth`
 
 Modules: reader/parse/lineparse/native (reading), sli (aggregates, series, percentiles),

@@ -11,14 +11,24 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
+TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001, "ns": 0.000001}
 CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
 CLF_TIME_LOCAL = "%d/%b/%Y:%H:%M:%S"
 
 # Field names recognised in JSON lines without configuration, first match wins.
 # Dotted names reach into nested objects (Caddy logs the request as an object).
 JSON_FIELDS: dict[str, tuple[str, ...]] = {
-    "ts": ("time", "ts", "timestamp", "@timestamp", "time_iso8601", "time_local", "start_time"),
+    "ts": (
+        "time",
+        "ts",
+        "timestamp",
+        "@timestamp",
+        "time_iso8601",
+        "time_local",
+        "start_time",
+        "StartUTC",  # Traefik
+        "EdgeStartTimestamp",  # Cloudflare
+    ),
     "client": (
         "remote_addr",
         "client_ip",
@@ -28,22 +38,76 @@ JSON_FIELDS: dict[str, tuple[str, ...]] = {
         "request.remote_ip",
         "request.client_ip",
         "downstream_remote_address",
+        "httpRequest.remoteIp",  # Google Cloud HTTP(S) load balancer
+        "ClientHost",
+        "ClientIP",
     ),
     "user": ("remote_user", "user", "user_id"),
-    "method": ("method", "request_method", "request.method"),
-    "path": ("uri", "path", "request_uri", "request.uri", "url"),
-    "status": ("status", "status_code", "response_code", "code"),
-    "latency": ("request_time", "duration_ms", "latency_ms", "duration", "response_time"),
-    "request_id": ("request_id", "x_request_id", "req_id", "requestId", "trace_id"),
+    "method": (
+        "method",
+        "request_method",
+        "request.method",
+        "httpRequest.requestMethod",
+        "RequestMethod",
+        "ClientRequestMethod",
+    ),
+    "path": (
+        "uri",
+        "path",
+        "request_uri",
+        "request.uri",
+        "url",
+        "httpRequest.requestUrl",
+        "RequestPath",
+        "ClientRequestURI",
+        "ClientRequestPath",
+    ),
+    "status": (
+        "status",
+        "status_code",
+        "response_code",
+        "code",
+        "httpRequest.status",
+        "DownstreamStatus",
+        "EdgeResponseStatus",
+    ),
+    "latency": (
+        "request_time",
+        "duration_ms",
+        "latency_ms",
+        "duration",
+        "response_time",
+        "httpRequest.latency",
+        "Duration",
+        "EdgeTimeToFirstByteMs",
+        "OriginResponseDurationMs",
+    ),
+    "request_id": (
+        "request_id",
+        "x_request_id",
+        "x-request-id",
+        "req_id",
+        "requestId",
+        "trace_id",
+        "RayID",
+        "RequestID",
+        "trace",
+    ),
 }
-# unit of each latency field; None means: a float is seconds, an integer is milliseconds
+# unit of each latency field; None means: a float is seconds, an integer is milliseconds.
+# A string with a unit ("0.123s", Google Cloud's latency) is read in its own unit.
 JSON_LATENCY_UNIT: dict[str, str | None] = {
     "request_time": "s",
     "duration_ms": "ms",
     "latency_ms": "ms",
     "duration": None,
     "response_time": None,
+    "httpRequest.latency": "s",
+    "Duration": "ns",
+    "EdgeTimeToFirstByteMs": "ms",
+    "OriginResponseDurationMs": "ms",
 }
+UNIT_SUFFIX_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*(ns|us|µs|ms|s)?\s*$")
 
 CLF_RE = re.compile(
     r"^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] "
@@ -119,8 +183,14 @@ def json_row(
     _, request_id = lookup(obj, fields["request_id"])
     latency_ms = None
     if lat is not None:
+        suffix = None
+        if isinstance(lat, str):
+            m = UNIT_SUFFIX_RE.match(lat)
+            if not m:
+                raise ValueError(f"unreadable latency {lat[:20]!r}")
+            lat, suffix = (float(m.group(1)), (m.group(2) or "").replace("µ", "u") or None)
         value = float(lat)
-        unit = time_unit or JSON_LATENCY_UNIT.get(lat_name or "", "ms")
+        unit = suffix or time_unit or JSON_LATENCY_UNIT.get(lat_name or "", "ms")
         if unit is None:
             unit = "ms" if isinstance(lat, int) else "s"
         latency_ms = value * TIME_UNITS[unit]

@@ -11,6 +11,7 @@ go through a careful per-line parser; lines nobody can read are counted and samp
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 from collections.abc import Callable, Iterator
@@ -19,7 +20,10 @@ from typing import Any, cast
 
 import polars as pl
 
-from warroom.triage import reader
+from warroom.triage import formats, reader
+from warroom.triage.formats import LINE_FORMATS, LineFormat
+from warroom.triage.formats.frames import parse_line_format, parse_w3c
+from warroom.triage.formats.w3c import w3c_row
 from warroom.triage.lineparse import (
     BLANK,
     CLF_TIME,
@@ -208,10 +212,16 @@ def parse_block(
             rows, careful = _parse_slow(spec, lines.to_list(), first_line, fields)
             careful.physical = lines.len()
             return rows, careful
+    elif spec.layout is not None:
+        frame = parse_w3c(spec.layout, lines, TIME_UNITS)
+        frame = frame.with_columns(route=routes_for(frame["path"]))
+    elif spec.log_format in LINE_FORMATS:
+        frame = parse_line_format(_line_format(spec), lines, TIME_UNITS)
+        frame = frame.with_columns(route=routes_for(frame["path"]))
     else:
         frame = _parse_text_fast(lines, spec.time_unit)
     ok = frame["ok"]
-    good = frame.filter(ok).drop("ok", "idx", "line")
+    good = frame.filter(ok).select(*SCHEMA)
     bad = frame.filter(~ok).select("idx", "line")
     stats = LineStats(read=lines.len(), parsed=good.height, physical=lines.len())
     if bad.height:
@@ -359,6 +369,9 @@ def _parse_json_fast(
                 times.append(t.dt.replace_time_zone("UTC"))
         latencies = []
         for name, e, d in candidates("latency"):
+            if d == pl.String:  # "0.123s": a number with its unit
+                latencies.append(_with_unit(e, time_unit or JSON_LATENCY_UNIT.get(name) or "ms"))
+                continue
             if not d.is_numeric():
                 continue
             unit = (
@@ -397,11 +410,27 @@ def _parse_json_fast(
     return frame.with_columns(route=routes_for(frame["path"])).select("idx", "line", "ok", *SCHEMA)
 
 
+def _with_unit(text: pl.Expr, default: str) -> pl.Expr:
+    """Milliseconds of a "12ms"/"0.5s"/"250" string column, no suffix meaning `default`."""
+    parts = text.str.extract_groups(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*(ns|us|µs|ms|s)?\s*$")
+    suffix = parts.struct.field("2").str.replace("µ", "u").fill_null(default)
+    factor = suffix.replace_strict(
+        list(TIME_UNITS), list(TIME_UNITS.values()), default=None, return_dtype=pl.Float64
+    )
+    return parts.struct.field("1").cast(pl.Float64, strict=False) * factor
+
+
 def routes_for(paths: pl.Series) -> pl.Series:
     """Normalised routes of a path column, computing each distinct path once."""
     distinct = paths.drop_nulls().unique()
     mapped = pl.DataFrame({"path": distinct}).select(normalise_route_expr(pl.col("path")))
     return paths.replace_strict(distinct, mapped.to_series(), default=None, return_dtype=pl.String)
+
+
+def _line_format(spec: FileSpec) -> LineFormat:
+    """The spec's format, its latency read in --time-unit when one was given."""
+    fmt = LINE_FORMATS[spec.log_format]
+    return dataclasses.replace(fmt, unit=spec.time_unit) if spec.time_unit else fmt
 
 
 def _parse_slow(
@@ -428,7 +457,11 @@ def _parse_slow(
         row: dict[str, Any] | None
         reason = ""
         try:
-            if line.startswith("{"):
+            if spec.layout is not None:
+                row = w3c_row(spec.layout, line, TIME_UNITS)
+            elif spec.log_format in LINE_FORMATS:
+                row = formats.row(_line_format(spec), line, TIME_UNITS)
+            elif line.startswith("{"):
                 row = json_row(line, fields, spec.time_unit)
             else:
                 row = text_row(line, spec.time_unit)
@@ -438,7 +471,9 @@ def _parse_slow(
             stats.skipped += 1
             if len(stats.samples) < MAX_SAMPLES:
                 stats.samples.append(
-                    SkippedLine(spec.label, number, line[:300], reason or "not an access log line")
+                    SkippedLine(
+                        spec.label, number, line[:300], reason or f"not a {spec.log_format} line"
+                    )
                 )
             continue
         stats.parsed += 1

@@ -25,9 +25,13 @@ from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
 from warroom.core.errors import InvalidInput, UnknownFormat
+from warroom.triage.formats import LINE_FORMATS
+from warroom.triage.formats.w3c import W3CLayout, layout_from
 from warroom.triage.lineparse import CLF_RE, JSON_FIELDS, TIME_UNITS, trailing_number
 
-FORMATS = ("combined", "common", "json")
+# the compiled scanner folds combined and common; the others parse with polars
+NATIVE_FORMATS = ("combined", "common")
+FORMATS = (*NATIVE_FORMATS, "json", "w3c", *LINE_FORMATS)  # built in; warroom.toml adds more
 BLOCK_SIZE = 8 << 20
 MAX_SAMPLES = 5
 
@@ -78,6 +82,7 @@ class FileSpec:
     label: str
     log_format: str
     time_unit: str | None  # None: per-field rule (JSON) or no latency field
+    layout: W3CLayout | None = None  # the columns of a W3C extended log
 
 
 ProgressFn = Callable[[int], None]
@@ -106,15 +111,16 @@ Release = Callable[[], None]
 
 def check_options(log_format: str | None, time_unit: str | None) -> None:
     """Refuse an unknown --log-format or --time-unit, naming the allowed values."""
-    if log_format is not None and log_format not in FORMATS:
+    known = (*NATIVE_FORMATS, "json", "w3c", *LINE_FORMATS)
+    if log_format is not None and log_format not in known:
         raise InvalidInput(
-            f"unknown log format {log_format!r}: use one of {', '.join(FORMATS)}",
+            f"unknown log format {log_format!r}: use one of {', '.join(known)}",
             field="log_format",
         )
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise InvalidInput(
             f"unknown time unit {time_unit!r}: use one of {', '.join(TIME_UNITS)} "
-            "(s for nginx $request_time, us for Apache %D)",
+            "(s for nginx $request_time, us for Apache %D, ns for Traefik JSON)",
             field="time_unit",
         )
 
@@ -173,7 +179,11 @@ def iter_parsed_blocks(
                             before += bytes(block).count(b"\n")
                             release()
                             continue
-                    use = parse if text_blocks is None or spec.log_format == "json" else text_blocks
+                    use = (
+                        text_blocks
+                        if text_blocks is not None and spec.log_format in NATIVE_FORMATS
+                        else parse
+                    )
                     fut = pool.submit(use, spec, block, 1, fields)
                     pending.append((fut, spec, release))
                     while len(pending) > workers:
@@ -364,13 +374,33 @@ def _detect(
     time_unit: str | None,
     fields: dict[str, tuple[str, ...]],
 ) -> FileSpec | None:
+    """Decide the format from the first lines: the one most lines match, a specific format
+    (ingress-nginx, Traefik) before the combined format it extends."""
     label = "<stdin>" if path == "-" else path
     sample = [
-        s for s in bytes(block[: 1 << 20]).decode("utf-8", "replace").split("\n")[:200] if s.strip()
+        s.rstrip("\r")
+        for s in bytes(block[: 1 << 20]).decode("utf-8", "replace").split("\n")[:200]
+        if s.strip()
     ]
     if not sample:
         return None  # only blank lines so far: decide on the next block
-    counts = {"combined": 0, "common": 0, "json": 0}
+    layout = layout_from(sample)
+    if layout is not None and log_format in (None, "w3c"):
+        missing = layout.missing()
+        if missing:
+            raise UnknownFormat(
+                f"{label}: the #Fields header names no {', '.join(missing)} field; "
+                "triage needs date, time, cs-uri-stem and sc-status",
+                field="log_format",
+            )
+        return FileSpec(label=label, log_format="w3c", time_unit=time_unit, layout=layout)
+    if log_format == "w3c":
+        raise UnknownFormat(
+            f"{label} has no #Fields: header in its first lines: a W3C extended log "
+            "(IIS, CloudFront) names its columns there",
+            field="log_format",
+        )
+    counts = dict.fromkeys((*LINE_FORMATS, "combined", "common", "json"), 0)
     numbers: list[str] = []
     for line in sample:
         line = line.strip()
@@ -381,22 +411,28 @@ def _detect(
             except ValueError:
                 pass
             continue
+        for fmt in LINE_FORMATS.values():
+            if (fmt.regex.search if fmt.search else fmt.regex.match)(line):
+                counts[fmt.name] += 1
         m = CLF_RE.match(line)
         if m:
             counts["combined" if m.group("agent") else "common"] += 1
             rt = trailing_number(m.group("rest"))
             if rt is not None:
                 numbers.append(rt)
-    found = log_format or max(counts, key=lambda k: counts[k])
+    found = log_format or max(counts, key=lambda k: counts[k])  # first of equals: specific
     if log_format is None and counts[found] == 0:
         raise UnknownFormat(
-            f"{label} is not an access log in a known format (tried {', '.join(FORMATS)}); "
-            f"first line: {sample[0][:160]!r}. Force one with --log-format, or for JSON name "
-            "the fields (see docs/triage.md)",
+            f"{label} is not an access log in a known format (tried "
+            f"{', '.join((*NATIVE_FORMATS, 'json', 'w3c', *LINE_FORMATS))}); "
+            f"first line: {sample[0][:160]!r}. Name the format with --log-format; for JSON "
+            "lines name the fields with --field ROLE=NAME (ts, path, status, ...); declare "
+            "another layout as a pattern in warroom.toml [triage.formats.NAME] "
+            "(docs/triage.md)",
             field="log_format",
         )
     unit = time_unit
-    if unit is None and found != "json" and numbers:
+    if unit is None and found in NATIVE_FORMATS and numbers:
         # nginx $request_time is seconds with a dot; Apache %D is whole microseconds
         unit = "s" if any("." in n for n in numbers) else "us"
     return FileSpec(label=label, log_format=found, time_unit=unit)

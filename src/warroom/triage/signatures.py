@@ -1,8 +1,8 @@
-"""App-log templates (drain3) and the error signatures that are new or surging since an onset.
+"""App-log templates and the error signatures that are new or surging since an onset.
 
-Each line's leading timestamp is recognised (ISO-8601, syslog, Apache, HDFS, epoch) and taken
-off before mining; numbers, ids, hex, IPs and UUIDs are masked so that
-`order 123 failed` and `order 456 failed` are one template `order <NUM> failed`::
+Each line's header (time, level, logger; see `applog.headers`) is taken off before mining,
+variable tokens are masked (`applog.mask`), and stack traces fold into their event, so that
+`order 123 failed` and `order 456 failed` are one template `order <*> failed`::
 
     mined = mine_templates(["app.log"])
     for t in mined.templates: print(t.count, t.template)
@@ -10,36 +10,14 @@ off before mining; numbers, ids, hex, IPs and UUIDs are masked so that
 
 from __future__ import annotations
 
-import gzip
 import re
-from collections.abc import Iterator
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from drain3 import TemplateMiner
-from drain3.masking import MaskingInstruction
-from drain3.template_miner_config import TemplateMinerConfig
-
-from warroom.core.errors import InvalidInput
-
-_B = r"(?<![A-Za-z0-9_.-])"  # token start
-_E = r"(?![A-Za-z0-9_-])"  # token end
-MASKS: list[tuple[str, str]] = [
-    (
-        rf"{_B}[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-"
-        rf"[0-9a-fA-F]{{12}}{_E}",
-        "UUID",
-    ),
-    (rf"{_B}\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}(?::\d+)?{_E}", "IP"),
-    (rf"{_B}(?:[0-9a-fA-F]{{2}}:){{5}}[0-9a-fA-F]{{2}}{_E}", "MAC"),
-    (rf"{_B}0x[0-9a-fA-F]+{_E}", "HEX"),
-    (r"blk_-?\d+", "BLK"),
-    (rf"{_B}(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{{8,}}{_E}", "HEX"),
-    (rf"(?<=[=:#/-])[A-Za-z]*\d[\w.-]*{_E}", "ID"),
-    (rf"{_B}[-+]?\d+(?:\.\d+)?(?:ms|s|us|ns|kb|mb|gb|b|%)?{_E}", "NUM"),
-]
+from warroom.triage.applog import AppLogMiner, read_lines
 
 _MONTHS = {
     m: i
@@ -108,18 +86,6 @@ def _to_time(kind: str, m: re.Match[str], year: int | None) -> datetime:
     return datetime.fromtimestamp(int(m.group(1)), UTC)
 
 
-def make_miner() -> TemplateMiner:
-    """A drain3 miner with masks and similarity that work across common log styles."""
-    config = TemplateMinerConfig()
-    config.masking_instructions = [MaskingInstruction(p, name) for p, name in MASKS]
-    config.drain_sim_th = 0.4
-    config.drain_depth = 4
-    config.drain_extra_delimiters = ["=", ","]
-    config.parametrize_numeric_tokens = True
-    config.profiling_enabled = False
-    return TemplateMiner(config=config)
-
-
 @dataclass
 class Template:
     id: int
@@ -147,67 +113,38 @@ class Mined:
     lines: int = 0
 
 
-@dataclass
-class _Line:
-    ts: datetime | None
-    text: str
-    raw: str
-
-
-def _read_lines(paths: list[str | Path]) -> Iterator[str]:
-    for p in paths:
-        path = Path(p)
-        if not path.exists():
-            raise InvalidInput(f"app log {path} does not exist: check the path")
-        with path.open("rb") as raw:
-            magic = raw.read(2)
-        opener: Any = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                yield line.rstrip("\r\n")
-
-
 def mine_templates(
     paths: list[str | Path],
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     assign: bool = False,
+    year: int | None = None,
+    header: str | None = None,
+    time_format: str | None = None,
 ) -> Mined:
-    """Mine templates from app logs, most frequent first; optionally the id of every line."""
-    miner = make_miner()
-    kept: list[_Line] = []
-    last_ts: datetime | None = None
-    for raw in _read_lines(paths):
-        if not raw.strip():
-            continue
-        ts, text = split_timestamp(raw)
-        ts = ts or last_ts  # continuation lines (stack traces) belong to the line above
-        last_ts = ts
+    """Mine templates from app logs, most frequent first; optionally the template id of
+    every non-blank line in the time range (a stack-trace line: its event's template).
+    `header`/`time_format`: a header the built-in styles do not know (`applog.headers`)."""
+    miner = AppLogMiner(year=year, header=header, time_format=time_format)
+    ids = array("l")
+    n = 0
+    for raw in read_lines(paths):
+        cluster, ts, continued = miner.feed(raw)
         if (since and ts and ts < since) or (until and ts and ts >= until):
-            continue
-        miner.add_log_message(text.strip())
-        kept.append(_Line(ts, text.strip(), raw))
-    stats: dict[int, Template] = {}
-    ids: list[int | None] = []
-    for line in kept:
-        cluster = miner.match(line.text, full_search_strategy="fallback")
-        if cluster is None:
-            ids.append(None)
-            continue
-        cid = cluster.cluster_id
-        ids.append(cid)
-        t = stats.get(cid)
-        if t is None:
-            stats[cid] = Template(cid, cluster.get_template(), 1, line.ts, line.ts, line.raw)
-        else:
-            t.count += 1
-            if line.ts and (t.first is None or line.ts < t.first):
-                t.first = line.ts
-            if line.ts and (t.last is None or line.ts > t.last):
-                t.last = line.ts
-    templates = sorted(stats.values(), key=lambda t: (-t.count, t.id))
-    return Mined(templates, ids if assign else [], len(kept))
+            continue  # mined for the shape, not counted
+        if not continued:
+            cluster.seen(ts, raw)
+        n += 1
+        if assign:
+            ids.append(cluster.id)
+    templates = [
+        Template(c.id, c.template, c.count, c.first, c.last, c.example)
+        for c in miner.clusters
+        if c.count > 0
+    ]
+    templates.sort(key=lambda t: (-t.count, t.id))
+    return Mined(templates, list(ids) if assign else [], n)
 
 
 _ERRORISH = re.compile(
@@ -252,42 +189,34 @@ def signatures_since(
 
     `start`/`end` bound the baseline and the window (default: the app log's own span).
     """
-    miner = make_miner()
+    miner = AppLogMiner(year=onset.year)
     counts: dict[int, list[int]] = {}
     examples: dict[int, str] = {}
     first_during: dict[int, datetime] = {}
-    lines: list[tuple[datetime | None, str, str]] = []
-    last_ts: datetime | None = None
-    for raw in _read_lines(paths):
-        if not raw.strip():
+    t_min: datetime | None = None
+    t_max: datetime | None = None
+    for raw in read_lines(paths):
+        cluster, ts, continued = miner.feed(raw)
+        if continued or ts is None or (start and ts < start) or (end and ts >= end):
             continue
-        ts, text = split_timestamp(raw, year=onset.year)
-        ts = ts or last_ts
-        last_ts = ts
-        if ts is None or (start and ts < start) or (end and ts >= end):
-            continue
-        miner.add_log_message(text.strip())
-        lines.append((ts, text.strip(), raw))
-    if not lines:
-        return []
-    t_first = start or min(t for t, _, _ in lines if t)
-    t_last = end or max(t for t, _, _ in lines if t)
-    for ts, text, raw in lines:
-        cluster = miner.match(text, full_search_strategy="fallback")
-        if cluster is None or ts is None:
-            continue
-        c = counts.setdefault(cluster.cluster_id, [0, 0])
+        t_min = ts if t_min is None or ts < t_min else t_min
+        t_max = ts if t_max is None or ts > t_max else t_max
+        c = counts.setdefault(cluster.id, [0, 0])
         if ts < onset:
             c[0] += 1
         else:
             c[1] += 1
-            if cluster.cluster_id not in examples:
-                examples[cluster.cluster_id] = raw
-                first_during[cluster.cluster_id] = ts
+            if cluster.id not in examples:
+                examples[cluster.id] = raw
+                first_during[cluster.id] = ts
+    if t_min is None or t_max is None:
+        return []
+    t_first = start or t_min
+    t_last = end or t_max
     before_min = max((onset - t_first) / timedelta(minutes=1), 1.0)
     during_min = max((t_last - onset) / timedelta(minutes=1), 1.0)
     out: list[Signature] = []
-    templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
+    templates = {c.id: c.template for c in miner.clusters}
     for cid, (before, during) in counts.items():
         if during < min_during:
             continue

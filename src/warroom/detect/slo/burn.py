@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from warroom.detect.slo.model import SLO, BurnAlert, format_duration
+from warroom.detect.slo.tracker import Status
 
 MAX_STEPS = 2_000_000
 
@@ -68,6 +69,7 @@ class SLOReport:
     coverage: timedelta  # how much of the SLO window the data covers
     budget_spent: float | None  # fraction of the SLO window's error budget used so far
     alerts: list[AlertStatus] = field(default_factory=list)
+    confident: Status | None = None  # the confident alerts at the last request (docs/detect.md)
 
     @property
     def budget_left(self) -> float | None:
@@ -124,6 +126,7 @@ class SLOReport:
             "page_firing": self.page_firing,
             "ticket_firing": self.ticket_firing,
             "alerts": [a.to_dict() for a in self.alerts],
+            "confident": self.confident.to_dict() if self.confident else None,
         }
 
 
