@@ -25,6 +25,7 @@ from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.incidents import timeline
 from warroom.incidents.lifecycle import Incident
+from warroom.incidents.store import from_row
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.learn import blameless
 from warroom.learn.drafting import SECTION_NAMES, SECTIONS, build_sections
@@ -400,18 +401,26 @@ def due_list(
     `status` is "missing" when no draft exists yet."""
     now = now or utcnow()
     rule = DueRule.from_settings(settings)
-    status_by_id = _statuses(db)
+    c = incidents_t.c
+    published = sa.select(postmortems.c.incident_id).where(
+        postmortems.c.status == Status.PUBLISHED.value
+    )
+    # Only resolved incidents of the due severities without a published postmortem: the
+    # backlog, not every incident ever (this list is on the actions page).
     with db.read() as conn:
-        ids = {
-            r.id
+        pending = [
+            from_row(r)
             for r in conn.execute(
-                sa.select(incidents_t.c.id).where(incidents_t.c.fixed_at.is_not(None))
+                sa.select(incidents_t).where(
+                    c.fixed_at.is_not(None),
+                    c.severity.in_(list(rule.severities)),
+                    c.id.not_in(published),
+                )
             )
-        }
+        ]
+    status_by_id = _statuses(db, [i.id for i in pending])
     out: list[Due] = []
-    for inc in incidents.list_incidents(db):
-        if inc.id not in ids:
-            continue
+    for inc in pending:
         due = rule.due_at(inc)
         status = status_by_id.get(inc.id, "missing")
         if due is None or status == Status.PUBLISHED.value:
