@@ -1,10 +1,15 @@
 # warroom: make run (serve on SQLite), make test (lint + whole suite), make test-fast (inner loop)
+# make run PORT=8080 HOST=127.0.0.1 CONFIG=path/to/warroom.toml
 PY ?= python3
+PORT ?= 8000
+HOST ?= 127.0.0.1
+CONFIG ?=
+DOCS_PORT ?= 8001
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format clean bench
+.PHONY: install run test test-fast lint docs docs-build reference format clean bench
 
 $(STAMP): pyproject.toml setup.py src/warroom/triage/_scan.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,8 +19,10 @@ $(STAMP): pyproject.toml setup.py src/warroom/triage/_scan.c
 
 install: $(STAMP)
 
+# The stamp makes a second `make run` start at once: pip runs only when pyproject.toml,
+# setup.py or the C scanner changed. The database: `warroom db status` (docs/configuration.md).
 run: install
-	$(BIN)/warroom serve --host 127.0.0.1 --port 8000
+	$(BIN)/warroom serve --host $(HOST) --port $(PORT) $(if $(CONFIG),--config $(CONFIG))
 
 # Every check runs, then lint fails if any did: one run shows all that is wrong.
 # lint-imports: the layers in pyproject.toml [tool.importlinter]; vulture: dead code.
@@ -27,8 +34,21 @@ lint: install
 	done; \
 	exit $$status
 
-test: install lint
+test: install lint docs-build
 	$(BIN)/python -m pytest -q
+
+# The documentation site (MkDocs): docs-build fails on a broken link or a page not in the nav.
+docs: install
+	$(BIN)/mkdocs serve -a 127.0.0.1:$(DOCS_PORT)
+
+docs-build: install
+	$(BIN)/mkdocs build --strict --quiet -d $(VENV)/site
+
+# docs/cli.md from the commands, docs/api.md from the OpenAPI (tests/test_docs_site.py checks
+# that both are current).
+reference: install
+	$(BIN)/python -m warroom.cli.reference > docs/cli.md
+	$(BIN)/python -m warroom.web.reference > docs/api.md
 
 # The inner loop: SQLite only, no Chromium, nothing marked slow (see tests/conftest.py).
 # make test-fast ARGS="-x tests/test_triage_report.py"

@@ -148,7 +148,8 @@ def test_db_upgrade_and_status(tmp_path: Any) -> None:
     applied = json.loads(up.stdout)["revisions"]
     assert applied
     status = json.loads(runner.invoke(app, ["db", "status", "--db", url, "--json"]).stdout)
-    assert status == {"current": applied, "pending": []}
+    assert {k: status[k] for k in ("current", "pending")} == {"current": applied, "pending": []}
+    assert status["database"] == url and status["found_by"] == "--db" and status["exists"]
 
 
 def test_serve_refuses_a_public_address_without_insecure_bind(sqlite_url: str) -> None:

@@ -16,6 +16,7 @@ from test_desk_chromium import CONFIG, ONSET, T0, write_log
 from warroom import incidents
 from warroom.access import accounts
 from warroom.comms import catalog, statuspage, updates
+from warroom.contain import drills
 from warroom.core.config import load_settings
 from warroom.core.db import Database
 from warroom.core.errors import ACTIONS, Hint
@@ -237,6 +238,26 @@ def test_a_drill_is_started_timed_and_scored_from_the_desk(
     ended = desk.get("/incidents/INC-1").text
     assert "Scorecard" in ended and "Contain +" in ended
     assert "ended" in desk.get("/drills").text
+
+
+def test_a_drill_writes_its_traffic_after_the_fix_and_the_desk_verifies_it(
+    db: Database, desk: TestClient
+) -> None:
+    desk.post("/drills", data={"scenario": "deploy_5xx", "commander": "ana"})
+    early = desk.post("/incidents/INC-1/drill/after-fix")
+    assert "has no fix yet" in early.text  # nothing pulled, contained or fixed: refused, said
+    assert "Write the traffic after the fix" in early.text
+    desk.post("/incidents/INC-1/stage", data={"to": "fixed"})
+    desk.post("/incidents/INC-1/drill/after-fix")
+    d = drills.get(db, "INC-1")
+    assert Path(d.files["after_fix_log"]).is_file()
+    page = desk.get("/incidents/INC-1").text
+    paths = f"{d.files['access_log']}\n{d.files['after_fix_log']}"
+    assert f">{paths}</textarea>" in page  # the verify form names both logs
+    desk.post("/incidents/INC-1/verify/path", data={"path": paths})
+    [verdict] = timeline.read(db, "INC-1", kinds=["verification.recorded"])
+    assert verdict.data["verdict"] == "recovered", verdict.data
+    assert verdict.actor == "ana"
 
 
 # --- triage and verify from the web --------------------------------------------------------

@@ -86,3 +86,21 @@ def test_open_declares_an_incident_and_attaches_the_report(tmp_path):
     found = artifacts.latest(Database(url), key, kind="triage-report")
     assert found is not None
     assert json.loads(found[1])["suspects"][0]["id"] == "D-104"
+
+
+def test_app_log_tz_option_aligns_the_app_log_and_a_bad_zone_is_an_error(tmp_path):
+    truth = generate("app_log_local_time", tmp_path, seed=3, minutes=120, onset_minute=80)
+    args = ["triage", str(truth.access_log), "--app-log", str(truth.app_log)]
+    runner = CliRunner()
+    result = runner.invoke(_app(), [*args, "--app-log-tz", "+01:00", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["app_log_clock"]["source"] == "given"
+    assert data["app_log_clock"]["offset"] == "+01:00"
+    assert "card gateway refused" in data["signatures"][0]["template"]
+    assert data["window"]["first_signal"].startswith("5xx rate of")
+    term = runner.invoke(_app(), args)  # estimated without the option, and said so
+    assert term.exit_code == 0
+    assert "app-log times read at UTC+01:00" in term.output
+    bad = runner.invoke(_app(), [*args, "--app-log-tz", "Nowhere/Atlantis"])
+    assert bad.exit_code != 0 and "unknown app-log time zone" in bad.output

@@ -20,12 +20,14 @@ from warroom.web.pages import contain as contain_pages
 from warroom.web.pages import learn as learn_pages
 from warroom.web.pages import oncall as oncall_pages
 from warroom.web.pages import recover as recover_pages
+from warroom.web.pages import security as security_pages
 
 # Registry references ("module:attribute" strings in each area's area.py).
 comms_pages.comms_panel
 contain_pages.contain_panel
 learn_pages.learn_panel
 recover_pages.recover_panel
+security_pages.security_panel
 heartbeat.desk_columns
 postmortems.desk_columns
 comms_worker.tick

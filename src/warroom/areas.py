@@ -14,11 +14,12 @@ from warroom.incidents.area import AREA as incidents
 from warroom.learn.area import AREA as learn
 from warroom.oncall.area import AREA as oncall
 from warroom.recover.area import AREA as recover
+from warroom.security.area import AREA as security
 from warroom.triage.area import AREA as triage
 from warroom.trust.area import AREA as trust
 
 # oncall before comms: the worker runs its jobs in this order, so a page queued by the pager
 # is delivered by the comms job in the same tick.
 REGISTRY = Registry(
-    (incidents, triage, detect, oncall, comms, contain, learn, trust, access, recover)
+    (incidents, triage, detect, oncall, comms, contain, learn, trust, access, recover, security)
 )

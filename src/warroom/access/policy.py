@@ -69,6 +69,15 @@ POLICY: dict[str, Rule] = {
     "oncall.edit": Rule(
         C, "define people, contact methods, schedules, escalation policies and paging routes"
     ),
+    # Security incidents (issue 20). Who sees a private incident at all is not a role but
+    # taking part in it (warroom.incidents.privacy); sealed originals go to admins, the
+    # incident's commander and security lead (warroom.security.evidence.permitted).
+    "evidence.read": Rule(V, "read evidence (a scrubbed copy unless you may have the original)"),
+    "evidence.add": Rule(
+        R, "seal files and text as evidence; start regulatory clocks, record notifications"
+    ),
+    "evidence.export": Rule(R, "export an evidence bundle (admins, commander, security lead)"),
+    "incident.private": Rule(C, "make an incident private (participants and admins) or not"),
     # Administering (no web route: the CLI on the server, which needs the database itself).
     "account.admin": Rule(A, "manage accounts and API tokens"),
 }

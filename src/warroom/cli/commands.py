@@ -55,7 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "triage": (
         "warroom.cli.triage",
-        "Tell from raw logs when an incident started, what is hit, how badly, and the suspect.",
+        "Tell from raw logs (or request metrics) when an incident started, what is hit, how badly,\nand the suspect.",
     ),
     "alerts": (
         "warroom.cli.detect",
@@ -91,7 +91,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "verify": (
         "warroom.cli.verify",
-        "Judge recovery from access logs: after the fix vs the baseline and the incident window.\n\nRecords the verdict (recovered / not_recovered / inconclusive) with its numbers on the\ntimeline; `warroom stage INC verified` needs a recovered one (or --reason).",
+        "Judge recovery from access logs or request metrics: after the fix vs the baseline and\nthe incident window.\n\nRecords the verdict (recovered / not_recovered / inconclusive) with its numbers on the\ntimeline; `warroom stage INC verified` needs a recovered one (or --reason).",
     ),
     "contain": (
         "warroom.cli.contain",
@@ -161,9 +161,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "warroom.cli.trust",
         "Load an export into an empty database (--db), keeping every id.",
     ),
+    "private": (
+        "warroom.cli.security",
+        "Make an incident private: only its participants and admins see it.",
+    ),
+    "types": (
+        "warroom.cli.security",
+        "The incident types: required fields, runbooks, privacy, clocks.",
+    ),
     "serve": (
         "warroom.cli.system",
         "Run the web desk and REST API (migrates the database first).",
+    ),
+    "init": (
+        "warroom.cli.system",
+        "Write a sample warroom.toml (its own SQLite database, demo levers) and flags.json.\n\nEvery command run in that directory or below then finds it, like git finds .git.",
     ),
     "worker": (
         "warroom.cli.system",
@@ -216,6 +228,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": (
         "warroom.cli.data",
         "Recover the product database's data: readiness, side restore to a point in time, damage diff, reviewed repair.",
+    ),
+    "evidence": (
+        "warroom.cli.security",
+        "The evidence locker: seal, list, read, export and verify.",
+    ),
+    "clock": (
+        "warroom.cli.security",
+        "Regulatory clocks: start, list, record the notification.",
     ),
     "db": (
         "warroom.cli.system",

@@ -24,8 +24,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from warroom.cli import hints
-from warroom.core.config import Settings, current_user, load_settings
-from warroom.core.errors import InvalidInput, InvalidTransition, WarroomError
+from warroom.core.config import (
+    Settings,
+    current_user,
+    load_settings,
+    prepare_database_dir,
+    sqlite_path,
+)
+from warroom.core.errors import Hint, InvalidInput, InvalidTransition, WarroomError
 
 if TYPE_CHECKING:  # sqlalchemy loads when a command opens the database, not for triage
     from warroom.core.db import Database
@@ -42,9 +48,8 @@ DbOpt = Annotated[
     str | None,
     typer.Option(
         "--db",
-        envvar="WARROOM_DATABASE_URL",
-        help="Database URL (default sqlite:///./warroom.db).",
-        show_envvar=True,
+        help="Database URL (else $WARROOM_DATABASE_URL, else [database] url of the warroom.toml "
+        "found from here upward, else the per-user database; `warroom db status` names it).",
     ),
 ]
 
@@ -57,6 +62,16 @@ def _connect(settings: Settings) -> Database:
     from warroom.core.db import Database
 
     return Database(settings.database_url)
+
+
+def _no_database(settings: Settings, why: str) -> InvalidInput:
+    return InvalidInput(
+        f"{why} (the database is {settings.database_url}, {settings.database_source}); "
+        "a command that only reads never creates one: declare an incident or run a drill "
+        "first, or give the right --db",
+        field="database_url",
+        hint=Hint("declare", "declare an incident"),
+    )
 
 
 def _migrate_if_pending(database: Database) -> None:
@@ -102,14 +117,36 @@ class Shell:
 
     @functools.cached_property
     def db(self) -> Database:
-        """The database, migrated first if it is new or behind."""
+        """The database, created if it is new (the per-user one with its directory), migrated
+        first if it is behind."""
         database = self.bare_db
         _migrate_if_pending(database)
         return database
 
     @functools.cached_property
+    def read_db(self) -> Database:
+        """The database for a command that only reads: never created, migrated if behind.
+
+        A missing SQLite file, or a database without warroom's tables, is an error naming
+        the database and how it was found (a silent empty database would say "no incidents"
+        while one is open elsewhere)."""
+        file = sqlite_path(self.settings.database_url)
+        if file is not None and not file.is_file():
+            raise _no_database(self.settings, f"no database at {file}")
+        database = self.bare_db
+        # Lazy on purpose: Alembic loads only for commands that open the database.
+        from warroom.core import migrate
+
+        if not migrate.current(database):
+            raise _no_database(self.settings, "the database has no warroom tables yet")
+        _migrate_if_pending(database)
+        return database
+
+    @functools.cached_property
     def bare_db(self) -> Database:
-        """The database as it is, not migrated (schema status, upgrade, restore, import)."""
+        """The database as it is, not migrated (schema status, upgrade, restore, import); the
+        per-user directory is made if it is missing (any other missing directory is an error)."""
+        prepare_database_dir(self.settings)
         return _connect(self.settings)
 
     @property

@@ -124,7 +124,7 @@ def updates_cmd(
 ) -> None:
     """List an incident's status updates."""
     sh = Shell(db, json_=json_)
-    items = updates.list_updates(sh.db, key, audience=audience)
+    items = updates.list_updates(sh.read_db, key, audience=audience)
     sh.out([u.to_dict() for u in items], lambda: _show_updates(items))
 
 

@@ -170,7 +170,7 @@ def mitigations_cmd(
 ) -> None:
     """The levers pulled on an incident and their state."""
     sh = Shell(db, None, json_)
-    items = mitigations.list_for(sh.db, key)
+    items = mitigations.list_for(sh.read_db, key)
 
     def render() -> None:
         if not items:

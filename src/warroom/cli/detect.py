@@ -14,15 +14,17 @@ import typer
 from rich.table import Table
 
 from warroom.cli.common import DbOpt, JsonOpt, Shell, console, handle_errors
-from warroom.core.clock import parse_time
+from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import Settings
 from warroom.core.errors import InvalidInput
 from warroom.detect import alerts, slo
 from warroom.detect.slo.burn import SLOReport
+from warroom.detect.slo.metrics import check_metrics
 from warroom.detect.slo.model import DEFAULT_ALERTS, format_duration
 from warroom.detect.slo.rules import rules_yaml
 from warroom.detect.slo.spec import alerts_from_config, override_prometheus
 from warroom.detect.watch import Change, Watcher
+from warroom.triage.metrics.config import MetricsSettings
 
 PAGE_EXIT = 3
 
@@ -144,21 +146,48 @@ def _render_all(reports: list[SLOReport]) -> None:
 @handle_errors
 def check_cmd(
     slo_file: SloOpt,
-    log: Annotated[list[Path], typer.Option("--log", help="Access log file (repeatable).")],
+    log: Annotated[
+        list[Path] | None, typer.Option("--log", help="Access log file (repeatable).")
+    ] = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(
+            "--prometheus",
+            help="Read request metrics from this Prometheus-compatible URL instead of logs.",
+        ),
+    ] = None,
+    selector: Annotated[
+        str | None, typer.Option("--selector", help='Label matchers, e.g. job="shop".')
+    ] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help="Evaluate at this time (default: last request).")
+        str | None,
+        typer.Option("--at", help="Evaluate at this time (default: last request, or now)."),
     ] = None,
     log_format: Annotated[str | None, typer.Option("--format", help="Log format.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Error budget, burn rates and burn-rate alerts of each SLO over access logs.
+    """Error budget, burn rates and burn-rate alerts of each SLO over access logs or metrics.
 
     Lists when each alert would have fired. Exits 3 when a page-level alert is firing at the
-    end of the logs (or --at), so cron can run it.
+    end of the logs (or --at, or now for metrics), so cron can run it.
     """
     sh = Shell(json_=json_out)
     slos = _load(slo_file, sh.settings)
-    reports = slo.check_logs(log, slos, now=parse_time(at, field="at"), log_format=log_format)
+    section = sh.settings.section("sources").get("prometheus") or {}
+    if log and prometheus:
+        raise InvalidInput("read --log or --prometheus, not both", field="prometheus")
+    if log:
+        reports = slo.check_logs(log, slos, now=parse_time(at, field="at"), log_format=log_format)
+    elif prometheus or section.get("url"):
+        source = MetricsSettings.from_config(section, url=prometheus, selector=selector)
+        now = parse_time(at, field="at") or utcnow()
+        reports = check_metrics(source, slos, now=now)
+    else:
+        raise InvalidInput(
+            "give access logs (--log) or a metrics store (--prometheus URL, or "
+            "[sources.prometheus] url in warroom.toml)",
+            field="log",
+        )
     paging = any(r.page_firing for r in reports)
     sh.out(
         {"page_firing": paging, "slos": [r.to_dict() for r in reports]},

@@ -87,6 +87,14 @@ def _print_card(d: drills.Drill, card: dict[str, Any]) -> None:
 def drills_cmd(
     key: Annotated[str | None, typer.Argument(help="A drill incident (omit to list).")] = None,
     end: Annotated[bool, typer.Option("--end", help="End the drill and score it.")] = False,
+    after_fix: Annotated[
+        bool,
+        typer.Option(
+            "--after-fix",
+            help="Write the traffic of the 30 minutes after the fix (the lever pulled) into "
+            "the drill's directory, for warroom verify.",
+        ),
+    ] = False,
     as_: AsOpt = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -94,7 +102,7 @@ def drills_cmd(
     """List drills, show a drill's timings, or end it (--end) for the scorecard and truth."""
     sh = Shell(db, as_, json_)
     if key is None:
-        items = drills.list_drills(sh.db)
+        items = drills.list_drills(sh.read_db)
 
         def render_list() -> None:
             if not items:
@@ -107,6 +115,20 @@ def drills_cmd(
                 )
 
         sh.out([d.to_dict() for d in items], render_list)
+        return
+    if after_fix:
+        path, healthy, fix = drills.after_fix(sh.db, key)
+        d = drills.get(sh.db, key)
+        logs = " ".join(f"--log {d.files[k]}" for k in ("access_log", "after_fix_log"))
+
+        def render_traffic() -> None:
+            say(
+                f"Wrote {path}: {drills.AFTER_FIX_MINUTES} minutes of traffic from the fix "
+                f"({fix:%Y-%m-%d %H:%M} UTC), {'healthy' if healthy else 'still failing'}."
+            )
+            say(f"Judge it with: warroom verify {d.incident_key} {logs}")
+
+        sh.out({"file": str(path), "healthy": healthy, "fix_at": fix.isoformat()}, render_traffic)
         return
     if end:
         d = drills.end(sh.db, key, actor=sh.actor)

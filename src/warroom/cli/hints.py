@@ -20,7 +20,10 @@ COMMANDS: dict[str, str] = {
     "post_update": "warroom update {incident} --audience {audience} --conditions '...'",
     "verify": "warroom verify {incident} --log FILE",
     "give_reason": "run it again with --reason '...'",
-    "declare_lever": "add a [levers.NAME] table to warroom.toml (see docs/contain.md)",
+    "declare_lever": (
+        "warroom init (a sample warroom.toml with demo levers), or add a [levers.NAME] table "
+        "to warroom.toml (see docs/contain.md)"
+    ),
     "list_levers": "warroom contain {incident} --list",
     "list_mitigations": "warroom mitigations {incident}",
     "list_services": "warroom service list",
@@ -48,6 +51,9 @@ COMMANDS: dict[str, str] = {
     "data_restore": "warroom data restore --until TIME",
     "data_cleanup": "warroom data cleanup",
     "data_dry_run": "warroom data apply {file} --incident {incident}",
+    "list_evidence": "warroom evidence list {incident}",
+    "start_clock": "warroom clock start {incident}",
+    "record_notification": "warroom clock notified {incident} {name} --to AUTHORITY",
 }
 
 _DEFAULTS = {

@@ -64,6 +64,14 @@ def declare(
     contact: Annotated[str, typer.Option(help="How to reach the reporter.")] = "",
     security: Annotated[bool, typer.Option("--security", help="A security incident.")] = False,
     commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", help="availability, performance, security, data_loss, ..."),
+    ] = None,
+    private: Annotated[
+        bool | None,
+        typer.Option("--private/--internal", help="Only participants and admins see it."),
+    ] = None,
     as_: AsOpt = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -85,11 +93,16 @@ def declare(
         reporter_contact=contact,
         security=security,
         commander=commander,
+        type=type_,
+        private=private,
+        settings=sh.settings,
     )
 
     def render() -> None:
         sev = inc.severity.value if inc.severity else None
         console.print(f"Declared [bold]{inc.key}[/] {_sev(sev)} {escape(inc.title)}")
+        if inc.private:
+            console.print(f"Private {inc.type} incident: only its participants and admins see it")
         console.print(f"Next: {inc.next_step}")
         _print_warnings(inc)
 
@@ -130,8 +143,8 @@ def list_(
         open_only=open_only,
         where=(catalog.affecting(service),) if service.strip() else (),
     )
-    shown = desk.page(sh.db, settings=sh.settings, filters=filters, cursor=cursor, limit=limit)
-    notices = desk.notices(sh.db, settings=sh.settings)
+    shown = desk.page(sh.read_db, settings=sh.settings, filters=filters, cursor=cursor, limit=limit)
+    notices = desk.notices(sh.read_db, settings=sh.settings)
 
     def render() -> None:
         _print_list(shown.entries)
@@ -189,10 +202,12 @@ def show(
 ) -> None:
     """One incident: summary, stage and next step, roles, tasks, recent timeline."""
     sh = Shell(db, json_=json_)
-    inc = incidents.get(sh.db, key)
+    inc = incidents.get(sh.read_db, key)
     sh.out(
         inc.to_dict(),
-        lambda: _print_incident(inc, timeline.window(sh.db, inc.key, latest=True, limit=10).events),
+        lambda: _print_incident(
+            inc, timeline.window(sh.read_db, inc.key, latest=True, limit=10).events
+        ),
     )
 
 
@@ -443,7 +458,7 @@ def task_list(
 ) -> None:
     """The tasks of an incident."""
     sh = Shell(db, json_=json_)
-    inc = incidents.get(sh.db, key)
+    inc = incidents.get(sh.read_db, key)
 
     def render() -> None:
         if not inc.tasks:
@@ -508,12 +523,12 @@ def timeline_cmd(
 ) -> None:
     """The incident's timeline, every event in order; export as JSON or Markdown."""
     sh = Shell(db, json_=json_)
-    events = timeline.read(sh.db, key)
+    events = timeline.read(sh.read_db, key)
     fmt = "json" if sh.json else format_.lower()
     if fmt == "json":
         emit_json([e.to_dict() for e in events])
     elif fmt in ("markdown", "md"):
-        inc = incidents.get(sh.db, key)
+        inc = incidents.get(sh.read_db, key)
         typer.echo(timeline.markdown(inc.key, inc.title, inc.severity, inc.stage, events))
     elif fmt == "text":
         for e in events:

@@ -108,7 +108,9 @@ def postmortem_cmd(
 @handle_errors
 def postmortem_edit_cmd(
     key: Annotated[str, typer.Argument(help="Incident key.")],
-    section: Annotated[str, typer.Argument(help=", ".join(SECTION_NAMES))],
+    section: Annotated[
+        str, typer.Argument(help=", ".join(SECTION_NAMES) + " (compliance: security types)")
+    ],
     text: Annotated[str | None, typer.Option(help="The new text of the section.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read it from a file.")] = (
         None
@@ -163,7 +165,7 @@ def postmortems_cmd(
 ) -> None:
     """Postmortems due (P0/P1, 48 h after resolution) and not yet published."""
     sh = Shell(db, None, json_)
-    items = postmortems.due_list(sh.db, overdue_only=overdue, settings=sh.settings)
+    items = postmortems.due_list(sh.read_db, overdue_only=overdue, settings=sh.settings)
 
     def render() -> None:
         if not items:
@@ -262,7 +264,7 @@ def actions_cmd(
     sh = Shell(db, None, json_)
     now = utcnow()
     items = actions.list_items(
-        sh.db, incident=incident, open_only=not all_, overdue_only=overdue, now=now
+        sh.read_db, incident=incident, open_only=not all_, overdue_only=overdue, now=now
     )
     fmt = "json" if json_ else format_.lower()
     if fmt == "json":
@@ -336,7 +338,7 @@ def report_cmd(
     """Counts, MTTD/MTTA/MTTC/MTTR (median, p90), punctuality, action items, recurrences."""
     sh = Shell(db, None, json_)
     rep = reports.build(
-        sh.db, since=reports.parse_since(since), until=parse_time(until, field="until")
+        sh.read_db, since=reports.parse_since(since), until=parse_time(until, field="until")
     )
     fmt = "json" if json_ else format_.lower()
     if fmt == "json":

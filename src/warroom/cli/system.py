@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from warroom.access import accounts
-from warroom.cli.common import DbOpt, JsonOpt, Shell, console, err_console, handle_errors
+from warroom.cli import sample
+from warroom.cli.common import (
+    DbOpt,
+    JsonOpt,
+    Shell,
+    console,
+    err_console,
+    handle_errors,
+)
 from warroom.core import migrate, registry, worker
+from warroom.core.config import load_settings, sqlite_path
 from warroom.core.errors import InvalidInput
 
 app = typer.Typer()
@@ -31,16 +42,47 @@ def db_upgrade(db: DbOpt = None, json_: JsonOpt = False) -> None:
 @db_app.command("status")
 @handle_errors
 def db_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
-    """Show the schema revision and what is pending."""
+    """Name the database and how it was found, its schema revision and what is pending
+    (never creates it)."""
     sh = Shell(db, json_=json_)
-    data = {"current": migrate.current(sh.bare_db), "pending": migrate.pending(sh.bare_db)}
-    sh.out(
-        data,
-        lambda: console.print(
-            f"current: {', '.join(data['current']) or 'empty'}; "
-            f"pending: {', '.join(data['pending']) or 'none'}"
-        ),
-    )
+    settings = sh.settings
+    file = sqlite_path(settings.database_url)
+    data: dict[str, Any] = {
+        "database": _display_url(settings.database_url),
+        "found_by": settings.database_source,
+        "config": str(settings.config_path) if settings.config_path else None,
+        "exists": file.is_file() if file is not None else True,
+        "current": [],
+        "pending": [],
+    }
+    if data["exists"]:
+        data["current"] = migrate.current(sh.bare_db)
+        data["pending"] = migrate.pending(sh.bare_db)
+
+    def render() -> None:
+        console.print(f"database: {escape(data['database'])}", highlight=False)
+        console.print(f"found by: {escape(data['found_by'])}", highlight=False)
+        console.print(f"config:   {escape(data['config'] or 'none')}", highlight=False)
+        if not data["exists"]:
+            console.print("does not exist yet: the first command that writes creates it")
+            return
+        console.print(
+            f"schema:   {', '.join(data['current']) or 'empty'}; "
+            f"pending: {', '.join(data['pending']) or 'none'}",
+            highlight=False,
+        )
+
+    sh.out(data, render)
+
+
+def _display_url(url: str) -> str:
+    """The URL without its password."""
+    head, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        creds, host = rest.split("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{head}://{user}:***@{host}" if ":" in creds else url
+    return url
 
 
 @app.command()
@@ -63,6 +105,12 @@ def serve(
         ),
     ] = 1,
     db: DbOpt = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="warroom.toml (default: $WARROOM_CONFIG, else found from here up)."
+        ),
+    ] = None,
 ) -> None:
     """Run the web desk and REST API (migrates the database first)."""
     # Lazy on purpose: the web stack (FastAPI, Starlette, Jinja, uvicorn: some 260 modules)
@@ -71,7 +119,7 @@ def serve(
 
     from warroom.web.app import create_app
 
-    sh = Shell(db)
+    sh = Shell(db, config=config)
     database = sh.bare_db
     migrate.upgrade(database)
     # Any address once an account exists; without one, loopback only (or --insecure-bind).
@@ -88,7 +136,9 @@ def serve(
     console.print(
         f"warroom desk on http://{host}:{port}/ with {workers} worker process"
         f"{'es' if workers > 1 else ''} (database "
-        f"{database.engine.url.render_as_string(hide_password=True)})"
+        f"{database.engine.url.render_as_string(hide_password=True)}, "
+        f"{sh.settings.database_source})",
+        highlight=False,
     )
     if workers == 1:
         app = create_app(sh.settings, database=database)
@@ -108,6 +158,49 @@ def serve(
         port=port,
         log_level="info",
     )
+
+
+@app.command("init")
+@handle_errors
+def init_cmd(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write warroom.toml (default: here).")
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing warroom.toml.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Write a sample warroom.toml (its own SQLite database, demo levers) and flags.json.
+
+    Every command run in that directory or below then finds it, like git finds .git."""
+    written = sample.write_sample(directory, force=force)
+    settings = load_settings(config_path=written[0])
+    data = {
+        "written": [str(p) for p in written],
+        "config": str(written[0]),
+        "database": settings.database_url,
+        "levers": sorted(settings.section("levers")),
+    }
+
+    def render() -> None:
+        for path in written:
+            console.print(f"wrote {escape(str(path))}", highlight=False)
+        console.print(
+            f"database: {escape(settings.database_url)} (created by the first command that "
+            f"writes); levers: {escape(', '.join(data['levers']))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            "Next: warroom drill deploy_5xx --out evidence  (a practice incident), or "
+            "warroom declare TITLE --severity P2",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    sh = Shell(json_=json_)
+    sh.out(data, render)
 
 
 @app.command("worker")

@@ -27,10 +27,11 @@ from rich.table import Table
 
 from warroom.cli.common import Shell, emit_json, handle_errors
 from warroom.cli.duplicates import duplicates_command, print_duplicates
-from warroom.core.clock import parse_time
+from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import load_settings
 from warroom.core.errors import InvalidInput
 from warroom.triage.formats import declare_formats
+from warroom.triage.metrics.config import MetricsSettings
 from warroom.triage.render import ms_figure, pct, render_markdown, sparkline
 
 if TYPE_CHECKING:  # the engine (polars, numpy) loads only when a command runs
@@ -132,7 +133,25 @@ def _fields(values: list[str]) -> dict[str, str]:
 @handle_errors
 def triage_command(
     access_logs: list[str] = typer.Argument(
-        ..., help="Access logs (combined, common, JSON lines; .gz too), or - for stdin."
+        None,
+        help="Access logs (combined, common, JSON lines; .gz too), or - for stdin "
+        "(optional with --prometheus).",
+        show_default=False,
+    ),
+    prometheus: str | None = typer.Option(
+        None,
+        "--prometheus",
+        help="Prometheus-compatible query API URL (Prometheus, Thanos, Mimir, VictoriaMetrics);"
+        " the rest from \\[sources.prometheus] in warroom.toml.",
+    ),
+    selector: str | None = typer.Option(
+        None, "--selector", help='Label matchers for every metric, e.g. job="shop".'
+    ),
+    since: str | None = typer.Option(
+        None, "--since", help="With --prometheus: window start (default: 3 hours before --until)."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", help="With --prometheus: window end (default: now)."
     ),
     app_log: list[Path] = typer.Option(
         [], "--app-log", help="App log to mine for new or surging error signatures."
@@ -154,6 +173,12 @@ def triage_command(
     field: list[str] = typer.Option(
         [], "--field", help="JSON field name for a role, ROLE=NAME (ts, client, path, ...)."
     ),
+    app_log_tz: str | None = typer.Option(
+        None,
+        "--app-log-tz",
+        help="Time zone of app-log times without an offset (+01:00, Europe/Paris); "
+        "default: estimated from matching error bursts.",
+    ),
     output: str = typer.Option("terminal", "--format", help="terminal, json or markdown."),
     json_: bool = typer.Option(False, "--json", help="Same as --format json."),
     chart: Path | None = typer.Option(
@@ -168,14 +193,15 @@ def triage_command(
     db: str | None = typer.Option(
         None,
         "--db",
-        envvar="WARROOM_DATABASE_URL",
-        help="Database URL for --open/--incident (default sqlite:///./warroom.db).",
+        help="Database URL for --open/--incident (default: as every command finds it, "
+        "see `warroom db status`).",
     ),
     actor: str | None = typer.Option(
         None, "--as", "--actor", help="Who is acting (default: $WARROOM_USER, then the OS user)."
     ),
 ) -> None:
-    """Tell from raw logs when an incident started, what is hit, how badly, and the suspect."""
+    """Tell from raw logs (or request metrics) when an incident started, what is hit, how badly,
+    and the suspect."""
     if json_:
         output = "json"
     if output not in OUTPUT_FORMATS:
@@ -183,20 +209,54 @@ def triage_command(
     # lazy: the engine (polars, numpy, matplotlib) loads when triage runs, not for
     # every warroom command (the CLI registers this module at start)
     from warroom.triage.chart import write_chart
+    from warroom.triage.metrics.source import triage_mixed, triage_prometheus
     from warroom.triage.report import triage
 
     _declared_formats()
     sh = Shell(db, actor, output == "json")
-    report = triage(
-        access_logs,
-        app_logs=list(app_log),
-        changes=changes,
-        git_repo=git,
-        log_format=log_format,
-        time_unit=time_unit,
-        progress=RichProgress(),
-        json_fields=_fields(field),
-    )
+    logs = list(access_logs or [])
+    source = _metrics_settings(sh, prometheus, selector)
+    if source is not None and not logs:
+        report = triage_prometheus(
+            source,
+            since=parse_time(since, field="since"),
+            until=parse_time(until, field="until") or utcnow(),
+            app_logs=list(app_log),
+            changes=changes,
+            git_repo=git,
+            app_log_tz=app_log_tz,
+        )
+    elif source is not None:
+        report = triage_mixed(
+            logs,
+            source,
+            app_logs=list(app_log),
+            changes=changes,
+            git_repo=git,
+            log_format=log_format,
+            time_unit=time_unit,
+            progress=RichProgress(),
+            json_fields=_fields(field),
+            app_log_tz=app_log_tz,
+        )
+    else:
+        if not logs:
+            raise InvalidInput(
+                "give access logs, or --prometheus URL (or [sources.prometheus] url in "
+                "warroom.toml) to read request metrics instead",
+                field="access_logs",
+            )
+        report = triage(
+            logs,
+            app_logs=list(app_log),
+            changes=changes,
+            git_repo=git,
+            log_format=log_format,
+            time_unit=time_unit,
+            progress=RichProgress(),
+            json_fields=_fields(field),
+            app_log_tz=app_log_tz,
+        )
     if chart is not None:
         write_chart(report, chart)
     stored = None
@@ -214,6 +274,19 @@ def triage_command(
         render_terminal(report, console)
         if stored:
             console.print(f"report attached to {stored}")
+
+
+def _metrics_settings(sh: Shell, url: str | None, selector: str | None) -> MetricsSettings | None:
+    """The metrics source to read, from --prometheus and [sources.prometheus]; None when
+    neither names a URL."""
+    section = sh.settings.section("sources").get("prometheus")
+    if section is not None and not isinstance(section, dict):
+        raise InvalidInput("[sources.prometheus] in warroom.toml must be a table", field="sources")
+    if url is None and not (section or {}).get("url"):
+        if selector:
+            raise InvalidInput("--selector needs --prometheus URL", field="selector")
+        return None
+    return MetricsSettings.from_config(section, url=url, selector=selector)
 
 
 @logs_app.command("templates")
@@ -292,6 +365,8 @@ def render_terminal(report: TriageReport, console: Console) -> None:
     if report.incident:
         state = "ongoing" if w.get("ongoing") else f"until {w.get('end')}"
         console.print(f"onset {d['onset']}  window {w.get('minutes')} min, {state}")
+        if w.get("first_signal"):
+            console.print(f"first sign: {w['first_signal']}", highlight=False)
         sev = report.severity or {}
         console.print(
             f"severity [bold]{sev.get('severity')}[/]: {sev.get('reason')} ({sev.get('evidence')})",
@@ -338,6 +413,13 @@ def render_terminal(report: TriageReport, console: Console) -> None:
         console.print(t)
     if report.signatures:
         console.print("[bold]log signatures new or surging since the onset[/]")
+        clock = report.app_log_clock or {}
+        if clock.get("source") in ("given", "estimated"):
+            console.print(
+                f"  app-log times read at UTC{clock['offset']}: {clock['evidence']}",
+                highlight=False,
+                markup=False,
+            )
         for sig in report.signatures[:8]:
             console.print(
                 f"  {sig.status:8} {sig.before:>6} -> {sig.during:<6} {sig.template[:110]}",
@@ -357,7 +439,22 @@ def render_terminal(report: TriageReport, console: Console) -> None:
         console.print("[bold]containment, in order[/]")
         for i, step in enumerate(report.containment, start=1):
             console.print(f"  {i}. {step.action}\n     [dim]{step.evidence}[/]", highlight=False)
+    asked = report.window.get("metrics")
+    if asked:
+        console.print(
+            f"[dim]source: {', '.join(report.formats)}; step {asked['step_seconds']} s, "
+            f"{asked['series']['requests']} request series, {asked['requests_made']} queries[/]",
+            highlight=False,
+        )
+    if report.corroboration:
+        c = report.corroboration
+        word = "agree" if c.get("agrees") else "DISAGREE"
+        console.print(
+            f"metrics {word}: {c.get('headline')} [dim]({c.get('source')})[/]", highlight=False
+        )
     ln = report.lines
+    if asked and not ln.read:
+        return
     console.print(f"[dim]lines: {ln.read} read, {ln.parsed} parsed, {ln.skipped} skipped[/]")
     for sk in ln.samples:
         console.print(

@@ -30,7 +30,7 @@ def audit_cmd(
     Exit 1 and name the first broken event when someone edited the database directly.
     """
     sh = Shell(db, json_=json_)
-    reports = [audit.audit(sh.db, key)] if key else audit.audit_all(sh.db)
+    reports = [audit.audit(sh.read_db, key)] if key else audit.audit_all(sh.read_db)
     sh.out([r.to_dict() for r in reports], lambda: _print_audits(reports))
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
@@ -77,7 +77,7 @@ def backup_cmd(
         raise InvalidInput(
             f"unexpected argument {verify_file!r}: warroom backup FILE", field="file"
         )
-    result = backup.backup(sh.db, file)
+    result = backup.backup(sh.read_db, file)
     rows = sum(result.tables.values())
     sh.out(
         result.to_dict(),
@@ -155,7 +155,7 @@ def export_cmd(
 ) -> None:
     """Write every table to a JSON-lines file (moves data between SQLite and PostgreSQL)."""
     sh = Shell(db, json_=json_)
-    head = transfer.export(sh.db, sys.stdout if file == "-" else Path(file))
+    head = transfer.export(sh.read_db, sys.stdout if file == "-" else Path(file))
     if file == "-":
         return
     sh.out(

@@ -14,11 +14,28 @@ from warroom.cli.contain import say
 from warroom.contain import verify
 from warroom.core.clock import parse_time
 from warroom.core.errors import InvalidInput
+from warroom.triage.metrics.config import MetricsSettings
 
 
 def verify_cmd(
     key: Annotated[str, typer.Argument(help="Incident key.")],
-    log: Annotated[list[str], typer.Option("--log", "-l", help="Access log(s), repeatable.")],
+    log: Annotated[
+        list[str] | None, typer.Option("--log", "-l", help="Access log(s), repeatable.")
+    ] = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(
+            "--prometheus",
+            help="Judge from a Prometheus-compatible store instead of logs (URL; the rest from "
+            "\\[sources.prometheus]).",
+        ),
+    ] = None,
+    selector: Annotated[
+        str | None, typer.Option("--selector", help='Label matchers, e.g. job="shop".')
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="With --prometheus: end of the after window.")
+    ] = None,
     baseline: Annotated[
         str | None, typer.Option(help="Baseline window START..END (default: hour before onset).")
     ] = None,
@@ -44,27 +61,54 @@ def verify_cmd(
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Judge recovery from access logs: after the fix vs the baseline and the incident window.
+    """Judge recovery from access logs or request metrics: after the fix vs the baseline and
+    the incident window.
 
     Records the verdict (recovered / not_recovered / inconclusive) with its numbers on the
     timeline; `warroom stage INC verified` needs a recovered one (or --reason).
     """
-    for path in log:
+    for path in log or []:
         if path != "-" and not Path(path).is_file():
             raise InvalidInput(f"access log {path} does not exist", field="log")
     sh = Shell(db, as_, json_)
-    v = verify.verify(
-        sh.db,
-        key,
-        log,
-        actor=sh.actor,
-        baseline=verify.parse_range(baseline) if baseline else None,
-        after=parse_time(after, field="after"),
-        soak=verify.parse_duration(soak),
-        routes=route or None,
-        min_requests=min_requests,
-        log_format=log_format,
-    )
+    section = sh.settings.section("sources").get("prometheus") or {}
+    window = verify.parse_range(baseline) if baseline else None
+    fixed = parse_time(after, field="after")
+    soaked = verify.parse_duration(soak)
+    if log and prometheus:
+        raise InvalidInput("judge from --log or from --prometheus, not both", field="prometheus")
+    if log:
+        v = verify.verify(
+            sh.db,
+            key,
+            log,
+            actor=sh.actor,
+            baseline=window,
+            after=fixed,
+            soak=soaked,
+            routes=route or None,
+            min_requests=min_requests,
+            log_format=log_format,
+        )
+    elif prometheus or section.get("url"):
+        v = verify.verify_metrics(
+            sh.db,
+            key,
+            MetricsSettings.from_config(section, url=prometheus, selector=selector),
+            actor=sh.actor,
+            baseline=window,
+            after=fixed,
+            soak=soaked,
+            routes=route or None,
+            min_requests=min_requests,
+            until=parse_time(until, field="until"),
+        )
+    else:
+        raise InvalidInput(
+            "give access logs (--log) or a metrics store (--prometheus URL, or [sources.prometheus]"
+            " url in warroom.toml)",
+            field="log",
+        )
     moved = None
     if move and v.verdict == verify.RECOVERED:
         moved = incidents.move(sh.db, key, to="verified", actor=sh.actor)
@@ -81,7 +125,13 @@ def verify_cmd(
         for r in v.reasons:
             say(f"  - {r}")
         for name, w in v.windows.items():
-            say(f"  {name:9} {w.start:%Y-%m-%d %H:%M:%S} .. {w.end:%H:%M:%S} UTC")
+            # The end's date only when it differs (a drill's fix can be days after its logs).
+            end = (
+                f"{w.end:%H:%M:%S}"
+                if w.end.date() == w.start.date()
+                else f"{w.end:%Y-%m-%d %H:%M:%S}"
+            )
+            say(f"  {name:9} {w.start:%Y-%m-%d %H:%M:%S} .. {end} UTC")
         if moved is not None:
             say(f"{moved.key} is now verified.")
         elif v.verdict == verify.RECOVERED:

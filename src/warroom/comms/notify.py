@@ -165,6 +165,28 @@ class OutboxItem:
         }
 
 
+def _without_private_title(
+    conn: Connection, incident_id: int | None, title: str, body: str
+) -> tuple[str, str]:
+    """A message about a private incident carries its key, never its internal title (the
+    outbox is the one way out, so every page, reminder and update passes here)."""
+    if incident_id is None:
+        return title, body
+    inc = conn.execute(
+        sa.select(incidents_t.c.key, incidents_t.c.title, incidents_t.c.private).where(
+            incidents_t.c.id == incident_id
+        )
+    ).first()
+    if inc is None or not inc.private:
+        return title, body
+    hidden = f"{inc.key} (private incident)"
+    if inc.title:
+        title, body = title.replace(inc.title, hidden), body.replace(inc.title, hidden)
+    if inc.key not in title:
+        title = f"{hidden}: {title}"
+    return title, body
+
+
 def enqueue(
     conn: Connection,
     *,
@@ -181,6 +203,7 @@ def enqueue(
     exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.key == key)).first()
     if exists is not None:
         return False
+    title, body = _without_private_title(conn, incident_id, title, body)
     now = utcnow()
     try:
         with conn.begin_nested():

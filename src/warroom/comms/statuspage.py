@@ -224,6 +224,7 @@ def build(db: Database, *, title: str = "Service status", site_name: str = SITE_
                     incidents_t.c.stage,
                     incidents_t.c.severity,
                     incidents_t.c.drill,
+                    incidents_t.c.private,
                 ).where(incidents_t.c.id.in_(list(public) or [0]))
             )
         }
@@ -241,7 +242,7 @@ def build(db: Database, *, title: str = "Service status", site_name: str = SITE_
     history: list[PublicIncident] = []
     for incident_id, ups in public.items():
         m = meta.get(incident_id)
-        if m is None or m.drill:
+        if m is None or m.drill or m.private:  # a private incident is never on the page
             continue
         last = ups[-1]
         resolved = last.kind in ("resolution", "followup") or m.stage == "closed"

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from warroom import incidents
+from warroom.contain import mitigations
 from warroom.contain.tables import drills
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
@@ -30,6 +31,9 @@ from warroom.triage import scenarios as sc
 
 STARTED = "drill.started"
 ENDED = "drill.ended"
+AFTER_FIX, AFTER_FIX_JSON = "after-fix.log", "after-fix.jsonl"
+DRILL_LOG_MINUTES = 180  # the scenarios' default length: the onset about an hour before now
+AFTER_FIX_MINUTES = 30  # the default soak of `warroom verify` (10 min) and 20 min to judge
 
 # What the pager or a reporter would say: the symptom, never the answer.
 BRIEFS: dict[str, tuple[str, str]] = {
@@ -39,6 +43,11 @@ BRIEFS: dict[str, tuple[str, str]] = {
     "retry_storm": ("Inventory API traffic spike", "P2"),
     "upstream_timeout": ("Search and product pages time out", "P1"),
     "latency_creep": ("Search is getting slower", "P3"),
+    "short_outage": ("Errors on several pages for a few minutes", "P2"),
+    "gradual_degradation": ("Orders and checkout slow, now failing", "P1"),
+    "traffic_drop": ("Checkout orders are down, no errors seen", "P1"),
+    "app_log_local_time": ("Card payments fail at checkout", "P1"),
+    "marketing_surge": ("Traffic tripled after the campaign mail", "P3"),
 }
 
 
@@ -78,6 +87,7 @@ def _files(directory: str) -> dict[str, str]:
         "access_log": ("access.log", "access.jsonl"),
         "app_log": ("app.log",),
         "changes": ("changes.jsonl",),
+        "after_fix_log": (AFTER_FIX, AFTER_FIX_JSON),
     }
     out = {}
     for key, candidates in names.items():
@@ -108,7 +118,9 @@ def start(
             f"{out} is not empty: give a new directory for the drill's files", field="out"
         )
     seed = random.SystemRandom().randrange(1, 1_000_000) if seed is None else seed
-    truth = sc.generate(scenario, out, seed=seed)
+    # The evidence ends now, as a real incident's logs would: the onset an hour ago or so.
+    now = utcnow()
+    truth = sc.generate(scenario, out, seed=seed, start=_log_start(now))
     title, default_sev = BRIEFS.get(scenario, (f"Drill: {scenario}", "P2"))
     files = _files(str(out))
     inc = incidents.declare(
@@ -124,7 +136,6 @@ def start(
         drill=True,
         commander=commander,
     )
-    now = utcnow()
     truth_data = {
         "incident": truth.incident,
         "onset": truth.onset.isoformat() if truth.onset else None,
@@ -161,6 +172,11 @@ def start(
             },
         )
     return get(db, inc.key)
+
+
+def _log_start(now: datetime) -> datetime:
+    """Where a drill's logs begin: DRILL_LOG_MINUTES before `now`, on a whole minute."""
+    return now.replace(second=0, microsecond=0) - timedelta(minutes=DRILL_LOG_MINUTES)
 
 
 def _from_row(key: str, r: Any) -> Drill:
@@ -210,6 +226,42 @@ def timings(db: Database, key: str) -> dict[str, Any]:
         out[stage] = None if t is None else round((t - d.started_at).total_seconds() / 60, 1)
     out["stage"] = inc.stage.value
     return out
+
+
+def after_fix(db: Database, key: str) -> tuple[Path, bool, datetime]:
+    """Write the drill's traffic of the 30 minutes after the fix into its directory.
+
+    The fix is the latest lever pulled, containment or fix (what `verify` takes too). The
+    traffic is healthy when a lever is still applied or the incident is fixed, else the
+    scenario's fault goes on: a drill tells whether the team's action worked. Time is
+    fast-forwarded: the lines are dated after the fix, so `warroom verify` can judge now.
+    Returns (the file, whether the traffic is healthy, the fix time)."""
+    d = get(db, key)
+    inc = incidents.get(db, key)
+    pulled = mitigations.list_for(db, key)
+    applied = [m for m in pulled if m.status == "applied"]
+    marks = [t for t in (inc.stage_times.get("contained"), inc.stage_times.get("fixed")) if t]
+    marks += [m.created_at for m in pulled]
+    if not marks:
+        raise InvalidTransition(
+            f"{d.incident_key} has no fix yet: pull a lever (or move it to contained) first; "
+            "the traffic after the fix depends on it",
+            hint=Hint("list_levers", "see the levers", incident=d.incident_key),
+        )
+    fix = max(marks)
+    healthy = bool(applied) or inc.stage.value in ("fixed", "verified", "closed")
+    name = AFTER_FIX_JSON if d.truth.get("log_format") == "json" else AFTER_FIX
+    path = Path(d.directory) / name
+    sc.write_traffic(
+        d.scenario,
+        path,
+        fix,
+        recovered=healthy,
+        seed=d.seed + 1,
+        minutes=AFTER_FIX_MINUTES,
+        log_format=str(d.truth.get("log_format") or "combined"),
+    )
+    return path, healthy, fix
 
 
 def _triage_check(db: Database, key: str, truth: dict[str, Any]) -> dict[str, Any]:

@@ -30,11 +30,14 @@ import numpy as np
 import polars as pl
 
 from warroom import incidents
-from warroom.core.clock import parse_time
+from warroom.core.clock import parse_time, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import artifacts, timeline
 from warroom.incidents.timeline import Kind
+from warroom.triage.metrics.client import PromClient
+from warroom.triage.metrics.config import MetricsSettings
+from warroom.triage.metrics.source import read_metrics, requests_frame
 from warroom.triage.parse import read_access_logs
 
 RECOVERED = "recovered"
@@ -361,12 +364,74 @@ def verify(
     if not paths:
         raise InvalidInput("give at least one access log", field="log")
     log = read_access_logs(paths, log_format=log_format, time_unit=time_unit)
-    frame = log.frame
+    return judge(
+        db,
+        key,
+        log.frame,
+        actor=actor,
+        baseline=baseline,
+        after=after,
+        soak=soak,
+        routes=routes,
+        min_requests=min_requests,
+        names=list(names) if names else [str(p) for p in paths],
+    )
+
+
+def verify_metrics(
+    db: Database,
+    key: str,
+    source: MetricsSettings,
+    *,
+    actor: str,
+    baseline: tuple[datetime, datetime] | None = None,
+    after: datetime | None = None,
+    soak: timedelta = DEFAULT_SOAK,
+    routes: list[str] | None = None,
+    min_requests: int = MIN_REQUESTS,
+    until: datetime | None = None,
+) -> Verdict:
+    """The same judgement from a Prometheus-compatible store's request metrics: the counts
+    per minute, route and status, and latencies at their histogram bucket (`until`: the end
+    of the after window, default now)."""
+    onset = _report_onset(db, key) or incidents.get(db, key).started_at
+    start = baseline[0] if baseline else onset - DEFAULT_BASELINE
+    with PromClient(source) as client:
+        agg, _ = read_metrics(client, start, until or utcnow())
+    return judge(
+        db,
+        key,
+        requests_frame(agg),
+        actor=actor,
+        baseline=baseline,
+        after=after,
+        soak=soak,
+        routes=routes,
+        min_requests=min_requests,
+        names=[source.label],
+    )
+
+
+def judge(
+    db: Database,
+    key: str,
+    frame: pl.DataFrame,
+    *,
+    actor: str,
+    baseline: tuple[datetime, datetime] | None,
+    after: datetime | None,
+    soak: timedelta,
+    routes: list[str] | None,
+    min_requests: int,
+    names: list[str],
+) -> Verdict:
+    """Judge recovery on a frame of requests (ts, route, path, status, latency_ms) and record
+    the verdict; `names` say where the requests came from."""
     if routes:
         frame = frame.filter(pl.col("route").is_in(routes) | pl.col("path").is_in(routes))
     if frame.height == 0:
         raise InvalidInput(
-            "no requests in the logs" + (f" for routes {', '.join(routes)}" if routes else ""),
+            "no requests read" + (f" for routes {', '.join(routes)}" if routes else ""),
             field="log",
         )
     log_start: datetime = frame["ts"].min()  # type: ignore[assignment]
@@ -376,7 +441,7 @@ def verify(
     )
     v = compare(frame, baseline=base, incident=incident, after=aft, min_requests=min_requests)
     v.numbers["soak_seconds"] = soak.total_seconds()
-    v.numbers["files"] = list(names) if names else [str(p) for p in paths]
+    v.numbers["files"] = names
     if routes:
         v.numbers["routes"] = routes
     incidents.record(

@@ -69,8 +69,14 @@ def create_db_engine(url: str) -> Engine:
     """An engine with warroom's connection settings for SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not Path(path).expanduser().parent.is_dir():
+            # Never made up: a mistyped --db would otherwise create directories and an empty
+            # database, and every command would answer "no incidents".
+            raise InvalidInput(
+                f"the directory of the database {path} does not exist: create it first, or "
+                "give another --db",
+                field="database_url",
+            )
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)

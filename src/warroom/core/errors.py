@@ -94,6 +94,9 @@ ACTIONS: dict[str, str] = {
     "data_restore": "restore a side copy of the product database to a point in time",
     "data_cleanup": "stop and remove the side copy of the product database",
     "data_dry_run": "dry-run the repair script params['file'] on the incident",
+    "list_evidence": "see the incident's sealed evidence",
+    "start_clock": "start the incident's regulatory clocks",
+    "record_notification": "record the notification of clock params['name'] to its authority",
 }
 
 

@@ -18,6 +18,7 @@ from warroom.incidents.lifecycle import (
     record,
     reopen,
     run_hooks,
+    set_private,
     set_severity,
     update_fields,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "remove_role",
     "reopen",
     "run_hooks",
+    "set_private",
     "set_severity",
     "update_fields",
     "update_task",

@@ -11,6 +11,7 @@ their own modules (`roles`, `tasks`); reading is in `store`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,10 +20,11 @@ from sqlalchemy.engine import Connection, Row
 
 from warroom.core import registry
 from warroom.core.clock import ensure_utc, utcnow
+from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition
-from warroom.core.severity import Factors, Severity
-from warroom.incidents import roles, store, timeline
+from warroom.core.severity import Factors, Risk, Severity
+from warroom.incidents import incident_types, roles, store, timeline
 from warroom.incidents.announce import announce_event, run_hooks
 from warroom.incidents.model import (
     MAX_NAME,
@@ -107,13 +109,21 @@ def declare(
     drill: bool = False,
     commander: str | None = None,
     in_transaction: Connection | None = None,
+    type: str | None = None,
+    private: bool | None = None,
+    settings: Settings | None = None,
 ) -> Incident:
     """Declare an incident: the intake questions of the method, then the first event.
 
+    `type`: one of `incident_types` (`security` when only `security` is said); it sets the
+    required fields and whether the incident is `private` unless that is said.
     `in_transaction`: declare inside the caller's open transaction (alert intake opens an
     incident and records the alerts atomically); the caller then owns retries.
     """
     now = utcnow()
+    kind = incident_types.resolve(type or ("security" if security else None), settings)
+    security = bool(security or kind.security)
+    private = kind.private if private is None else bool(private)
     fields = {
         "title": clean_text("title", title, limit=MAX_TITLE, required=True),
         "description": clean_text("description", description),
@@ -124,9 +134,16 @@ def declare(
         "reporter": clean_text("reporter", reporter or actor, limit=MAX_NAME),
         "reporter_contact": clean_text("reporter_contact", reporter_contact, limit=MAX_NAME),
     }
+    for name in kind.required:
+        if not fields.get(name):
+            raise InvalidInput(
+                f"a {kind.label.lower()} incident needs {name.replace('_', ' ')}", field=name
+            )
     actor = clean_text("actor", actor, limit=MAX_NAME, required=True)
     sev = Severity.parse(severity) if severity not in (None, "") else None
     fac = factors if isinstance(factors, Factors) else Factors.from_dict(factors)
+    if security and fac.security is Risk.NONE:  # the intake flag is the rubric's factor too
+        fac = dataclasses.replace(fac, security=Risk.POSSIBLE)
     start = _started(started_at, now)
     commander = clean_text("commander", commander, limit=MAX_NAME) or None
 
@@ -143,6 +160,8 @@ def declare(
                 "started_at": start.isoformat(),
                 "security": bool(security),
                 "drill": bool(drill),
+                "type": kind.name,
+                "private": private,
             }
             # The first event's hash does not depend on the row: the row is inserted with
             # its head already set, then the event (two statements, no read back).
@@ -162,6 +181,8 @@ def declare(
                     "skipped_stages": [],
                     "security": bool(security),
                     "drill": bool(drill),
+                    "type": kind.name,
+                    "private": private,
                     "commander": None,
                     "created_by": actor,
                     "created_at": now,
@@ -428,6 +449,22 @@ def update_fields(db: Database, key: str | int, *, actor: str, **changes: Any) -
                 conn, row.id, actor=actor, kind=Kind.FIELDS_UPDATED, data={"fields": diff}
             )
             conn.execute(incidents.update().where(incidents.c.id == row.id).values(**diff))
+        return store.get_on(conn, row.key)
+
+
+def set_private(db: Database, key: str | int, *, private: bool, actor: str) -> Incident:
+    """Make an incident private (only its participants and admins see it) or not again."""
+    with db.transaction() as conn:
+        row = store.lock(db, conn, key)
+        if bool(row.private) != private:
+            timeline.append(
+                conn,
+                row.id,
+                actor=actor,
+                kind=Kind.FIELDS_UPDATED,
+                data={"fields": {"private": private}},
+            )
+            conn.execute(incidents.update().where(incidents.c.id == row.id).values(private=private))
         return store.get_on(conn, row.key)
 
 

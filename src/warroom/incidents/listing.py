@@ -24,9 +24,10 @@ from warroom.core.clock import ensure_utc, parse_time
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.core.severity import Severity
+from warroom.incidents import privacy
 from warroom.incidents.model import Incident, Stage
 from warroom.incidents.store import from_row, load_details
-from warroom.incidents.tables import incidents
+from warroom.incidents.tables import incidents, roles
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -145,6 +146,25 @@ class Page:
         return self.open + self.closed
 
 
+def _visible() -> list[Any]:
+    """The privacy rule (see `privacy`) as SQL for the current reader, so that a page holds
+    `limit` incidents the reader may see: public ones, and private ones they declared,
+    command or take part in."""
+    reader = privacy.current()
+    if reader is None or reader.sees_all:
+        return []
+    c = incidents.c
+    member = sa.select(roles.c.incident_id).where(roles.c.person == reader.name)
+    return [
+        sa.or_(
+            c.private.is_(False),
+            c.created_by == reader.name,
+            c.commander == reader.name,
+            c.id.in_(member),
+        )
+    ]
+
+
 def encode_cursor(closed_at: datetime, incident_id: int) -> str:
     """The position after a closed incident, as opaque URL-safe text."""
     raw = f"{ensure_utc(closed_at).isoformat()}|{incident_id}".encode()
@@ -174,7 +194,7 @@ def page(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     c = incidents.c
-    conds = filters.conditions()
+    conds = filters.conditions() + _visible()
     after = decode_cursor(cursor) if cursor else None
     with db.read() as conn:
         opened: list[Incident] = []

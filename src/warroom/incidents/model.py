@@ -74,6 +74,7 @@ class Role(Choice):
     COMMS_LEAD = "comms_lead"
     SCRIBE = "scribe"
     LIAISON = "liaison"
+    SECURITY_LEAD = "security_lead"  # reads a security incident's sealed evidence
     PARTICIPANT = "participant"
 
     @classmethod
@@ -154,9 +155,17 @@ class Incident:
     updated_at: datetime
     last_seq: int
     last_hash: str = ""  # with last_seq, the head of the timeline's hash chain
+    type: str = "availability"  # see incident_types
+    private: bool = False  # only participants and admins see it (see privacy)
     roles: dict[str, str] = field(default_factory=dict)
     participants: list[str] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def people(self) -> set[str]:
+        """Who takes part: the declarer, the people named for roles, the participants."""
+        named = {self.created_by, self.commander, *self.roles.values(), *self.participants}
+        return {p for p in named if p}
 
     @property
     def is_open(self) -> bool:
@@ -234,6 +243,8 @@ class Incident:
             "reporter": self.reporter,
             "reporter_contact": self.reporter_contact,
             "security": self.security,
+            "type": self.type,
+            "private": self.private,
             "drill": self.drill,
             "commander": self.commander,
             "roles": self.roles,

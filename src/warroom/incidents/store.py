@@ -18,6 +18,7 @@ from warroom.core.db import Database
 from warroom.core.errors import Hint, NotFound
 from warroom.core.refs import parse_number
 from warroom.core.severity import Factors, Severity
+from warroom.incidents import privacy
 from warroom.incidents.model import Incident, Role, Stage, Task
 from warroom.incidents.tables import incidents, roles, tasks
 
@@ -36,11 +37,14 @@ def missing(number: int) -> NotFound:
     )
 
 
+_WHO = (incidents.c.id, incidents.c.private, incidents.c.created_by, incidents.c.commander)
+
+
 def get_id(conn: Connection, key: str | int) -> int:
-    """The incident's row id (NotFound when there is none)."""
+    """The incident's row id (NotFound when there is none, or the reader may not see it)."""
     number = parse_key(key)
-    row = conn.execute(sa.select(incidents.c.id).where(incidents.c.number == number)).first()
-    if row is None:
+    row = conn.execute(sa.select(*_WHO).where(incidents.c.number == number)).first()
+    if row is None or not privacy.sees(conn, row):
         raise missing(number)
     return int(row.id)
 
@@ -51,7 +55,7 @@ def lock(db: Database, conn: Connection, key: str | int) -> Row[Any]:
     row = conn.execute(
         db.lock_row(sa.select(incidents).where(incidents.c.number == number))
     ).first()
-    if row is None:
+    if row is None or not privacy.sees(conn, row):
         raise missing(number)
     return row
 
@@ -85,6 +89,8 @@ def from_row(row: Row[Any]) -> Incident:
         reporter_contact=row.reporter_contact,
         security=bool(row.security),
         drill=bool(row.drill),
+        type=row.type,
+        private=bool(row.private),
         commander=row.commander,
         commander_at=row.commander_at,
         created_by=row.created_by,
@@ -134,7 +140,7 @@ def get_on(conn: Connection, key: str | int) -> Incident:
     """`get` inside the caller's transaction (a verb returns what it just wrote)."""
     number = parse_key(key)
     row = conn.execute(sa.select(incidents).where(incidents.c.number == number)).first()
-    if row is None:
+    if row is None or not privacy.sees(conn, row):
         raise missing(number)
     inc = from_row(row)
     load_details(conn, [inc])
@@ -159,4 +165,6 @@ def list_incidents(
             stmt = stmt.where(incidents.c.drill.is_(False))
         items = [from_row(r) for r in conn.execute(stmt)]
         load_details(conn, items)
+    reader = privacy.current()
+    items = [i for i in items if privacy.allowed(reader, private=i.private, people=i.people)]
     return sorted(items, key=Incident.priority_key)

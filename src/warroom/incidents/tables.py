@@ -56,6 +56,9 @@ incidents = sa.Table(
     sa.Column("reporter_contact", sa.String(200), nullable=False, default=""),
     sa.Column("security", sa.Boolean, nullable=False, default=False),
     sa.Column("drill", sa.Boolean, nullable=False, default=False),
+    # Security incidents (migration 0020_security): the type and who may see it.
+    sa.Column("type", sa.String(40), nullable=False, server_default="availability"),
+    sa.Column("private", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("commander", sa.String(200)),
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),

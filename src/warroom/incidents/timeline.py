@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import store
+from warroom.incidents import privacy, store
 from warroom.incidents.tables import events, incidents
 
 MAX_NOTE_CHARS = 20_000
@@ -253,9 +253,15 @@ def window(
     with db.read() as conn:
         number = store.parse_key(incident_key)
         row = conn.execute(
-            sa.select(incidents.c.id, incidents.c.last_seq).where(incidents.c.number == number)
+            sa.select(
+                incidents.c.id,
+                incidents.c.last_seq,
+                incidents.c.private,
+                incidents.c.created_by,
+                incidents.c.commander,
+            ).where(incidents.c.number == number)
         ).first()
-        if row is None:
+        if row is None or not privacy.sees(conn, row):
             raise store.missing(number)
         last = int(row.last_seq)
         if latest and before is None:
@@ -397,5 +403,26 @@ def summarise(kind: str, data: dict[str, Any]) -> str:
             return f"Verification: {d.get('verdict')} {d.get('summary', '')}".strip()
         case Kind.VERIFICATION_OVERRIDDEN:
             return f"Verification overridden: {d.get('reason')}"
+    if kind.startswith(("evidence.", "clock.")):
+        return _custody(kind, d)
     title = d.get("summary") or d.get("text") or d.get("title")
     return f"{kind}: {title}" if title else kind
+
+
+def _custody(kind: str, d: dict[str, Any]) -> str:
+    """Evidence and regulatory clock events (warroom.security) in words."""
+    sha = str(d.get("sha256") or "")[:12]
+    due = str(d.get("due_at") or "")[:16].replace("T", " ")
+    items = ", ".join(d.get("items") or []) or "no items"
+    words = {
+        "evidence.sealed": f"Evidence E{d.get('number')} sealed: {d.get('name')} "
+        f"({d.get('size')} bytes, sha256 {sha})",
+        "evidence.read": f"Evidence E{d.get('number')} read: {d.get('copy')} copy (sha256 {sha})",
+        "evidence.exported": f"Evidence bundle exported: {items} ({d.get('copy')} copies)",
+        "clock.started": f"Clock {d.get('name')} started: {d.get('label')}; due {due} UTC",
+        "clock.reminder": f"Clock {d.get('name')}: reminder sent (due {due} UTC)",
+        "clock.missed": f"Clock {d.get('name')}: deadline MISSED ({due} UTC)",
+        "clock.notified": f"Clock {d.get('name')}: notified {d.get('to')}"
+        + (" after the deadline" if d.get("late") else ""),
+    }
+    return words.get(kind, kind)

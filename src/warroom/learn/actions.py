@@ -26,7 +26,7 @@ from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.core.refs import parse_number
-from warroom.incidents import timeline
+from warroom.incidents import privacy, timeline
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.learn.tables import action_items
 
@@ -324,6 +324,11 @@ def list_items(
                 action_items.c.status.in_([s.value for s in ActionStatus if s.is_open])
             )
         items = [_from_row(r) for r in conn.execute(stmt)]
+    reader = privacy.current()
+    if incident is None and reader is not None and not reader.sees_all:
+        # Items of private incidents the reader may not see are left out (issue 20).
+        seen = {i.key for i in incidents.list_incidents(db)}
+        items = [i for i in items if i.incident_key in seen]
     if overdue_only:
         items = [i for i in items if i.is_overdue(now)]
     far = datetime.max.replace(tzinfo=now.tzinfo)

@@ -17,7 +17,7 @@ from warroom.core.clock import duration
 from warroom.core.db import Database
 from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident
-from warroom.learn import actions
+from warroom.learn import actions, compliance
 from warroom.learn.facts import (
     impact_start,
     names,
@@ -42,6 +42,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("action_items", "Action items"),
 )
 SECTION_NAMES = tuple(name for name, _ in SECTIONS)
+# Every section a postmortem may hold (compliance: security and data-loss types only).
+ALL_SECTION_NAMES = (*SECTION_NAMES, compliance.NAME)
 
 QUESTIONS = (
     "Which dark parts of the system did we not know?",
@@ -141,6 +143,7 @@ def build_sections(db: Database, inc: Incident) -> dict[str, str]:
         ),
         "lessons": _bullets(lessons, "_To write in review._"),
         "action_items": _action_items(items, rc),
+        **({compliance.NAME: compliance.draft(inc, events)} if compliance.applies(inc) else {}),
     }
 
 

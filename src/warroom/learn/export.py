@@ -12,7 +12,7 @@ import re
 
 from warroom.core.db import Database
 from warroom.incidents import artifacts
-from warroom.learn import charts
+from warroom.learn import charts, compliance
 from warroom.learn.drafting import SECTIONS
 from warroom.learn.postmortems import Postmortem
 
@@ -55,7 +55,7 @@ def render_markdown(pm: Postmortem) -> str:
         "_Blameless: this document describes systems and decisions, not people._",
         "",
     ]
-    for name, title in SECTIONS:
+    for name, title in compliance.sections_for(pm.incident, SECTIONS):
         out += [f"## {title}", "", pm.sections.get(name, "").strip() or "_Empty._", ""]
     return "\n".join(out)
 

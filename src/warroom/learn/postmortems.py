@@ -23,12 +23,12 @@ from warroom.core.clock import utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
-from warroom.incidents import timeline
+from warroom.incidents import privacy, timeline
 from warroom.incidents.lifecycle import Incident
-from warroom.incidents.store import from_row
+from warroom.incidents.store import from_row, load_details
 from warroom.incidents.tables import incidents as incidents_t
-from warroom.learn import blameless
-from warroom.learn.drafting import SECTION_NAMES, SECTIONS, build_sections
+from warroom.learn import blameless, compliance
+from warroom.learn.drafting import ALL_SECTION_NAMES, SECTION_NAMES, SECTIONS, build_sections
 from warroom.learn.rootcause import RootCause, root_cause_of
 from warroom.learn.tables import postmortems
 
@@ -130,7 +130,8 @@ class Postmortem:
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "overdue": self.is_overdue(),
             "sections": [
-                {"name": n, "title": t, "text": self.sections.get(n, "")} for n, t in SECTIONS
+                {"name": n, "title": t, "text": self.sections.get(n, "")}
+                for n, t in compliance.sections_for(self.incident, SECTIONS)
             ],
             "root_cause": self.root_cause.to_dict() if self.root_cause else None,
             "blameless_warnings": {k: [f.to_dict() for f in v] for k, v in self.findings.items()},
@@ -261,9 +262,11 @@ def update_section(
 ) -> Postmortem:
     """Replace one section's text (draft or in review); blame warnings come back with it."""
     name = section.strip().lower().replace("-", "_").replace(" ", "_")
-    if name not in SECTION_NAMES:
+    if name not in ALL_SECTION_NAMES:
         raise InvalidInput(
-            f"unknown section {section!r}: use one of {', '.join(SECTION_NAMES)}", field="section"
+            f"unknown section {section!r}: use one of {', '.join(SECTION_NAMES)} (and "
+            f"{compliance.NAME} for security and data-loss incidents)",
+            field="section",
         )
     if len(text) > MAX_SECTION:
         raise InvalidInput(f"a section is limited to {MAX_SECTION:,} characters", field="text")
@@ -418,6 +421,9 @@ def due_list(
                 )
             )
         ]
+        load_details(conn, pending)
+    reader = privacy.current()  # as every list: private ones for those who may see them
+    pending = [i for i in pending if privacy.allowed(reader, private=i.private, people=i.people)]
     status_by_id = _statuses(db, [i.id for i in pending])
     out: list[Due] = []
     for inc in pending:

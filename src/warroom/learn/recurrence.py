@@ -25,6 +25,7 @@ from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.tables import events as events_t
 from warroom.incidents.tables import incidents as incidents_t
+from warroom.incidents.tables import roles as roles_t
 from warroom.learn import actions, facts
 from warroom.learn.rootcause import RootCause, get_root_cause, root_causes_by_incident
 
@@ -300,7 +301,18 @@ def find_similar(
 
 # What a fingerprint and a match read of a past incident: plain columns, no JSON or times to
 # convert (building 500 whole Incident records was most of a declaration's time).
-_PAST_COLUMNS = ("id", "key", "title", "description", "error_messages", "impact_scope", "last_seq")
+_PAST_COLUMNS = (
+    "id",
+    "key",
+    "title",
+    "description",
+    "error_messages",
+    "impact_scope",
+    "last_seq",
+    "private",
+    "created_by",
+    "commander",
+)
 
 
 def _past(db: Database, inc: Incident, *, everything: bool = False) -> list[Any]:
@@ -320,7 +332,27 @@ def _past(db: Database, inc: Incident, *, everything: bool = False) -> list[Any]
     if not everything:
         stmt = stmt.limit(RECENT)
     with db.read() as conn:
-        return list(conn.execute(stmt))
+        rows = list(conn.execute(stmt))
+        private = [r.id for r in rows if r.private]
+        named: dict[int, set[str]] = {i: set() for i in private}
+        if private:
+            for r in conn.execute(
+                sa.select(roles_t.c.incident_id, roles_t.c.person).where(
+                    roles_t.c.incident_id.in_(private)
+                )
+            ):
+                named[r.incident_id].add(r.person)
+    # A private incident's title never lands on another's timeline (issue 20): only one whose
+    # people are all in this (private) incident is compared.
+    return [
+        r
+        for r in rows
+        if not r.private
+        or (
+            inc.private
+            and {p for p in (r.created_by, r.commander, *named[r.id]) if p} <= inc.people
+        )
+    ]
 
 
 def _similar(

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from warroom.core.clock import duration, ensure_utc, parse_time, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import artifacts, timeline
+from warroom.incidents import artifacts, privacy, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.store import from_row, load_details
 from warroom.incidents.tables import events as events_t
@@ -115,6 +115,8 @@ class Report:
     punctuality: dict[str, Any]
     action_items: dict[str, Any]
     recurrences: list[dict[str, Any]] = field(default_factory=list)
+    # Regulatory deadlines missed (clock.missed events: warroom.security.clocks).
+    missed_deadlines: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +131,7 @@ class Report:
             "update_punctuality": self.punctuality,
             "action_items": self.action_items,
             "recurrences": self.recurrences,
+            "missed_deadlines": self.missed_deadlines,
         }
 
 
@@ -168,7 +171,8 @@ def _started_between(db: Database, since: datetime, until: datetime) -> list[Inc
             )
         ]
         load_details(conn, items)
-    return items
+    reader = privacy.current()  # private incidents count for those who may see them
+    return [i for i in items if privacy.allowed(reader, private=i.private, people=i.people)]
 
 
 def build(db: Database, *, since: datetime, until: datetime | None = None) -> Report:
@@ -206,6 +210,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
 
     on_time = expected = 0
     recurrences: list[dict[str, Any]] = []
+    missed: list[dict[str, Any]] = []
     ids = {i.id: i for i in chosen}
     if ids:
         with db.read() as conn:
@@ -220,7 +225,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
                 )
                 .where(
                     events_t.c.incident_id.in_(list(ids)),
-                    events_t.c.kind.in_(["update.posted", "recurrence.detected"]),
+                    events_t.c.kind.in_(["update.posted", "recurrence.detected", "clock.missed"]),
                 )
                 .order_by(events_t.c.incident_id, events_t.c.seq)
             ).all()
@@ -235,6 +240,15 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
             if p is not None:
                 on_time += p[0]
                 expected += p[1]
+            missed += [
+                {
+                    "incident": e.incident_key,
+                    "clock": e.data.get("name"),
+                    "due_at": e.data.get("due_at"),
+                }
+                for e in evs
+                if e.kind == "clock.missed"
+            ]
             rec = [e for e in evs if e.kind == "recurrence.detected"]
             if rec:
                 matches = rec[-1].data.get("matches") or []
@@ -275,6 +289,7 @@ def build(db: Database, *, since: datetime, until: datetime | None = None) -> Re
         punctuality,
         ai,
         recurrences,
+        missed,
     )
 
 
@@ -333,6 +348,11 @@ def render_markdown(rep: Report) -> str:
     out += [
         f"- {r['incident']} looks like {', '.join(r['looks_like'])}" for r in rep.recurrences
     ] or ["- none"]
+    if rep.missed_deadlines:
+        out += ["", "## Missed regulatory deadlines", ""]
+        out += [
+            f"- {m['incident']}: {m['clock']} (due {m['due_at']})" for m in rep.missed_deadlines
+        ]
     return "\n".join(out) + "\n"
 
 

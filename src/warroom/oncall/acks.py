@@ -158,7 +158,9 @@ def link_state(db: Database, key: str, token: str) -> LinkState:
             )
             .where(oncall_pagers.c.id == page.pager_id)
         ).one()
-        return LinkState(row.key, row.title, page.person, pager.name, page.used_at, pager.status)
+        # The link needs no sign-in: a private incident's title stays off it (issue 20).
+        title = f"{row.key} (private incident)" if row.private else row.title
+        return LinkState(row.key, title, page.person, pager.name, page.used_at, pager.status)
 
 
 def acknowledge_link(db: Database, key: str, token: str) -> Ack:

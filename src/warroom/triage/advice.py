@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from warroom.core.severity import Factors, Impact, Reach, suggest
 from warroom.triage.model import RouteImpact, Step, TriageReport, ms
+from warroom.triage.onset import Signal
 from warroom.triage.sli import PhaseStats
 
 
@@ -46,7 +48,9 @@ def containment_steps(report: TriageReport, five: dict[str, int]) -> list[Step]:
     steps: list[Step] = []
     affected = [r for r in report.routes if r.affected] or report.routes[:1]
     top = report.suspects[0] if report.suspects else None
-    if top and top.score >= 0.3:
+    # a change is rolled back only when its reach covers what broke: rolling back a deploy to a
+    # healthy route costs time and proves nothing
+    if top and top.score >= 0.3 and top.reach != "none":
         ch = top.change
         verb = {
             "deploy": f"Roll back deploy {ch.id}",
@@ -58,7 +62,21 @@ def containment_steps(report: TriageReport, five: dict[str, int]) -> list[Step]:
         desc = f" ({ch.description})" if ch.description else ""
         steps.append(Step(f"{verb}{desc}", f"top suspect, score {top.score}: {top.reason}", ch.id))
     r0 = affected[0] if affected else None
-    if r0 is not None and report.symptom == "requests":
+    lost = r0 is not None and r0.before is not None and r0.during.per_minute < r0.before.per_minute
+    if r0 is not None and report.symptom == "requests" and lost:
+        before = r0.before.per_minute if r0.before else 0.0
+        wide = [s.change.id for s in report.suspects if s.reach == "all_routes"]
+        also = f"; changes to them: {', '.join(wide[:3])}" if wide else ""
+        steps.append(
+            Step(
+                f"Check what sits in front of {r0.route}: CDN rules, DNS, load balancer, WAF "
+                "and client releases; requests are not reaching the app",
+                f"traffic {before:.0f} -> {r0.during.per_minute:.0f} requests/min with no "
+                f"rise in 5xx{also}",
+                r0.route,
+            )
+        )
+    elif r0 is not None and report.symptom == "requests":
         rep = r0.repeated_request_ids or 0.0
         extra = (
             f"; {rep:.0%} of its requests reuse a request id (retry storm)" if rep >= 0.2 else ""
@@ -126,8 +144,32 @@ def containment_steps(report: TriageReport, five: dict[str, int]) -> list[Step]:
     return steps
 
 
+def load_summary(
+    primary: Signal,
+    affected: list[RouteImpact],
+    before: PhaseStats | None,
+    during: PhaseStats | None,
+    onset: datetime,
+) -> str:
+    """The sentence for a surge that hurt nothing: load, not an incident."""
+    where = "all routes" if primary.scope == "*" else primary.scope
+    if primary.scope != "*" and len(affected) > 1:
+        where = f"{len(affected)} routes"
+    b_err = before.error_rate if before else 0.0
+    d_err = during.error_rate if during else 0.0
+    return (
+        f"No incident detected: a load surge, traffic x{primary.ratio:.1f} on {where} since "
+        f"{onset:%H:%M} UTC while the 5xx rate held ({b_err:.2%} -> {d_err:.2%}) and p95 held "
+        f"({ms(before.p95_ms if before else None)} -> {ms(during.p95_ms if during else None)}); "
+        "watch capacity"
+    )
+
+
 def summary_for(report: TriageReport) -> str:
     parts = [report.headline()]
+    first = report.window.get("first_signal")
+    if first and report.window.get("symptom_start") != report.window.get("start"):
+        parts.append(f"first sign: {first} departed from its baseline at the onset")
     if report.suspects:
         s = report.suspects[0]
         parts.append(f"suspect {s.change.id} ({s.reason})")

@@ -1,8 +1,9 @@
 """Changes (deploys, config, migrations, flags, infra) and ranking them as suspects.
 
 A change is a suspect when it landed shortly before the onset; the score multiplies how close
-in time it is (halving about every half hour), how well what it touched overlaps the affected
-routes, and how often its kind breaks things::
+in time it is (halving about every half hour), how far its reach covers the affected routes
+(it names the most affected one, some of them, or it is infrastructure in front of every
+route: CDN, DNS, load balancer, edge proxy), and how often its kind breaks things::
 
     rank_suspects(changes, onset=onset, affected_routes=["/checkout"])
 """
@@ -27,6 +28,32 @@ LOOKBACK = timedelta(hours=3)
 CLOCK_SKEW = timedelta(minutes=2)  # a change logged just after the onset may still be the cause
 TIME_SCALE_MIN = 45.0
 MIN_SCORE = 0.15
+# infrastructure in front of every route: a change to it reaches all the affected routes
+ALL_SCOPES = frozenset({"*", "all", "global", "everything", "all routes", "site-wide"})
+WIDE_WORDS = frozenset(
+    {
+        "cdn",
+        "dns",
+        "edge",
+        "proxy",
+        "lb",
+        "alb",
+        "elb",
+        "ingress",
+        "gateway",
+        "envoy",
+        "nginx",
+        "haproxy",
+        "waf",
+        "firewall",
+        "mesh",
+        "network",
+        "tls",
+        "certificate",
+        "certificates",
+    }
+)
+WIDE_PHRASES = ("load balancer", "load-balancer", "loadbalancer", "service mesh", "api gateway")
 _GENERIC_TOKENS = frozenset(
     {
         "src",
@@ -65,6 +92,8 @@ class Change:
     description: str = ""
     author: str = ""
     source: str = "changes"
+    scope: str = ""  # what an infra change covers: "cdn", "dns", "all", a host group...
+    hosts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +105,8 @@ class Change:
             "description": self.description,
             "author": self.author,
             "source": self.source,
+            "scope": self.scope,
+            "hosts": list(self.hosts),
         }
 
 
@@ -86,6 +117,7 @@ class Suspect:
     reason: str
     minutes_before_onset: float
     matched_routes: list[str] = field(default_factory=list)
+    reach: str = "none"  # "top_route", "routes", "all_routes" (infrastructure), "unknown", "none"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +126,7 @@ class Suspect:
             "reason": self.reason,
             "minutes_before_onset": round(self.minutes_before_onset, 1),
             "matched_routes": self.matched_routes,
+            "reach": self.reach,
             "change": self.change.to_dict(),
         }
 
@@ -131,6 +164,9 @@ def _change_from(obj: Any, where: str) -> Change:
     paths = obj.get("paths") or []
     if isinstance(paths, str):
         paths = [paths]
+    hosts = obj.get("hosts") or []
+    if isinstance(hosts, str):
+        hosts = [hosts]
     return Change(
         id=str(obj["id"]),
         at=at,
@@ -139,6 +175,8 @@ def _change_from(obj: Any, where: str) -> Change:
         paths=tuple(str(x) for x in paths),
         description=str(obj.get("description") or ""),
         author=str(obj.get("author") or ""),
+        scope=str(obj.get("scope") or ""),
+        hosts=tuple(str(x) for x in hosts),
     )
 
 
@@ -189,16 +227,61 @@ def _tokens(text: str) -> set[str]:
     return {t for t in re.split(r"[^a-z0-9]+", text.lower()) if len(t) > 1} - _GENERIC_TOKENS
 
 
+def wide_scope(ch: Change) -> str | None:
+    """The infrastructure word that puts an infra or config change in front of every route
+    (`"cdn"`, `"dns"`, `"load balancer"`...), or None for a change with a narrower reach."""
+    if ch.scope.strip().lower() in ALL_SCOPES:
+        return ch.scope.strip().lower()
+    if ch.kind not in ("infra", "config"):
+        return None
+    text = " ".join([ch.scope, ch.service, *ch.paths, *ch.hosts, ch.description]).lower()
+    words = set(re.split(r"[^a-z0-9]+", text))
+    for phrase in WIDE_PHRASES:
+        if phrase in text:
+            return phrase
+    hit = sorted(words & WIDE_WORDS)
+    return hit[0] if hit else None
+
+
+def _reach(
+    ch: Change, affected_routes: list[str], route_tokens: list[tuple[str, set[str]]]
+) -> tuple[float, str, str, list[str]]:
+    """How far a change reaches into the affected routes: (overlap, reach, why, routes)."""
+    touched = _tokens(" ".join([ch.service, *ch.paths, ch.scope, *ch.hosts]))
+    named = set(re.findall(r"/[a-z0-9][a-z0-9/_-]*", ch.description.lower()))
+    touched |= _tokens(" ".join(named))
+    matched = [r for r, toks in route_tokens if toks and toks & touched]
+    if matched and matched[0] == affected_routes[0]:
+        return 1.0, "top_route", f"touches {matched[0]}, the most affected route", matched
+    wide = wide_scope(ch)
+    if wide is not None and affected_routes:
+        n = len(affected_routes)
+        every = "the affected route" if n == 1 else f"all {n} affected routes"
+        return (
+            0.9,
+            "all_routes",
+            f"{wide} change in front of every route: reaches {every}",
+            list(affected_routes),
+        )
+    if matched:
+        return 0.7, "routes", f"touches {', '.join(matched[:3])}", matched
+    if not touched:
+        return 0.5, "unknown", "does not say what it touches", []
+    return 0.35, "none", "touches none of the affected routes", []
+
+
 def rank_suspects(
     changes: list[Change],
     *,
     onset: datetime,
     affected_routes: list[str],
     symptom: str = "error_rate",
+    first_signal: str = "",
 ) -> list[Suspect]:
     """Changes that may have caused an incident starting at `onset`, best first.
 
     `affected_routes` is ordered by impact; the first one is the most affected.
+    `first_signal` names what moved first at `onset` (for the reason, e.g. "p95 of /search").
     """
     out: list[Suspect] = []
     route_tokens = [(r, _tokens(r.replace("{id}", ""))) for r in affected_routes]
@@ -208,28 +291,20 @@ def rank_suspects(
             continue
         minutes = before.total_seconds() / 60
         closeness = math.exp(-max(minutes, 0.0) / TIME_SCALE_MIN)
-        touched = _tokens(" ".join([ch.service, *ch.paths]))
-        matched = [r for r, toks in route_tokens if toks and toks & touched]
-        if matched and matched[0] == affected_routes[0]:
-            overlap, where = 1.0, f"touches {matched[0]}, the most affected route"
-        elif matched:
-            overlap, where = 0.7, f"touches {', '.join(matched[:3])}"
-        elif not touched:
-            overlap, where = 0.5, "does not say what it touches"
-        else:
-            overlap, where = 0.35, "touches none of the affected routes"
+        overlap, reach, where, matched = _reach(ch, affected_routes, route_tokens)
         weight = KIND_WEIGHT[ch.kind]
         if ch.kind == "migration" and symptom == "p95_ms":
             weight = 1.0  # migrations are the classic cause of sudden slowness
         score = round(closeness * overlap * weight, 3)
         if score < MIN_SCORE:
             continue
+        onset_of = f"the onset ({first_signal} moved first)" if first_signal else "the onset"
         when = (
-            f"{minutes:.0f} min before the onset"
+            f"{minutes:.0f} min before {onset_of}"
             if minutes >= 0
-            else f"{-minutes:.0f} min after the onset (within clock skew)"
+            else f"{-minutes:.0f} min after {onset_of} (within clock skew)"
         )
         reason = f"{ch.kind} {when}; {where}"
-        out.append(Suspect(ch, score, reason, minutes, matched))
+        out.append(Suspect(ch, score, reason, minutes, matched, reach))
     out.sort(key=lambda s: -s.score)
     return out

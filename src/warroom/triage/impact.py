@@ -2,7 +2,9 @@
 
 `report.triage_aggregates` calls these in order: the routes worth a series (`route_scopes`),
 the significant changes in those series (`find_signals`), the one that names the incident
-(`primary_signal`), then the routes ranked by impact since the onset (`rank_routes`).
+(`primary_signal`), the earliest one still departed when it started, which dates the onset
+(`first_departure`), the routes ranked by impact since the onset (`rank_routes`), and whether
+it is only load (`is_load_only`: more traffic, same 5xx rate and latency).
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ import numpy as np
 import polars as pl
 
 from warroom.triage.model import RouteImpact
-from warroom.triage.onset import Signal, error_signal, latency_signal, traffic_signal
+from warroom.triage.onset import (
+    Signal,
+    error_signal,
+    impact_end,
+    latency_signal,
+    traffic_signal,
+)
 from warroom.triage.routes import is_key_flow
 from warroom.triage.sli import MINUTE, Aggregates, PhaseStats, Series, bucket_ms
 
 MAX_ROUTE_SERIES = 25
 MAX_ROUTES_SHOWN = 10
 MAX_RANKED_ROUTES = 500  # busiest, and most 5xx, since the onset
+SAME_METRIC_LEAD = 10
 
 
 def route_scopes(agg: Aggregates) -> list[str]:
@@ -90,6 +99,61 @@ def primary_signal(signals: list[Signal]) -> Signal:
     raise ValueError("no signal")
 
 
+def first_departure(signals: list[Signal], primary: Signal, ser: dict[str, Series]) -> Signal:
+    """The earliest signal that departed before `primary` and was still departed when it
+    started: a slow creep of latency that ends in errors dates the incident at the creep.
+
+    A signal that came back to its baseline before the primary one started is another event;
+    the same metric on another scope moves the onset only when clearly earlier
+    (`SAME_METRIC_LEAD` intervals): a few intervals apart they date the same change.
+    """
+    lead = primary
+    for s in sorted(signals, key=lambda x: x.index):
+        if s.index >= lead.index or s.scope not in ser:
+            continue
+        if s.metric == primary.metric and primary.index - s.index < SAME_METRIC_LEAD:
+            continue
+        values = np.nan_to_num(metric_values(ser[s.scope], s.metric), nan=s.before)
+        if impact_end(values, s.index, s.before, s.after) >= primary.index - 1:
+            lead = s
+            break
+    return lead
+
+
+def signal_name(s: Signal) -> str:
+    """What moved, for a sentence: "p95 of /search", "5xx rate of all routes"."""
+    where = "all routes" if s.scope == "*" else s.scope
+    kind = {"error_rate": "5xx rate of", "p95_ms": "p95 of", "requests": "traffic to"}[s.metric]
+    return f"{kind} {where}"
+
+
+def is_drop(s: Signal) -> bool:
+    return s.metric == "requests" and s.ratio < 1
+
+
+def is_load_only(
+    primary: Signal,
+    signals: list[Signal],
+    affected: list[RouteImpact],
+    before: PhaseStats | None,
+    during: PhaseStats | None,
+) -> bool:
+    """More traffic and nothing worse: no 5xx-rate or latency signal anywhere, the overall 5xx
+    rate and p95 held, and no retry storm (repeated request ids). Load, not an incident."""
+    if primary.metric != "requests" or primary.ratio < 1:
+        return False
+    if any(s.metric in ("error_rate", "p95_ms") for s in signals):
+        return False
+    if any((r.repeated_request_ids or 0.0) >= 0.2 for r in affected):
+        return False
+    if before is None or during is None:
+        return False
+    if during.error_rate > max(2 * before.error_rate, before.error_rate + 0.01):
+        return False
+    b95, d95 = before.p95_ms, during.p95_ms
+    return not (b95 and d95 and d95 > 1.5 * b95)
+
+
 def metric_values(s: Series, metric: str) -> np.ndarray:
     if metric == "error_rate":
         return s.error_rate
@@ -103,11 +167,15 @@ def rank_routes(
     before: dict[str, PhaseStats],
     during: dict[str, PhaseStats],
     signals: list[Signal],
-    metric: str,
+    primary: Signal,
     onset: datetime,
     end: datetime,
 ) -> list[RouteImpact]:
-    flagged = {s.scope for s in signals}
+    """Routes by impact since the onset. For a traffic drop the impact is the requests lost,
+    and the routes hit are those that lost at least half their traffic."""
+    metric = primary.metric
+    drop = is_drop(primary)
+    flagged = {s.scope for s in signals if not drop or is_drop(s)}
     ids = (
         agg.request_ids.filter(
             (pl.col("minute") >= pl.lit(onset).cast(MINUTE))
@@ -125,6 +193,8 @@ def rank_routes(
         excess_err = d.errors - rate_b * d.requests
         slow = max(slow_excess.get(route, 0.0), 0.0)
         surplus = d.requests - (b.per_minute * d.minutes if b else 0.0)
+        if drop:
+            surplus = -surplus  # requests lost
         weights = {
             "error_rate": (1.0, 0.5, 0.1),
             "p95_ms": (0.5, 1.0, 0.1),
@@ -138,6 +208,9 @@ def rank_routes(
             and d.error_rate >= 2 * rate_b
             and d.error_rate >= 0.02
         )
+        if drop:
+            lost_half = b is not None and b.requests >= 30 and d.per_minute <= 0.5 * b.per_minute
+            affected = route in flagged or lost_half
         rep = repeated.get(route)
         out.append(
             RouteImpact(

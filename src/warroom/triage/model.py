@@ -104,12 +104,17 @@ class TriageReport:
     changes_considered: int = 0
     summary: str = ""
     duplicates: Duplicates | None = None  # keys that took effect twice (double charges)
+    app_log_clock: dict[str, Any] | None = None  # the offset app-log times were read with
+    corroboration: dict[str, Any] | None = None  # a second source's reading (logs + metrics)
 
     def headline(self) -> str:
         """A one-line title for declaring the incident."""
         if not self.incident:
             return self.summary or "No incident detected"
         at = self.onset.strftime("%H:%M UTC") if self.onset else "?"
+        if self.window.get("ongoing") is False and self.window.get("end"):
+            ended = datetime.fromisoformat(self.window["end"])
+            at = f"{at}, ended {ended:%H:%M UTC}"
         affected = [r for r in self.routes if r.affected] or self.routes[:1]
         where = affected[0].route if len(affected) == 1 else f"{len(affected)} routes"
         if len(affected) > 1:
@@ -134,8 +139,9 @@ class TriageReport:
         extra = ""
         if r.repeated_request_ids and r.repeated_request_ids >= 0.2:
             extra = f", {r.repeated_request_ids:.0%} repeated request ids: retry storm"
-        verb = "Traffic surge" if ratio >= 1 else "Traffic drop"
-        return f"{verb} on {where} since {at} (x{ratio:.1f}{extra})"
+        if ratio < 1:
+            return f"Traffic to {where} fell to {ratio:.0%} since {at}"
+        return f"Traffic surge on {where} since {at} (x{ratio:.1f}{extra})"
 
     def to_dict(self) -> dict[str, Any]:
         s = self.series
@@ -159,6 +165,8 @@ class TriageReport:
             "formats": self.formats,
             "lines": self.lines.to_dict(),
             "duplicates": self.duplicates.to_dict(limit=50) if self.duplicates else None,
+            "app_log_clock": self.app_log_clock,
+            "corroboration": self.corroboration,
             "series": None
             if s is None
             else {

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 
 MIN_BASELINE = 8  # intervals before a change point
 MIN_AFTER = 4
 ALPHA = 1e-4  # after Bonferroni over split points
+MIN_BURST = 2  # intervals of a short outage
+MAX_BURST = 90  # longer bursts are steps that ended, found by the step fit
+MIN_BURST_ERRORS = 10
+# a traffic step must exceed this many robust sds of the baseline's log counts: 1.5, as on a
+# quiet route Poisson noise alone is a third of a log unit, and a halving is already required
+TRAFFIC_SDS = 1.5
 
 
 def f_sf(x: float, d1: float, d2: float) -> float:
@@ -76,6 +83,7 @@ class Fit:
     after: float  # weighted mean after the change
     end: float  # fitted level at the last interval
     baseline_sd: float  # robust spread of the baseline intervals
+    stop: int | None = None  # a burst: the first interval after it
 
 
 def fit_change(
@@ -151,20 +159,49 @@ def fit_change(
 def best_fit(
     x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
 ) -> Fit | None:
-    """The model (step or ramp) that explains the series best: the largest F statistic."""
-    fits = [f for f in (fit_change(x, y, w, model=m) for m in models) if f is not None]
-    return max(fits, key=lambda f: f.f_stat) if fits else None
+    """The model (step, ramp, or both) that explains the series best, by BIC: the residual
+    error, with a penalty per parameter (a step with a drifting level after it is not a ramp
+    starting long before the first error)."""
+    ok = np.isfinite(y) if w is None else np.isfinite(y) & (w > 0)
+    n = int(ok.sum())
+    best: tuple[float, Fit] | None = None
+    for m in models:
+        fit = fit_change(x, y, w, model=m)
+        if fit is None:
+            continue
+        extra = 2 if m == "step+ramp" else 1
+        dof = max(n - extra - 1, 1)
+        bic = -n * math.log1p(fit.f_stat * extra / dof) + extra * math.log(n)
+        if best is None or bic < best[0]:
+            best = (bic, fit)
+    return best[1] if best else None
 
 
 def find_rise(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    models: tuple[str, ...],
+    *,
+    burst: bool = True,
 ) -> Fit | None:
-    """The significant rise in y, if any: binary segmentation on the part before a fall.
+    """The significant rise in y, if any: a step or ramp, else a burst that ended.
 
     When the best split is a fall (the incident ended inside the data, or the data starts
     mid-incident), the rise is looked for before it; the level "after" is then averaged only
-    until the series came back down.
+    until the series came back down. A short outage in a long log fits no single split well
+    (the healthy time after it dilutes it): `fit_burst` then looks for it as a segment.
     """
+    fit = _step_rise(x, y, w, models)
+    if fit is not None or not burst:
+        return fit
+    seg = fit_burst(y, w)
+    return seg if seg is not None and seg.p_value <= ALPHA else None
+
+
+def _step_rise(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, models: tuple[str, ...]
+) -> Fit | None:
     end = len(y)
     for _ in range(4):
         fit = best_fit(x[:end], y[:end], None if w is None else w[:end], models)
@@ -185,8 +222,65 @@ def find_rise(
         ok = np.isfinite(ys) & (ws > 0)
         if ok.any():
             level = float(np.average(ys[ok], weights=ws[ok]))
-            fit = replace(fit, after=level, end=level)
+            fit = replace(fit, after=level, end=level, stop=k + fall.index)
     return fit
+
+
+def fit_burst(y: np.ndarray, w: np.ndarray | None = None) -> Fit | None:
+    """The segment [k, j) of `MIN_BURST` to `MAX_BURST` intervals whose level rose most clearly
+    above the rest, with its F-test (two change points) against "no change".
+
+    Bonferroni-corrected over every (start, length) pair searched. The fit's `after` and
+    `end` are the level inside the segment, `before` the level outside it.
+    """
+    w = np.ones_like(y) if w is None else w.astype(float)
+    keep = np.isfinite(y) & (w > 0)
+    y, w = y[keep].astype(float), w[keep]
+    n = len(y)
+    if n < MIN_BASELINE + MIN_BURST:
+        return None
+    w = w / w.mean()
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    cy = np.concatenate([[0.0], np.cumsum(w * y)])
+    sw, sy, syy = cw[-1], cy[-1], float(np.sum(w * y * y))
+    ks = np.arange(MIN_BASELINE, n - MIN_BURST + 1)
+    lengths = np.arange(MIN_BURST, MAX_BURST + 1)
+    js = ks[:, None] + lengths[None, :]
+    valid = js <= n
+    js = np.minimum(js, n)
+    w_in = cw[js] - cw[ks][:, None]
+    s_in = cy[js] - cy[ks][:, None]
+    w_out = sw - w_in
+    s_out = sy - s_in
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rises = s_in / w_in > s_out / w_out
+        sse1 = syy - s_in * s_in / w_in - s_out * s_out / w_out
+    ok = valid & rises & (w_out > 0) & (w_in > 0)
+    if not ok.any():
+        return None
+    sse1 = np.where(ok, sse1, np.inf)
+    bi, bj = np.unravel_index(int(np.argmin(sse1)), sse1.shape)
+    k, j = int(ks[bi]), int(js[bi, bj])
+    sse0 = syy - sy * sy / sw
+    sse = max(float(sse1[bi, bj]), 1e-12 * max(sse0, 1e-12))
+    dof = n - 3
+    f_stat = ((sse0 - sse) / 2) / (sse / dof) if sse0 > sse and dof > 0 else 0.0
+    p_value = f_sf(f_stat, 2, dof) * int(ok.sum()) if f_stat > 0 else 1.0
+    inside = float(np.average(y[k:j], weights=w[k:j]))
+    before_y = y[:k]
+    mad = float(np.median(np.abs(before_y - np.median(before_y)))) * 1.4826
+    outside = np.concatenate([y[:k], y[j:]])
+    outside_w = np.concatenate([w[:k], w[j:]])
+    return Fit(
+        index=int(np.flatnonzero(keep)[k]),
+        f_stat=float(f_stat),
+        p_value=min(p_value, 1.0),
+        before=float(np.average(outside, weights=outside_w)),
+        after=inside,
+        end=inside,
+        baseline_sd=mad,
+        stop=int(np.flatnonzero(keep)[j - 1]) + 1,
+    )
 
 
 @dataclass(frozen=True)
@@ -201,11 +295,14 @@ class Signal:
     before: float
     after: float  # level after the change, in the metric's unit
     ratio: float
+    at: datetime | None = None  # when the change started (the report fills it in)
+    stop: int | None = None  # the first interval back at the baseline, when it came back
 
     def to_dict(self) -> dict[str, object]:
         return {
             "metric": self.metric,
             "scope": self.scope,
+            "at": self.at.isoformat() if self.at else None,
             "p_value": float(f"{self.p_value:.3g}"),
             "before": round(self.before, 4),
             "after": round(self.after, 4),
@@ -220,13 +317,17 @@ def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal
     x = np.arange(len(requests), dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(requests > 0, errors / np.maximum(requests, 1), np.nan)
-    fit = find_rise(x, rate, requests, ("step", "ramp"))
+    # too few 5xx for a burst to pass `_burst_counts`: skip its search
+    burst = errors.sum() >= MIN_BURST_ERRORS
+    fit = find_rise(x, rate, requests, ("step", "ramp", "step+ramp"), burst=burst)
     if fit is None:
         return None
     after = max(fit.after, min(fit.end, 1.0))
     excess = (after - fit.before) * requests[fit.index :].sum()
     floor = max(0.02, 3 * fit.baseline_sd, fit.before)  # at least doubled, two points up
     if after - fit.before < floor or excess < 10:
+        return None
+    if fit.stop is not None and not _burst_counts(fit, requests, errors):
         return None
     return Signal(
         "error_rate",
@@ -237,7 +338,18 @@ def error_signal(scope: str, requests: np.ndarray, errors: np.ndarray) -> Signal
         fit.before,
         after,
         after / fit.before if fit.before > 0 else math.inf,
+        stop=fit.stop,
     )
+
+
+def _burst_counts(fit: Fit, requests: np.ndarray, errors: np.ndarray) -> bool:
+    """A burst of 5xx is real only with enough errors in it: at least `MIN_BURST_ERRORS` beyond
+    the baseline's rate, and far beyond its Poisson noise (a few 5xx on a quiet route in two
+    minutes are not an outage)."""
+    seg = slice(fit.index, fit.stop)
+    n, e = float(requests[seg].sum()), float(errors[seg].sum())
+    expected = fit.before * n
+    return e - expected >= MIN_BURST_ERRORS and e - expected >= 6 * math.sqrt(max(expected, 1))
 
 
 def latency_signal(
@@ -258,9 +370,13 @@ def latency_signal(
         return None
     y = np.where(ok, series / scale, np.nan)
     x = np.arange(len(y), dtype=float)
-    fit = find_rise(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp"))
+    fit = find_rise(x, y, np.sqrt(np.where(ok, latency_n, 0)), ("step", "ramp", "step+ramp"))
     if fit is None or fit.p_value > ALPHA or fit.before <= 0:
         return None
+    if fit.stop is not None and (
+        fit.stop - fit.index < MIN_AFTER or latency_n[fit.index : fit.stop].sum() < 100
+    ):
+        return None  # a slow minute or two on a quiet route is not an outage
     level = max(fit.after, fit.end)
     # at least +50 % at the end and +25 % on average, well beyond the baseline's spread
     if level < 1.5 * fit.before or fit.after < 1.25 * fit.before:
@@ -268,6 +384,11 @@ def latency_signal(
     if level - fit.before < 4 * fit.baseline_sd:
         return None
     k = fit.index
+    # intervals with too few samples to fit on still date the start: walk back over those
+    # just before the split that are already past halfway to the new level
+    mid = fit.before + (level - fit.before) / 2
+    while k > 0 and not ok[k - 1] and latency_n[k - 1] > 0 and series[k - 1] / scale >= mid:
+        k -= 1
     before_p95 = float(np.nanmedian(np.where(ok[:k], p95[:k], np.nan)))
     tail = p95[k:][ok[k:]]
     after_p95 = float(np.nanmedian(tail[-max(3, len(tail) // 3) :])) if len(tail) else before_p95
@@ -280,6 +401,7 @@ def latency_signal(
         before_p95,
         after_p95,
         after_p95 / before_p95 if before_p95 > 0 else math.inf,
+        stop=fit.stop,
     )
 
 
@@ -294,12 +416,17 @@ def traffic_signal(scope: str, requests: np.ndarray) -> Signal | None:
         return None
     k = fit.index
     shift = fit.after - fit.before
-    local_before = requests[max(0, k - 10) : k].mean()
-    local_after = requests[k : k + 10].mean()
-    local = math.log((local_after + 1) / (local_before + 1))
-    if abs(shift) < math.log(2) or abs(local) < math.log(2) or np.sign(local) != np.sign(shift):
+    # in practice: the mean traffic doubled or halved, and the 15 intervals either side of the
+    # split moved half as much the same way (raw counts: log1p shrinks a quiet route's drop)
+    whole = math.log((requests[k:].mean() + 0.5) / (requests[:k].mean() + 0.5))
+    local_before = requests[max(0, k - 15) : k].mean()
+    local_after = requests[k : k + 15].mean()
+    local = math.log((local_after + 0.5) / (local_before + 0.5))
+    if abs(whole) < math.log(2) or abs(local) < math.log(1.5) or np.sign(local) != np.sign(whole):
         return None
-    if abs(shift) < 4 * fit.baseline_sd:
+    if np.sign(shift) != np.sign(whole):
+        return None
+    if abs(shift) < TRAFFIC_SDS * fit.baseline_sd:
         return None
     before, after = math.expm1(fit.before), math.expm1(fit.after)
     return Signal(

@@ -50,7 +50,8 @@ def render_markdown(report: TriageReport) -> str:
         out += [
             f"- **Onset:** {report.onset.isoformat() if report.onset else '-'}",
             f"- **Window:** {w.get('start')} to {w.get('end')}"
-            + (" (ongoing)" if w.get("ongoing") else ""),
+            + (" (ongoing)" if w.get("ongoing") else " (ended)"),
+            f"- **First sign:** {w.get('first_signal')}",
             f"- **Suggested severity:** {sev.get('severity')}: {sev.get('reason')}",
             f"- **Clients affected:** {report.clients.get('affected')} of "
             f"{report.clients.get('active_since_onset')} ({report.clients.get('share', 0):.0%})",
@@ -68,6 +69,9 @@ def render_markdown(report: TriageReport) -> str:
         out.append("")
         if report.signatures:
             out.append("### Log signatures since the onset")
+            clock = report.app_log_clock or {}
+            if clock.get("source") in ("given", "estimated"):
+                out.append(f"_App-log times read at UTC{clock['offset']}: {clock['evidence']}._")
             for s in report.signatures[:8]:
                 out.append(f"- {s.status}, {s.before} -> {s.during}: `{s.template[:150]}`")
             out.append("")
@@ -86,5 +90,9 @@ def render_markdown(report: TriageReport) -> str:
     if report.duplicates is not None and report.duplicates.duplicates:
         out += ["### Duplicate effects", f"- {report.duplicates.headline()}", ""]
     ln = report.lines
-    out.append(f"_Lines: {ln.read} read, {ln.parsed} parsed, {ln.skipped} skipped._")
+    asked = report.window.get("metrics")  # read from a metrics store (triage.metrics)
+    if asked:
+        out.append(f"_Source: {', '.join(report.formats)}, step {asked['step_seconds']} s._")
+    if ln.read or not asked:
+        out.append(f"_Lines: {ln.read} read, {ln.parsed} parsed, {ln.skipped} skipped._")
     return "\n".join(out) + "\n"

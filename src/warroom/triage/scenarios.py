@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from warroom.core.errors import InvalidInput
+from warroom.triage.scenarios_hard import HARD_SCENARIOS, apply, change
 
 SCENARIOS = (
     "deploy_5xx",
@@ -27,6 +28,7 @@ SCENARIOS = (
     "retry_storm",
     "upstream_timeout",
     "latency_creep",
+    *HARD_SCENARIOS,
 )
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -78,19 +80,21 @@ def generate(
     minutes: int = 180,
     per_minute: int = 200,
     onset_minute: int = 117,
+    start: datetime = START,
 ) -> ScenarioTruth:
-    """Write the access log, app log and changes of scenario `name` into `out_dir`."""
+    """Write the access log, app log and changes of scenario `name` into `out_dir`, the logs
+    beginning at `start` (a fixed day by default: same seed, same files)."""
     if name not in SCENARIOS:
         raise InvalidInput(f"unknown scenario {name!r}: use one of {', '.join(SCENARIOS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    onset = START + timedelta(minutes=onset_minute)
+    onset = start + timedelta(minutes=onset_minute)
     rows = _baseline(rng, minutes, per_minute)
     t_after = rows["t"] >= onset_minute * 60.0
     route = rows["route"]
     changes: list[dict[str, Any]] = [
-        _change(
+        change(
             "C-31",
             onset - timedelta(minutes=150),
             "config",
@@ -102,12 +106,13 @@ def generate(
     app_events: list[tuple[float, str]] = []
     truth: dict[str, Any] = {"incident": True, "onset": onset, "top_suspect": None}
     log_format = "combined"
+    app_shift = 0.0
 
     if name == "deploy_5xx":
         hit = t_after & (route == "/checkout") & (rng.random(len(route)) < 0.4)
         rows["status"][hit] = rng.choice([500, 502], hit.sum(), p=[0.8, 0.2])
         changes += [
-            _change(
+            change(
                 "D-104",
                 onset - timedelta(minutes=4),
                 "deploy",
@@ -115,7 +120,7 @@ def generate(
                 ["/checkout", "services/checkout/coupons.py"],
                 "checkout v2.14.0: coupon rules",
             ),
-            _change(
+            change(
                 "F-7",
                 onset + timedelta(minutes=25),
                 "flag",
@@ -138,7 +143,7 @@ def generate(
         hit = t_after & (route == "/api/orders/{id}")
         rows["latency"][hit] *= 3.2
         changes += [
-            _change(
+            change(
                 "M-12",
                 onset - timedelta(minutes=6),
                 "migration",
@@ -146,7 +151,7 @@ def generate(
                 ["db/migrations/0042_orders_drop_index.sql", "/api/orders"],
                 "drop unused index on orders.customer_id",
             ),
-            _change(
+            change(
                 "D-88",
                 onset - timedelta(minutes=80),
                 "deploy",
@@ -167,9 +172,9 @@ def generate(
         truth.update(top_route="/api/orders/{id}", top_suspect="M-12")
     elif name == "healthy":
         changes += [
-            _change(
+            change(
                 "D-95",
-                START + timedelta(minutes=60),
+                start + timedelta(minutes=60),
                 "deploy",
                 "search",
                 ["services/search/ranker.py"],
@@ -183,7 +188,7 @@ def generate(
         rows["status"][hit & (rng.random(len(route)) < 0.15)] = 503
         rows = _add_retries(rng, rows, hit, copies=4)
         changes += [
-            _change(
+            change(
                 "F-9",
                 onset - timedelta(minutes=3),
                 "flag",
@@ -222,10 +227,10 @@ def generate(
                     )
                 )
         changes += [
-            _change(
+            change(
                 "D-90", onset - timedelta(hours=4), "deploy", "search", ["/search"], "search v3.1"
             ),
-            _change(
+            change(
                 "I-5",
                 onset + timedelta(minutes=20),
                 "infra",
@@ -240,11 +245,18 @@ def generate(
         grow = 1.0 + 3.0 * (rows["t"][hit] - onset_minute * 60.0) / ((minutes - onset_minute) * 60)
         rows["latency"][hit] *= grow
         truth.update(top_route="/search", top_suspect=None)
+    else:
+        hard = apply(name, rng, rows, onset=onset, onset_minute=onset_minute, minutes=minutes)
+        rows = hard.rows
+        changes += hard.changes
+        app_events += hard.app_events
+        truth.update(hard.truth)
+        app_shift = hard.app_log_shift_s
 
     access = out / ("access.jsonl" if log_format == "json" else "access.log")
-    n = _write_access(access, rows, log_format)
+    n = _write_access(access, rows, log_format, start=start)
     app = out / "app.log"
-    _write_app_log(app, rng, minutes, app_events)
+    _write_app_log(app, rng, minutes, app_events, start=start, shift_s=app_shift)
     changes_path = out / "changes.jsonl"
     changes_path.write_text("".join(json.dumps(c) + "\n" for c in changes))
     return ScenarioTruth(
@@ -258,21 +270,11 @@ def generate(
         changes=changes_path,
         log_format=log_format,
         lines=n,
+        extra={k: v for k, v in truth.items() if k not in _TRUTH_KEYS},
     )
 
 
-def _change(
-    cid: str, at: datetime, kind: str, service: str, paths: list[str], description: str
-) -> dict[str, Any]:
-    return {
-        "id": cid,
-        "at": at.isoformat().replace("+00:00", "Z"),
-        "kind": kind,
-        "service": service,
-        "paths": paths,
-        "description": description,
-        "author": "alice@example.com",
-    }
+_TRUTH_KEYS = frozenset({"incident", "onset", "top_route", "top_suspect"})
 
 
 def _hex(rng: np.random.Generator) -> str:
@@ -330,10 +332,40 @@ def _paths(rng: np.random.Generator, routes: np.ndarray) -> np.ndarray:
     return out.astype(str)
 
 
-def _write_access(path: Path, rows: dict[str, np.ndarray], log_format: str) -> int:
+def write_traffic(
+    name: str,
+    path: str | Path,
+    start: datetime,
+    *,
+    recovered: bool,
+    seed: int = 0,
+    minutes: int = 30,
+    per_minute: int = 200,
+    log_format: str = "combined",
+) -> int:
+    """The traffic of `minutes` from `start` (a drill's "after the fix"): the baseline when
+    `recovered`, else with scenario `name`'s fault going on. Returns the lines written."""
+    rng = np.random.default_rng(seed)
+    rows = _baseline(rng, minutes, per_minute)
+    if not recovered:
+        route = rows["route"]
+        if name == "deploy_5xx":
+            hit = (route == "/checkout") & (rng.random(len(route)) < 0.4)
+            rows["status"][hit] = 500
+        elif name in ("upstream_timeout", "retry_storm"):
+            hit = (route == "/search") & (rng.random(len(route)) < 0.3)
+            rows["status"][hit] = 504
+        elif name != "healthy":
+            rows["latency"][(route == "/search") | (route == "/api/orders/{id}")] *= 3.2
+    return _write_access(Path(path), rows, log_format, start=start)
+
+
+def _write_access(
+    path: Path, rows: dict[str, np.ndarray], log_format: str, *, start: datetime = START
+) -> int:
     rng = np.random.default_rng(len(rows["t"]))
     ts = pl.Series(
-        [START + timedelta(seconds=float(s)) for s in rows["t"]], dtype=pl.Datetime("us", "UTC")
+        [start + timedelta(seconds=float(s)) for s in rows["t"]], dtype=pl.Datetime("us", "UTC")
     )
     paths = _paths(rng, rows["route"])
     client = [f"10.{c // 250}.{c % 250}.{(c * 7) % 250 + 1}" for c in rows["client"]]
@@ -392,8 +424,15 @@ _APP_BASE = [
 
 
 def _write_app_log(
-    path: Path, rng: np.random.Generator, minutes: int, events: list[tuple[float, str]]
+    path: Path,
+    rng: np.random.Generator,
+    minutes: int,
+    events: list[tuple[float, str]],
+    *,
+    start: datetime = START,
+    shift_s: float = 0.0,
 ) -> None:
+    """Plain app-log lines around `events`; stamped without an offset, `shift_s` off UTC."""
     base_t = np.sort(rng.random(minutes * 12) * minutes * 60)
     lines = [
         (
@@ -411,5 +450,5 @@ def _write_app_log(
     lines.sort(key=lambda x: x[0])
     with path.open("w") as f:
         for t, text in lines:
-            stamp = START + timedelta(seconds=t)
+            stamp = start + timedelta(seconds=t + shift_s)
             f.write(f"{stamp:%Y-%m-%d %H:%M:%S},{stamp.microsecond // 1000:03d} {text}\n")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from warroom.core.errors import UnknownFormat
 from warroom.triage import native
 from warroom.triage.parse import (
     LineStats,
@@ -29,6 +30,7 @@ LATENCY_BASE = 1.1
 MIN_LATENCY_MS = 0.01
 
 MINUTE = pl.Datetime("us", "UTC")
+CONTIGUOUS = timedelta(minutes=5)  # minutes this close together are one stretch of data
 
 
 def latency_bucket(ms: pl.Expr) -> pl.Expr:
@@ -164,6 +166,7 @@ def aggregate_access_logs(
     accs = [_Accumulator(k) for k in range(4)]
     lines = LineStats()
     formats: dict[str, str] = {}
+    per_file: dict[str, list[Any]] = {}  # label -> [read, parsed, first skipped line]
     fold = None
     if native.available():
         fold = native.NativeFold(aggregate_frame, input_bytes=input_size(paths))
@@ -178,6 +181,11 @@ def aggregate_access_logs(
     ):
         formats[spec.label] = spec.log_format
         lines.add(stats)
+        counts = per_file.setdefault(spec.label, [0, 0, None])
+        counts[0] += stats.read
+        counts[1] += stats.parsed
+        if counts[2] is None and stats.samples:
+            counts[2] = stats.samples[0]
         if part is not None:
             for acc, frame in zip(accs, part, strict=True):
                 acc.add(frame)
@@ -187,6 +195,7 @@ def aggregate_access_logs(
         for part in parts:
             for acc, frame in zip(accs, part, strict=True):
                 acc.add(frame)
+    _refuse_unreadable(per_file)
     if all(acc.merged is None and not acc.pending for acc in accs):
         for acc, frame in zip(accs, aggregate_frame(empty_frame()), strict=True):
             acc.add(frame)
@@ -200,6 +209,21 @@ def aggregate_access_logs(
         formats=formats,
         client_sample_level=accs[2].level,
     )
+
+
+def _refuse_unreadable(per_file: dict[str, list[Any]]) -> None:
+    """A file with lines of which none could be read is the wrong file, not a quiet log:
+    "no incident detected" over it would be a false all-clear."""
+    for label, (read, parsed, first) in per_file.items():
+        if read and not parsed:
+            line = f"; its first line: {first.text[:200]!r} ({first.reason})" if first else ""
+            raise UnknownFormat(
+                f"no line of {label} could be read as an access log "
+                f"({read:,} line{'s' if read != 1 else ''}){line}. "
+                "Is it the access log? Force a format with --log-format, or for JSON name "
+                "the fields with --field (see docs/triage.md)",
+                field="access_logs",
+            )
 
 
 # --- series over intervals -------------------------------------------------------------------
@@ -255,8 +279,15 @@ def make_grid(agg: Aggregates, max_points: int = 1440) -> Grid | None:
     total = int(cum[-1])
     lo = int((cum < 0.0005 * total).sum())
     hi = min(int((cum < 0.9995 * total).sum()), per_minute.height - 1)
-    first = per_minute["minute"][lo]
-    last = per_minute["minute"][hi]
+    # a quiet first or last minute is still data, not a clock jump: the range grows back over
+    # the trimmed minutes that follow on from it without a gap
+    stamps = per_minute["minute"].to_list()
+    while lo > 0 and stamps[lo] - stamps[lo - 1] <= CONTIGUOUS:
+        lo -= 1
+    while hi < len(stamps) - 1 and stamps[hi + 1] - stamps[hi] <= CONTIGUOUS:
+        hi += 1
+    first = stamps[lo]
+    last = stamps[hi]
     assert isinstance(first, datetime) and isinstance(last, datetime)
     span_min = int((last - first).total_seconds() // 60) + 1
     minutes = max(1, math.ceil(span_min / max_points))

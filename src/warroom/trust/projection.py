@@ -51,6 +51,8 @@ PROJECTED = (
     "skipped_stages",
     "security",
     "drill",
+    "type",
+    "private",
     "commander",
     "created_by",
     "created_at",
@@ -122,6 +124,8 @@ def _declared(e: EventLike) -> State:
         "skipped_stages": [],
         "security": bool(d.get("security", False)),
         "drill": bool(d.get("drill", False)),
+        "type": str(d.get("type") or "availability"),
+        "private": bool(d.get("private", False)),
         "commander": None,
         "created_by": e.actor,
         "created_at": e.at,
@@ -188,7 +192,7 @@ def _apply(state: State, e: EventLike) -> None:
         case Kind.FIELDS_UPDATED:
             for name, value in (d.get("fields") or {}).items():
                 if name in row:
-                    row[name] = bool(value) if name == "security" else value
+                    row[name] = bool(value) if name in ("security", "private") else value
 
 
 # --- reading the stored state ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from warroom import __version__
 from warroom.core import registry
-from warroom.core.config import Settings, load_settings
+from warroom.core.config import Settings, load_settings, prepare_database_dir
 from warroom.core.db import Database
 from warroom.core.errors import WarroomError
 from warroom.core.worker import Scheduler
@@ -47,7 +47,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
-    app.state.db = database or Database(settings.database_url)
+    if database is None:
+        prepare_database_dir(settings)
+        database = Database(settings.database_url)
+    app.state.db = database
 
     @app.exception_handler(WarroomError)
     async def warroom_error(request: Request, exc: WarroomError) -> Response:

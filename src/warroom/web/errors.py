@@ -89,6 +89,9 @@ LINKS: dict[str, tuple[str, str]] = {
     "data_restore": ("See the incidents", "/"),
     "data_cleanup": ("See the incidents", "/"),
     "data_dry_run": ("Open {incident}", "/incidents/{incident}"),
+    "list_evidence": ("See the evidence", "/incidents/{incident}#security"),
+    "start_clock": ("Start the clock", "/incidents/{incident}#security"),
+    "record_notification": ("Record the notification", "/incidents/{incident}#security"),
 }
 
 # Where a link goes when its hint names no incident (the desk-wide page of the same thing).

@@ -30,7 +30,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import MutableHeaders
 
+from warroom.access.identity import Role
 from warroom.core.errors import AuthFailed, Forbidden, Hint, WarroomError
+from warroom.incidents import privacy
 from warroom.web import errors, guard
 from warroom.web import identity as who
 
@@ -91,7 +93,18 @@ class AccessMiddleware:
         if answer is not None:
             await answer(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        # Who reads, for the store's private-incident rule (warroom.incidents.privacy).
+        identity = scope.get("state", {}).get("identity")
+        reader = (
+            None
+            if identity is None
+            else privacy.Reader(identity.name, sees_all=identity.role is Role.ADMIN)
+        )
+        token = privacy.enter(reader)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            privacy.leave(token)
 
     @staticmethod
     def _headers(path: str, send: Send) -> Send:

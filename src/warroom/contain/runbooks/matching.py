@@ -16,7 +16,7 @@ from warroom import incidents
 from warroom.contain.runbooks.parsing import Runbook, load_all
 from warroom.core.config import Settings
 from warroom.core.db import Database
-from warroom.incidents import artifacts, timeline
+from warroom.incidents import artifacts, incident_types, timeline
 
 
 @dataclass
@@ -96,9 +96,13 @@ def suggest(
     books = runbooks if runbooks is not None else load_all(settings or Settings())
     inc = incidents.get(db, key)
     text, alerts, services, routes = _context(db, inc)
+    typed = incident_types.resolve(inc.type, settings).runbooks  # e.g. security-incident
     out: list[Match] = []
     for rb in books.values():
         score, reasons = 0, []
+        if rb.name in typed:
+            score += 3
+            reasons.append(f"a {inc.type.replace('_', ' ')} incident")
         for a in rb.alerts:
             if a.lower() in alerts or _word_in(a, text):
                 score += 3

@@ -21,7 +21,7 @@ from warroom.web.api.schemas_incidents import (
     SeveritySuggestionOut,
     TaskOut,
 )
-from warroom.web.deps import ActorDep, DbDep
+from warroom.web.deps import ActorDep, DbDep, SettingsDep
 from warroom.web.guard import ROLE_JSON, ROLE_PATH, STAGE_JSON, require
 from warroom.web.listquery import ListQueryDep, next_href
 
@@ -47,6 +47,8 @@ class DeclareIn(BaseModel):
     reporter_contact: str = Field("", max_length=200)
     security: bool = False
     commander: str | None = Field(None, max_length=200)
+    type: str | None = Field(None, max_length=40, description="availability, security, ...")
+    private: bool | None = Field(None, description="Default: the type's (security: private).")
 
 
 class StageIn(BaseModel):
@@ -114,9 +116,9 @@ class FactorsIn(BaseModel):
     response_model=IncidentOut,
     dependencies=[require("incident.declare")],
 )
-def declare(body: DeclareIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+def declare(body: DeclareIn, db: DbDep, actor: ActorDep, settings: SettingsDep) -> dict[str, Any]:
     """Declare an incident."""
-    inc = incidents.declare(db, actor=actor, **body.model_dump())
+    inc = incidents.declare(db, actor=actor, settings=settings, **body.model_dump())
     return inc.to_dict()
 
 

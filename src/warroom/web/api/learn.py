@@ -193,6 +193,9 @@ class ReportOut(BaseModel):
     update_punctuality: UpdatePunctualityOut
     action_items: ActionSummaryOut
     recurrences: list[RecurrenceOut]
+    missed_deadlines: list[dict[str, Any]] = Field(
+        description="Regulatory clocks that passed their deadline: incident, clock, due_at."
+    )
 
 
 # The documents some endpoints answer instead of JSON, for the OpenAPI description.

@@ -62,6 +62,8 @@ class IncidentOut(BaseModel):
     reporter: str
     reporter_contact: str
     security: bool
+    type: str = Field(examples=["security"])
+    private: bool = Field(description="Only its participants and admins see it.")
     drill: bool
     commander: str | None
     roles: dict[str, str] = Field(description="role -> person (participants are separate).")

@@ -57,7 +57,10 @@ def contain_panel(db: Database, inc: Incident, settings: Settings) -> tuple[str,
         ctx["errors"].append(errors.page_context(exc))
     verdicts = timeline.read(db, inc.key, kinds=VERDICT_KINDS)
     ctx["verdict"] = verdicts[-1] if verdicts else None
-    ctx["drill_logs"] = (ctx["drill"]["d"].files.get("access_log") if ctx["drill"] else None) or ""
+    # A drill's logs on the server, one a line: its evidence and, once written, the traffic
+    # after the fix (the verify form is filled in with them).
+    files = ctx["drill"]["d"].files if ctx["drill"] else {}
+    ctx["drill_logs"] = "\n".join(files[k] for k in ("access_log", "after_fix_log") if k in files)
     return "contain_panel.html", ctx
 
 

@@ -1,4 +1,5 @@
-"""Pages of drills: the list with each drill's clock and scorecard, starting one, ending one.
+"""Pages of drills: the list with each drill's clock and scorecard, starting one, writing its
+traffic after the fix (for verify), ending one.
 
 A drill's logs are written on the server, in `[drills] dir` of warroom.toml (relative to that
 file; default its directory, else the server's working directory), one new directory each.
@@ -64,6 +65,12 @@ def drill_start(
         ),
         ok="/incidents/{result.incident_key}",
     )
+
+
+@router.post("/incidents/{key}/drill/after-fix", dependencies=[require("drill.run")])
+def drill_after_fix(key: str, db: DbDep) -> Response:
+    """Write the drill's 30 minutes after the fix next to its logs, then judge them below."""
+    return forms.act(f"/incidents/{key.upper()}#verify", lambda: drills.after_fix(db, key))
 
 
 @router.post("/incidents/{key}/drill/end", dependencies=[require("drill.run")])

@@ -16,7 +16,7 @@ from warroom.comms import heartbeat, updates
 from warroom.comms.updates import CommsConfig
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.errors import InvalidInput
-from warroom.incidents import artifacts, desk, timeline
+from warroom.incidents import artifacts, desk, incident_types, timeline
 from warroom.web import errors, forms, panels
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 from warroom.web.guard import ROLE_FORM, STAGE_FORM, require
@@ -80,6 +80,7 @@ def _declare_page(
             "error": errors.page_context(error) if error else None,
             "DEFINITIONS": DEFINITIONS,
             "SEVERITY_NAMES": SEVERITY_NAMES,
+            "types": incident_types.configured(request.app.state.settings).values(),
         },
         status_code=422 if error else 200,
     )
@@ -109,6 +110,7 @@ def declare_submit(
     reporter_contact: Annotated[str, Form()] = "",
     security: Annotated[str, Form()] = "",
     commander: Annotated[str, Form()] = "",
+    type_: Annotated[str, Form(alias="type")] = "",
 ) -> Response:
     values = {
         "title": title,
@@ -123,6 +125,7 @@ def declare_submit(
         "reporter_contact": reporter_contact,
         "security": security,
         "commander": commander,
+        "type": type_,
     }
     try:
         inc = incidents.declare(
@@ -140,6 +143,8 @@ def declare_submit(
             reporter_contact=reporter_contact,
             security=bool(security),
             commander=commander or None,
+            type=type_ or None,
+            settings=request.app.state.settings,
         )
     except InvalidInput as exc:
         # The form comes back filled in, with the problem above it (nothing to redirect to).

@@ -15,8 +15,8 @@ from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import NotFound
 from warroom.incidents.lifecycle import Incident
-from warroom.learn import actions, postmortems, recurrence, reports, rootcause
-from warroom.learn.drafting import SECTION_NAMES, SECTIONS
+from warroom.learn import actions, compliance, postmortems, recurrence, reports, rootcause
+from warroom.learn.drafting import ALL_SECTION_NAMES, SECTIONS
 from warroom.learn.export import markdown_to_html
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 from warroom.web.forms import act
@@ -40,7 +40,7 @@ def postmortem_page(request: Request, key: str, db: DbDep, settings: SettingsDep
         )
     rendered = {
         n: Markup(markdown_to_html(pm.sections.get(n, "")))  # noqa: S704 (escaped by it)
-        for n in SECTION_NAMES
+        for n in ALL_SECTION_NAMES
     }
     return templates.TemplateResponse(
         request,
@@ -48,7 +48,7 @@ def postmortem_page(request: Request, key: str, db: DbDep, settings: SettingsDep
         {
             "pm": pm,
             "inc": pm.incident,
-            "sections": SECTIONS,
+            "sections": compliance.sections_for(pm.incident, SECTIONS),
             "rendered": rendered,
             "next_status": sorted(s.value for s in postmortems.TRANSITIONS[pm.status]),
             "edit": request.query_params.get("edit"),

@@ -1,0 +1,14 @@
+"""Security: the evidence locker, evidence bundles and regulatory clocks."""
+
+from warroom.core.registry import Area
+
+AREA = Area(
+    name="security",
+    summary="Evidence sealed with a chain of custody, verifiable bundles, regulatory clocks.",
+    tables=("warroom.security.tables",),
+    cli=("warroom.cli.security",),
+    routers=("warroom.web.api.security:router", "warroom.web.pages.security:router"),
+    panels=("warroom.web.pages.security:security_panel",),
+    desk=("warroom.security.clocks:desk_columns",),
+    jobs=("warroom.security.clocks:tick",),
+)
