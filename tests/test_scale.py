@@ -20,8 +20,8 @@ from warroom.cli.main import app as cli_app
 from warroom.comms import catalog, statuspage, updates
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
-from warroom.core.errors import InvalidInput
-from warroom.incidents import listing, timeline
+from warroom.core.errors import InvalidInput, NotFound
+from warroom.incidents import listing, privacy, timeline
 from warroom.learn import recurrence
 
 ACCESS_CHECK = re.compile(r"FROM (accounts|api_tokens)\b")
@@ -297,3 +297,20 @@ def test_every_list_query_has_an_index_on_postgresql(pg_url: str, clock: Any) ->
                 assert index in plan, f"{needle}: {plan}"
     finally:
         db.dispose()
+
+
+def test_a_private_incident_stays_off_pages_of_those_who_may_not_see_it(db: Database) -> None:
+    secret = incidents.declare(db, title="Key leaked", actor="cora", type="security")
+    for n in range(3):
+        inc = incidents.declare(db, title=f"public {n}", actor="ana", severity="P3")
+        incidents.move(db, inc.key, to="fixed", actor="ana")
+        incidents.move(db, inc.key, to="closed", actor="ana")
+    with privacy.reading_as(privacy.Reader("rita")):
+        shown = listing.page(db, limit=2)
+        assert secret.key not in [i.key for i in shown.items]
+        assert len(shown.closed) == 2 and shown.next_cursor is not None
+        with pytest.raises(NotFound):
+            timeline.window(db, secret.key, latest=True)
+    with privacy.reading_as(privacy.Reader("cora")):
+        assert secret.key in [i.key for i in listing.page(db).open]
+        assert timeline.window(db, secret.key, latest=True).events
