@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint docs docs-build reference format clean bench
+.PHONY: install run test test-fast lint docs docs-build reference format clean bench sanitize
 
 $(STAMP): pyproject.toml setup.py src/warroom/triage/_scan.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,29 @@ test-fast: install
 format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# The compiled scanner built with AddressSanitizer and UBSan (a copy of src, nothing installed
+# is touched) and the triage tests run against it: any overflow or undefined behaviour aborts.
+SAN := build/sanitize
+SAN_CC ?= gcc
+SAN_TESTS ?= tests/test_triage_native.py tests/test_triage_parse.py tests/test_triage_report.py \
+	tests/test_triage_cli.py tests/test_triage_onset.py tests/test_triage_signatures.py
+sanitize: install
+	rm -rf $(SAN) && mkdir -p $(SAN) && cp -r src $(SAN)/src
+	rm -f $(SAN)/src/warroom/triage/_scan*.so
+	$(SAN_CC) -shared -fPIC -std=c99 -O1 -g -fno-omit-frame-pointer \
+	  -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  $$($(BIN)/python -c 'import sysconfig; print("-I" + sysconfig.get_paths()["include"])') \
+	  src/warroom/triage/_scan.c \
+	  -o $(SAN)/src/warroom/triage/_scan$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+	export PYTHONPATH=$(SAN)/src PYTHONMALLOC=malloc \
+	  LD_PRELOAD="$$($(SAN_CC) -print-file-name=libasan.so) $$($(SAN_CC) -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+	$(BIN)/python -c 'from warroom.triage import _scan, native; \
+	  assert "$(SAN)" in _scan.__file__ and native.available(), _scan.__file__; \
+	  print("sanitized scanner:", _scan.__file__)' && \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres and not chromium" $(SAN_TESTS)
 
 bench: install
 	$(BIN)/python bench/triage_bench.py

@@ -44,6 +44,9 @@ from warroom.core.config import load_settings
 from warroom.core.db import Database
 from warroom.web.app import create_app
 
+# The test client's Host is "testserver": allowed beside the loopback names (the default).
+os.environ.setdefault("WARROOM_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
+
 PG_ADMIN_URL = os.environ.get(
     "WARROOM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -44,6 +44,7 @@ SAMPLE = {
 }
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/favicon.ico"),
     ("ANY", "/static"),
     ("GET", "/status"),

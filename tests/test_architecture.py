@@ -191,6 +191,7 @@ INCIDENTS_LAYERS = (
     "model",
     "store",
     "listing",
+    "ledger",
     "timeline",
     "announce",
     "roles",

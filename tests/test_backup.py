@@ -41,7 +41,7 @@ def test_backup_verify_restore_round_trip(db: Database, clock: Any, tmp_path: Pa
     assert result.tables["incidents"] == 3
     checked = backup.verify(tmp_path / "wr.bak")
     assert checked.ok, checked.to_dict()
-    assert len(checked.audits) == 3
+    assert len(checked.audits) == 4  # three incidents and the ledger
     target = Database(f"sqlite:///{tmp_path / 'restored.db'}")
     try:
         restored = backup.restore(target, tmp_path / "wr.bak")

@@ -9,9 +9,12 @@ pytest 9.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from warroom import incidents
@@ -124,3 +127,212 @@ def test_a_viewer_changes_nothing_whatever_it_sends(sqlite_url: str, clock: Any)
     db.dispose()
     assert refused >= 50  # the generated requests reached the checks
     assert failures == [], "\n".join(failures[:20])
+
+
+# --- hostile shapes, on both stores ---------------------------------------------------------------
+
+BIG = 2**63
+HOSTILE: list[Any] = [
+    "nul\x00byte",
+    BIG,
+    -BIG - 1,
+    10**30,
+    "x" * 100_000,
+    "é" * 300,
+    [
+        [
+            [
+                [
+                    [
+                        [
+                            [
+                                [
+                                    [
+                                        [
+                                            [
+                                                [
+                                                    [
+                                                        [
+                                                            [
+                                                                [
+                                                                    [
+                                                                        [
+                                                                            [
+                                                                                [
+                                                                                    [
+                                                                                        [
+                                                                                            [
+                                                                                                [
+                                                                                                    [
+                                                                                                        [
+                                                                                                            [
+                                                                                                                [
+                                                                                                                    [
+                                                                                                                        [
+                                                                                                                            [
+                                                                                                                                [
+                                                                                                                                    [
+                                                                                                                                        [
+                                                                                                                                            [
+                                                                                                                                                [
+                                                                                                                                                    [
+                                                                                                                                                        [
+                                                                                                                                                            [
+                                                                                                                                                                [
+                                                                                                                                                                    [
+                                                                                                                                                                        [
+                                                                                                                                                                            [
+                                                                                                                                                                                [
+                                                                                                                                                                                    [
+                                                                                                                                                                                        [
+                                                                                                                                                                                            [
+                                                                                                                                                                                                [
+                                                                                                                                                                                                    [
+                                                                                                                                                                                                        [
+                                                                                                                                                                                                            [
+                                                                                                                                                                                                                [
+                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                                                "deep"
+                                                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                ]
+                                                                                                                                                                                                            ]
+                                                                                                                                                                                                        ]
+                                                                                                                                                                                                    ]
+                                                                                                                                                                                                ]
+                                                                                                                                                                                            ]
+                                                                                                                                                                                        ]
+                                                                                                                                                                                    ]
+                                                                                                                                                                                ]
+                                                                                                                                                                            ]
+                                                                                                                                                                        ]
+                                                                                                                                                                    ]
+                                                                                                                                                                ]
+                                                                                                                                                            ]
+                                                                                                                                                        ]
+                                                                                                                                                    ]
+                                                                                                                                                ]
+                                                                                                                                            ]
+                                                                                                                                        ]
+                                                                                                                                    ]
+                                                                                                                                ]
+                                                                                                                            ]
+                                                                                                                        ]
+                                                                                                                    ]
+                                                                                                                ]
+                                                                                                            ]
+                                                                                                        ]
+                                                                                                    ]
+                                                                                                ]
+                                                                                            ]
+                                                                                        ]
+                                                                                    ]
+                                                                                ]
+                                                                            ]
+                                                                        ]
+                                                                    ]
+                                                                ]
+                                                            ]
+                                                        ]
+                                                    ]
+                                                ]
+                                            ]
+                                        ]
+                                    ]
+                                ]
+                            ]
+                        ]
+                    ]
+                ]
+            ]
+        ]
+    ],
+    {"$ne": None},
+    1.5e308,
+    '=HYPERLINK("http://evil")',
+]
+QUERY_HOSTILE = ["nul\x00byte", str(BIG), str(-BIG - 1), str(10**30), "x" * 5000, "1e999"]
+PATH_HOSTILE = ["INC-1%00", str(BIG), f"INC-{BIG}", "T" + str(BIG), "-" + str(BIG), "x" * 5000]
+
+
+def _schema(doc: dict[str, Any], node: Any) -> dict[str, Any]:
+    while isinstance(node, dict) and "$ref" in node:
+        node = doc["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node if isinstance(node, dict) else {}
+
+
+def _properties(doc: dict[str, Any], op: dict[str, Any]) -> list[str]:
+    content = op.get("requestBody", {}).get("content", {})
+    body = _schema(doc, content.get("application/json", {}).get("schema"))
+    return sorted(body.get("properties", {}))
+
+
+@pytest.mark.slow
+def test_hostile_shapes_in_every_field_never_answer_5xx(db_url: str, clock: Any) -> None:
+    """NUL bytes, numbers past 64 bits, long and deep values in every body field, query
+    parameter and path parameter of every operation, on both stores: 4xx or success, never
+    5xx. Deterministic: the shapes rotate over the operations, so each meets every shape."""
+    db = Database(db_url)
+    try:
+        incidents.declare(db, title="Fuzz target", actor="fuzz", severity="P2")
+        incidents.add_task(db, "INC-1", title="first task", actor="fuzz")
+        app = create_app(load_settings(database_url=db_url), database=db)
+        client = TestClient(app, raise_server_exceptions=False)
+        doc = app.openapi()
+        failures = []
+        sent = 0
+        for n, (path, item) in enumerate(sorted(doc["paths"].items())):
+            for method, op in item.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                for k in range(2):
+                    shape = HOSTILE[(n + k) % len(HOSTILE)]
+                    name = PATH_HOSTILE[(n + k) % len(PATH_HOSTILE)] if k else "INC-1"
+                    url = re.sub(r"\{(\w+)\}", lambda _m, v=name: v, path)  # noqa: B023
+                    params = {
+                        p["name"]: QUERY_HOSTILE[(n + k) % len(QUERY_HOSTILE)]
+                        for p in op.get("parameters", [])
+                        if p.get("in") == "query"
+                    }
+                    kwargs: dict[str, Any] = {"params": params}
+                    if method in ("post", "put", "patch"):
+                        body = {field: shape for field in _properties(doc, op)}
+                        kwargs["content"] = json.dumps(body)
+                        kwargs["headers"] = {"Content-Type": "application/json"}
+                    r = client.request(method.upper(), url, **kwargs)
+                    sent += 1
+                    if r.status_code >= 500:
+                        failures.append(
+                            f"{method.upper()} {url[:80]} {shape!r:.60} -> {r.text[:200]}"
+                        )
+        assert sent > 100
+        assert failures == [], "\n".join(failures[:10])
+    finally:
+        db.dispose()

@@ -78,7 +78,13 @@ POLICY: dict[str, Rule] = {
     ),
     "evidence.export": Rule(R, "export an evidence bundle (admins, commander, security lead)"),
     "incident.private": Rule(C, "make an incident private (participants and admins) or not"),
-    # Administering (no web route: the CLI on the server, which needs the database itself).
+    # Administering.
+    # (issue 13) where a service's updates go and whether the public sees it: admin only,
+    # so a responder cannot redirect internal updates (see guard.SERVICE_FORM/_JSON).
+    "service.admin": Rule(
+        A, "set a service's contact, its public flag, or replace a service's entry"
+    ),
+    # No web route: the CLI on the server, which needs the database itself.
     "account.admin": Rule(A, "manage accounts and API tokens"),
 }
 

@@ -57,3 +57,13 @@ login_failures = sa.Table(
     sa.Column("client", sa.String(100), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False, index=True),
 )
+
+# Failed-login counters, one row per scope ("pair:<account>|<client>", "account:<name>",
+# "client:<address>"), incremented in one statement (see warroom.access.login).
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("scope", sa.String(320), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", UTCDateTime, nullable=False),
+)

@@ -2,7 +2,8 @@
 
 Importing the whole CLI (SQLAlchemy, Alembic, the analytics stack, every area) costs most of
 a second before anything happens; `warroom --help` and `warroom list` should answer at once,
-and triage runs during an outage on big files, often where nothing else of warroom is needed.
+and triage (and `slo check`) run during an outage on big files, often where nothing else of
+warroom is needed.
 So:
 
 - `warroom` / `warroom --help`: the command list from `warroom.cli.commands` (generated,
@@ -31,6 +32,12 @@ def main() -> None:
         from warroom.cli.triage import main as light_main
 
         light_main()
+        return
+    if first == "slo":
+        # lazy: `slo check` reads big logs like triage, without the database or web stack
+        from warroom.cli.slo import main as slo_main
+
+        slo_main()
         return
     if first is None or first == "--help":
         _help(code=2 if first is None else 0)

@@ -499,7 +499,10 @@ def note(
         sh.out(
             art.to_dict(),
             lambda: console.print(
-                escape(f"Attached {art.name} ({art.size:,} bytes, sha256 {art.sha256[:12]})"),
+                escape(
+                    f"Attached {art.name} ({art.size:,} bytes, sha256 {art.sha256[:12]})"
+                    + (f"; {art.redacted} secret(s) redacted" if art.redacted else "")
+                ),
                 highlight=False,
             ),
         )
@@ -507,9 +510,11 @@ def note(
     if text is None:
         raise InvalidInput("give the note text, or --file PATH to attach a file", field="text")
     seq = incidents.add_note(sh.db, key, text=text, actor=sh.actor)
+    redacted = timeline.redacted_in(sh.db, key, seq)
+    said = f" {redacted} secret(s) redacted: the note shows [REDACTED] where." if redacted else ""
     sh.out(
-        {"incident": f"INC-{incidents.parse_key(key)}", "seq": seq},
-        lambda: console.print(f"Noted as #{seq}."),
+        {"incident": f"INC-{incidents.parse_key(key)}", "seq": seq, "redacted": redacted},
+        lambda: console.print(f"Noted as #{seq}.{said}"),
     )
 
 

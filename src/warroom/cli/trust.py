@@ -30,7 +30,9 @@ def audit_cmd(
     Exit 1 and name the first broken event when someone edited the database directly.
     """
     sh = Shell(db, json_=json_)
-    reports = [audit.audit(sh.read_db, key)] if key else audit.audit_all(sh.read_db)
+    reports = (
+        [audit.audit(sh.read_db, key)] if key else audit.audit_all(sh.read_db, ledger_too=True)
+    )
     sh.out([r.to_dict() for r in reports], lambda: _print_audits(reports))
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
@@ -39,7 +41,8 @@ def audit_cmd(
 def _print_audits(reports: list[audit.Report]) -> None:
     for r in reports:
         if r.ok:
-            console.print(f"{r.key}: intact ({r.events} events)", highlight=False)
+            unit = "entries" if r.key == audit.LEDGER else "events"
+            console.print(f"{r.key}: intact ({r.events} {unit})", highlight=False)
             continue
         where = f" at event {r.first_broken_seq}" if r.first_broken_seq else ""
         console.print(f"[bold red]{r.key}: BROKEN{where}[/]", highlight=False)
@@ -47,7 +50,7 @@ def _print_audits(reports: list[audit.Report]) -> None:
             console.print(
                 f"  {escape(p.what)}: {escape(p.message)}", highlight=False, soft_wrap=True
             )
-    if not reports:
+    if all(r.key == audit.LEDGER for r in reports):
         console.print("no incidents to audit")
 
 
@@ -96,7 +99,7 @@ def _verify(sh: Shell, path: str) -> None:
     def render() -> None:
         status = "[green]OK[/]" if result.ok else "[bold red]FAILED[/]"
         console.print(
-            f"{status} {escape(path)} ({result.kind}): {len(result.audits)} incidents, "
+            f"{status} {escape(path)} ({result.kind}): {result.incidents} incidents, "
             f"{result.tables.get('events', 0)} events, {sum(result.tables.values())} rows "
             "restored into a temporary database",
             highlight=False,

@@ -22,6 +22,7 @@ from warroom.core.choices import Choice
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
+from warroom.core.limits import check_yaml_depth
 from warroom.incidents import timeline
 from warroom.incidents.tables import incidents as incidents_t
 
@@ -197,8 +198,10 @@ def import_yaml(db: Database, path: str | Path) -> list[Service]:
     """
     p = Path(path)
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = p.read_text(encoding="utf-8")
+        check_yaml_depth(text, field="file")  # before the loader recurses into it
+        doc = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidInput(f"cannot read {p}: {exc}", field="file") from exc
     items = doc.get("services") if isinstance(doc, dict) else doc
     if not isinstance(items, list):

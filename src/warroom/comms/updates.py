@@ -38,6 +38,7 @@ from warroom.comms.drafting import (
     render,
 )
 from warroom.comms.tables import incident_services, services, status_updates
+from warroom.core import scrub
 from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
@@ -149,6 +150,8 @@ def post_update(
         "prevention": _field("prevention", prevention),
         "headline": _field("headline", headline)[:200],
     }
+    # Secrets never reach the update's row, its outbox messages or the timeline.
+    fields, redacted = scrub.scrub_data(fields)
     if not (fields["conditions"] or fields["actions"] or k is UpdateKind.RESOLUTION):
         raise InvalidInput(
             "an update says at least what is happening (conditions) or what is being done "
@@ -207,9 +210,13 @@ def post_update(
             nxt = now + cadence if cadence is not None else None
         # The incident's own impact line is internal wording: public updates state theirs.
         default_impact = "" if aud is Audience.PUBLIC else row.business_impact
-        impact = _field(
-            "business_impact", business_impact if business_impact is not None else default_impact
+        impact, more = scrub.scrub_text(
+            _field(
+                "business_impact",
+                business_impact if business_impact is not None else default_impact,
+            )
         )
+        redacted += more
         if aud is Audience.PUBLIC:
             previous = conn.execute(
                 sa.select(status_updates.c.headline)
@@ -276,6 +283,7 @@ def post_update(
                 "next_update_at": nxt.isoformat() if nxt else None,
                 "eta": eta.isoformat() if eta else None,
                 "summary": f"{k.label} to {aud.value}" + (f", next by {hm(nxt)}" if nxt else ""),
+                **({"redacted": redacted} if redacted else {}),
             },
         )
         _enqueue_update(conn, cfg, row, number, aud, k, text)

@@ -11,7 +11,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from warroom.core.clock import ensure_utc
 from warroom.core.errors import InvalidInput, StorageUnavailable
+from warroom.core.limits import check_value, field_name
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -80,6 +81,7 @@ def create_db_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        guard_engine(engine)
         return engine
     if url.startswith("postgresql"):
         # Connections are kept rather than opened as overflow and closed on return: a new
@@ -89,6 +91,7 @@ def create_db_engine(url: str) -> Engine:
             url, connect_args={"connect_timeout": 5}, pool_size=pool_size(), max_overflow=0
         )
         _ping_when_idle(engine)
+        guard_engine(engine)
         return engine
     raise StorageUnavailable(
         f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://HOST/DB",
@@ -159,6 +162,66 @@ def _ping_when_idle(engine: Engine) -> None:
     event.listen(engine, "checkin", checkin)
 
 
+# --- every statement's parameters are checked before the driver sees them ------------------
+
+
+def _length(bind: Any) -> int | None:
+    kind = getattr(bind, "type", None)
+    if isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl
+    return getattr(kind, "length", None) if isinstance(kind, sa.String) else None
+
+
+def _check_parameters(
+    conn: Any, cursor: Any, _statement: Any, params: Any, context: Any, _many: Any
+) -> None:
+    compiled = getattr(context, "compiled", None)
+    rows: Iterable[dict[str, Any]] = getattr(context, "compiled_parameters", None) or ()
+    binds = getattr(compiled, "binds", {}) if compiled is not None else {}
+    if compiled is None:  # a textual statement: the raw parameters
+        raw = params if isinstance(params, list | tuple) else [params]
+        rows = [p for p in raw if isinstance(p, dict)]
+    # Lengths only where text is written: a lookup by an over-long name just finds nothing.
+    writes = bool(getattr(context, "isinsert", False) or getattr(context, "isupdate", False))
+    for row in rows:
+        for key, value in row.items():
+            if value is None or isinstance(value, bool | float | bytes):
+                continue
+            length = _length(binds.get(key)) if writes else None
+            check_value(field_name(str(key)), value, length=length)
+
+
+def guard_engine(engine: Engine) -> None:
+    """Check every statement `engine` runs: NUL characters, integers past 64 bits and text
+    over its column's length are refused with InvalidInput naming the field, the same on
+    SQLite and PostgreSQL (`warroom.core.limits.check_value`)."""
+    event.listen(engine, "before_cursor_execute", _check_parameters)
+
+
+Hook = Callable[[Connection], None]
+_COMMIT_HOOKS: list[tuple[Hook, Hook]] = []
+
+
+def on_commit(before: Hook, forget: Hook) -> None:
+    """Run `before(conn)` at the end of every write transaction, after the caller's work and
+    just before the commit (in the transaction: an error rolls it all back), and `forget(conn)`
+    when the transaction fails instead. The incident ledger appends its entries this way."""
+    if (before, forget) not in _COMMIT_HOOKS:
+        _COMMIT_HOOKS.append((before, forget))
+
+
+@contextlib.contextmanager
+def _commit_hooks(conn: Connection) -> Iterator[None]:
+    try:
+        yield
+        for before, _ in _COMMIT_HOOKS:
+            before(conn)
+    except BaseException:
+        for _, forget in _COMMIT_HOOKS:
+            forget(conn)
+        raise
+
+
 class Database:
     """A handle on warroom's store; domain functions take it as their first argument."""
 
@@ -187,10 +250,10 @@ class Database:
         try:
             with self._sqlite_writer or contextlib.nullcontext():
                 if on is None:
-                    with self.engine.begin() as conn:
+                    with self.engine.begin() as conn, _commit_hooks(conn):
                         yield conn
                 else:
-                    with on.begin():
+                    with on.begin(), _commit_hooks(on):
                         yield on
         except OperationalError as exc:
             raise self.unavailable(exc) from exc

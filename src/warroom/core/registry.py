@@ -27,7 +27,7 @@ Hook signatures (what each reference must be):
     routers        an `APIRouter` (tried in registry order; alert intake first)
     panels         fn(db, incident, settings) -> (template, context) | None   (incident page)
     desk           fn(db, settings, entries) -> None: adds columns/warnings to desk entries
-    stage_gates    fn(db, conn, row, reason) raising InvalidTransition to refuse a move
+    stage_gates    fn(db, conn, row, reason, *, actor) raising InvalidTransition to refuse a move
     after_declare  fn(db, incident, actor) after a declaration commits (errors are logged)
     after_attach   fn(db, artifact, actor) after an artifact is attached
     after_event    fn(db, incident_key, kind, data, actor) after a verb that others react to

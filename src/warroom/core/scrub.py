@@ -266,3 +266,51 @@ def scrub_bytes(
             doc, count = scrub_json(original, scrubber)
             return json.dumps(doc, ensure_ascii=False).encode(encoding), count
     return new.encode(encoding), count
+
+
+# Keys whose values are machine-made (hashes, fingerprints, ids): never scrubbed, so a hex
+# digest that happens to hold a Luhn-valid run of digits stays the digest it is.
+_MACHINE_KEY = re.compile(r"(?:^|_)(?:sha256|hash|digest|fingerprint|id)$", re.IGNORECASE)
+
+
+def scrub_data(value: Any, scrubber: Scrubber | None = None, *, key: str = "") -> tuple[Any, int]:
+    """Redact secrets in the text values of JSON-like data (a timeline event's, a row's),
+    key by key; machine-made values (`*_id`, `sha256`, `fingerprint`, ...) are left alone.
+    Returns the new data and how many secrets were redacted."""
+    scrubber = scrubber or configured()
+    if isinstance(value, str):
+        return (value, 0) if _MACHINE_KEY.search(key) else scrubber.scrub(value)
+    total = 0
+    if isinstance(value, list):
+        items = []
+        for item in value:
+            new, n = scrub_data(item, scrubber, key=key)
+            items.append(new)
+            total += n
+        return items, total
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, item in value.items():
+            out[k], n = scrub_data(item, scrubber, key=str(k))
+            total += n
+        return out, total
+    return value, 0
+
+
+def looks_like_text(content: bytes, *, sample: int = 8192) -> bool:
+    """Whether bytes are text by their content (whatever the file's name or declared type):
+    valid UTF-8 (or UTF-16 with a BOM) without NUL bytes or other control characters
+    beyond tab, newline, carriage return and form feed in the first `sample` bytes."""
+    head = content[:sample]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the sample's end
+            return False
+        text = head[: exc.start].decode("utf-8")
+    controls = sum(1 for ch in text if (ord(ch) < 32 or ch == "\x7f") and ch not in "\t\n\r\f\x1b")
+    return controls <= len(text) // 100

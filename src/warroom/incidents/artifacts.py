@@ -37,6 +37,7 @@ class Artifact:
     size: int
     created_by: str
     created_at: datetime
+    redacted: int = 0  # secrets redacted from the content before it was stored
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,7 @@ class Artifact:
             "size": self.size,
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
+            "redacted": self.redacted,
         }
 
 
@@ -77,9 +79,13 @@ def attach(
             field="content",
         )
     redacted: int | None = None
-    if scrub.is_text_media(media_type):
-        # Secrets never reach the store: the hash is of the scrubbed bytes.
-        content, redacted = scrub.scrub_bytes(content, media_type=media_type, settings=settings)
+    if scrub.is_text_media(media_type) or scrub.looks_like_text(content):
+        # Secrets never reach the store: the hash is of the scrubbed bytes. Text is known by
+        # its content too, so a log named .bin or sent as octet-stream is scrubbed as well.
+        encoding = "utf-16" if content.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
+        content, redacted = scrub.scrub_bytes(
+            content, media_type=media_type, encoding=encoding, settings=settings
+        )
     digest = hashlib.sha256(content).hexdigest()
     with db.transaction() as conn:
         row = store.lock(db, conn, key)
@@ -116,7 +122,16 @@ def attach(
             },
         )
         art = Artifact(
-            artifact_id, row.key, digest, kind, name[:200], media_type, len(content), actor, now
+            artifact_id,
+            row.key,
+            digest,
+            kind,
+            name[:200],
+            media_type,
+            len(content),
+            actor,
+            now,
+            redacted or 0,
         )
     lifecycle.run_hooks(registry.active().after_attach(), db, art, actor)
     return art

@@ -300,7 +300,7 @@ def move(
                 hint=Hint("verify", "verify recovery from the numbers", incident=k),
             )
         for gate in registry.active().stage_gates(target.value):
-            gate(db, conn, row, reason)
+            gate(db, conn, row, reason, actor=actor)  # what a gate records is the actor's
         now = utcnow()
         skipped = [s for s in list(Stage)[current.index + 1 : target.index]]
         items: list[tuple[str, dict[str, Any] | None]] = [

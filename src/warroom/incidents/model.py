@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from warroom.core import scrub
 from warroom.core.choices import Choice
 from warroom.core.errors import Hint, InvalidInput
 from warroom.core.severity import Factors, Severity
@@ -266,8 +267,10 @@ def clean_text(
     limit: int = MAX_TEXT,
     required: bool = False,
     hint: Hint | None = None,
+    secrets: bool = True,
 ) -> str:
-    """`value` stripped; refused when empty (if `required`) or longer than `limit`."""
+    """`value` stripped; refused when empty (if `required`) or longer than `limit`; secrets
+    in it redacted (`warroom.core.scrub`) unless `secrets` is False (names, keys)."""
     value = (value or "").strip()
     words = name.replace("_", " ")
     if required and not value:
@@ -278,4 +281,11 @@ def clean_text(
             "(attach long text as a file instead)",
             field=name,
         )
+    if secrets and name not in _NAME_FIELDS:
+        value = scrub.scrub_text(value)[0][:limit]
     return value
+
+
+# Names of people and the actor: never scrubbed (a name is not a secret, and a name that
+# looks like one must stay the name it is).
+_NAME_FIELDS = frozenset({"actor", "reporter", "commander", "assignee", "person", "name"})

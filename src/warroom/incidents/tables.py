@@ -135,3 +135,19 @@ artifacts = sa.Table(
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+# One hash chain over every incident's head (warroom.incidents.ledger): deleting or rolling
+# back a whole incident shows in `warroom audit`.
+incident_ledger = sa.Table(
+    "incident_ledger",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("incident_id", sa.Integer, nullable=False),
+    sa.Column("incident_key", sa.String(20), nullable=False),
+    sa.Column("incident_seq", sa.Integer, nullable=False),
+    sa.Column("incident_hash", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

@@ -17,10 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from warroom.core import quoting, scrub
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import privacy, store
+from warroom.incidents import ledger, privacy, store
 from warroom.incidents.tables import events, incidents
 
 MAX_NOTE_CHARS = 20_000
@@ -115,6 +116,12 @@ def chain(
     rows: list[dict[str, Any]] = []
     for kind, raw in items:
         data = json.loads(json.dumps(raw or {}, default=str))
+        # Every path into the timeline is scrubbed here, before the hash: notes, updates,
+        # alert annotations, tasks... A secret pasted anywhere never reaches the append-only
+        # store; the event says how many were redacted (its text shows [REDACTED] where).
+        data, redacted = scrub.scrub_data(data)
+        if redacted:
+            data["redacted"] = int(data.get("redacted") or 0) + redacted
         seq = head.seq + 1
         digest = event_hash(head.hash, seq, at, actor, kind, data)
         rows.append(
@@ -157,6 +164,8 @@ def head(conn: Connection, incident_id: int) -> Head:
 def insert_events(conn: Connection, incident_id: int, rows: list[dict[str, Any]]) -> None:
     """Store rows from `chain` (the caller also moves the incident's head to the last one)."""
     conn.execute(_INSERT, [{**r, "incident_id": incident_id} for r in rows])
+    if rows:  # the incident's new head goes into the ledger when the transaction commits
+        ledger.note(conn, incident_id, rows[-1]["seq"], rows[-1]["hash"])
 
 
 def append(
@@ -300,11 +309,18 @@ def _event(key: str, r: Any) -> Event:
     )
 
 
+def redacted_in(db: Database, incident_key: str, seq: int) -> int:
+    """How many secrets were redacted from the event `seq` of an incident."""
+    found = read(db, incident_key, since_seq=seq - 1)
+    value = found[0].data.get("redacted") if found and found[0].seq == seq else None
+    return value if isinstance(value, int) else 0
+
+
 def markdown(key: str, title: str, severity: object, stage: object, items: list[Event]) -> str:
     """The timeline as a Markdown document with one table row per event."""
     sev = getattr(severity, "value", severity) or "none"
     lines = [
-        f"# {key}: {title}",
+        f"# {key}: {quoting.inline(title)}",
         "",
         f"Severity {sev}, stage {getattr(stage, 'value', stage)}.",
         "",
@@ -312,8 +328,8 @@ def markdown(key: str, title: str, severity: object, stage: object, items: list[
         "|---|---|---|---|",
     ]
     for e in items:
-        what = e.summary().replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {e.actor} | {what} |")
+        what, who = quoting.inline(e.summary()), quoting.inline(e.actor)
+        lines.append(f"| {e.seq} | {e.at:%Y-%m-%d %H:%M:%S} | {who} | {what} |")
     return "\n".join(lines) + "\n"
 
 
@@ -362,7 +378,15 @@ def in_words(kind: str, summary: str) -> str:
 
 
 def summarise(kind: str, data: dict[str, Any]) -> str:
-    """A one-line human summary of an event."""
+    """A one-line human summary of an event; says how many secrets were redacted from it."""
+    line = _summarise(kind, data)
+    redacted = data.get("redacted")
+    if isinstance(redacted, int) and redacted > 0:
+        line += f" ({redacted} secret{'s' if redacted != 1 else ''} redacted)"
+    return line
+
+
+def _summarise(kind: str, data: dict[str, Any]) -> str:
     d = data
     match kind:
         case Kind.DECLARED:

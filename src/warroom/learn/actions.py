@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from warroom import incidents
+from warroom.core import quoting
 from warroom.core.choices import Choice
 from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.db import Database
@@ -366,7 +367,8 @@ def export_csv(items: list[ActionItem], now: datetime | None = None) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for i in items:
-        writer.writerow(i.to_dict(now))
+        # =HYPERLINK(...) or @SUM(...) in a title stays text in a spreadsheet
+        writer.writerow({k: quoting.csv_cell(v) for k, v in i.to_dict(now).items()})
     return out.getvalue()
 
 
@@ -403,8 +405,11 @@ def escalate(
 # --- the closing gate -------------------------------------------------------------------------
 
 
-def close_gate(db: Database, conn: Connection, row: Row[Any], reason: str | None) -> None:
-    """P0/P1 cannot close without action items unless a reason is given (and recorded)."""
+def close_gate(
+    db: Database, conn: Connection, row: Row[Any], reason: str | None, *, actor: str
+) -> None:
+    """P0/P1 cannot close without action items unless a reason is given (and recorded, as
+    said by `actor`, the identity closing the incident)."""
     if row.severity not in GATED_SEVERITIES:
         return
     count = conn.execute(
@@ -433,7 +438,7 @@ def close_gate(db: Database, conn: Connection, row: Row[Any], reason: str | None
     timeline.append(
         conn,
         row.id,
-        actor="warroom",
+        actor=actor,
         kind="close.without_actions",
         data={
             "reason": reason,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from warroom.core import quoting
 from warroom.core.clock import duration
 from warroom.core.db import Database
 from warroom.incidents import artifacts, timeline
@@ -103,7 +104,7 @@ def _tagged(events: list[timeline.Event], tag: str) -> list[str]:
         text = str(e.data.get("text", "")).strip()
         for prefix in NOTE_TAGS[tag]:
             if text.lower().startswith(prefix):
-                out.append(text[len(prefix) :].strip())
+                out.append(quoting.inline(text[len(prefix) :].strip()))
     return out
 
 
@@ -151,9 +152,9 @@ def _summary(inc: Incident, rc: RootCause | None, start: datetime) -> str:
     t = inc.stage_times
     contained, resolved = t.get("contained"), t.get("fixed")
     sev = inc.severity.value if inc.severity else "no severity"
-    summary = [f"{inc.key} ({sev}): {inc.title}."]
+    summary = [f"{inc.key} ({sev}): {quoting.inline(inc.title)}."]
     if inc.description:
-        summary.append(inc.description.strip())
+        summary.append(quoting.inline(inc.description))
     summary.append(
         f"Impact began {start:{STAMP}}, detected {inc.detected_at:{STAMP}}"
         + (f", contained {contained:{STAMP}}" if contained else "")
@@ -161,7 +162,7 @@ def _summary(inc: Incident, rc: RootCause | None, start: datetime) -> str:
         + "."
     )
     if rc:
-        summary.append(f"Root cause ({rc.category.label}): {rc.summary}")
+        summary.append(f"Root cause ({rc.category.label}): {quoting.inline(rc.summary)}")
     return " ".join(summary)
 
 
@@ -177,9 +178,9 @@ def _impact(
         f"{duration(_span(started, t.get('fixed')))}",
     ]
     if inc.impact_scope:
-        impact.append(f"- Affected: {inc.impact_scope}")
+        impact.append(f"- Affected: {quoting.inline(inc.impact_scope)}")
     if inc.business_impact:
-        impact.append(f"- Business impact: {inc.business_impact}")
+        impact.append(f"- Business impact: {quoting.inline(inc.business_impact)}")
     if routes:
         impact.append("")
         impact.append(
@@ -216,7 +217,7 @@ def _impact(
 
 def _timeline(inc: Incident, events: list[timeline.Event], start: datetime) -> str:
     lines = [
-        f"- {e.at:%Y-%m-%d %H:%M} UTC - {e.in_words()} ({e.actor})"
+        f"- {e.at:%Y-%m-%d %H:%M} UTC - {quoting.inline(e.in_words())} ({quoting.inline(e.actor)})"
         for e in events
         if e.kind not in NOISE_KINDS
     ]
@@ -230,8 +231,8 @@ def _root_cause(
 ) -> str:
     lines: list[str] = []
     if rc:
-        lines.append(f"**{rc.category.label}**: {rc.summary}")
-        factors = rc.factors + _tagged(events, "contributing")
+        lines.append(f"**{rc.category.label}**: {quoting.inline(rc.summary)}")
+        factors = [quoting.inline(f) for f in rc.factors] + _tagged(events, "contributing")
         if factors:
             lines.append("")
             lines.append("Contributing factors:")
@@ -267,7 +268,7 @@ def _actions_taken(events: list[timeline.Event]) -> str:
             or e.kind == "role.commander_handoff"
             or (e.kind == "task.updated" and (e.data.get("changes") or {}).get("status") == "done")
         ):
-            done.append(f"{e.at:%H:%M} {e.in_words()} ({e.actor})")
+            done.append(f"{e.at:%H:%M} {quoting.inline(e.in_words())} ({quoting.inline(e.actor)})")
     return (
         "\n".join(f"{n}. {line}" for n, line in enumerate(done, 1))
         or "_No actions recorded on the timeline._"
@@ -277,8 +278,9 @@ def _actions_taken(events: list[timeline.Event]) -> str:
 def _action_items(items: list[actions.ActionItem], rc: RootCause | None) -> str:
     if items:
         return "\n".join(
-            f"- {i.ref} [{i.type.value}, {i.priority}, {i.status.value}] {i.title}"
-            + (f" (owner {i.owner})" if i.owner else " (no owner)")
+            f"- {i.ref} [{i.type.value}, {i.priority}, {i.status.value}] "
+            f"{quoting.inline(i.title)}"
+            + (f" (owner {quoting.inline(i.owner)})" if i.owner else " (no owner)")
             + (f", due {i.due_at:%Y-%m-%d}" if i.due_at else "")
             + (f", {i.ticket_url}" if i.ticket_url else "")
             for i in items

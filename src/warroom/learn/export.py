@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 
+from warroom.core import quoting
 from warroom.core.db import Database
 from warroom.incidents import artifacts
 from warroom.learn import charts, compliance
@@ -46,7 +47,7 @@ def render_markdown(pm: Postmortem) -> str:
     inc = pm.incident
     sev = inc.severity.value if inc.severity else "no severity"
     out = [
-        f"# Postmortem {inc.key}: {inc.title}",
+        f"# Postmortem {inc.key}: {quoting.inline(inc.title)}",
         "",
         f"Severity {sev} · status {pm.status.value}"
         + (f" · due {pm.due_at:%Y-%m-%d %H:%M} UTC" if pm.due_at else "")
@@ -80,12 +81,19 @@ def render_html(db: Database, pm: Postmortem) -> str:
     )
 
 
+_ESCAPE = re.compile(r"\\([\\`*_\[\]<#|+>.)-])")
+_HELD = re.compile("\x00(\\d+)\x00")
+
+
 def _inline(s: str) -> str:
+    # Backslash escapes (user text quoted by `quoting.inline`) are held aside as literal
+    # characters, so no emphasis or code is made of them.
+    s = _ESCAPE.sub(lambda m: f"\x00{ord(m.group(1))}\x00", s.replace("\x00", ""))
     s = html.escape(s)
     s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
     s = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", s)
     s = re.sub(r"(?<![\w*])_([^_]+)_(?![\w])", r"<em>\1</em>", s)
-    return s
+    return _HELD.sub(lambda m: html.escape(chr(int(m.group(1)))), s)
 
 
 def markdown_to_html(text: str) -> str:
@@ -124,7 +132,7 @@ def markdown_to_html(text: str) -> str:
             if re.match(r"^\|[-| ]+\|$", line):
                 continue
             open_("table")
-            cells = [c.strip() for c in line.strip("|").split("|")]
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip("|"))]
             out.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells) + "</tr>")
         elif not line:
             close()

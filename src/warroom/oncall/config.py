@@ -23,7 +23,9 @@ class OncallConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> OncallConfig:
         raw = settings.section("oncall")
-        url = str(raw.get("url") or DEFAULT_URL).strip().rstrip("/")
+        # [web] public_url is the desk's address for every link; [oncall] url overrides it
+        web = settings.section("web").get("public_url")
+        url = str(raw.get("url") or web or DEFAULT_URL).strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise InvalidInput(
                 f"[oncall] url {url!r} is the desk's address, like https://warroom.example.com",

@@ -27,6 +27,7 @@ import yaml
 
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
+from warroom.core.limits import check_yaml_depth
 from warroom.oncall import people, policies, schedules
 from warroom.oncall.model import Person, Policy, Route, check_person
 from warroom.oncall.rotation import Schedule
@@ -44,6 +45,7 @@ def read_text(path: str | Path) -> str:
 
 def parse(text: str) -> dict[str, list[Any]]:
     """The document's sections, each a list (unknown sections are refused)."""
+    check_yaml_depth(text, field="file")  # before the loader recurses into it
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.core.errors import InvalidInput
+from warroom.core.limits import check_json_depth
 from warroom.triage.lineparse import parse_timestamp
 
 KINDS = ("deploy", "config", "migration", "flag", "infra")
@@ -136,10 +137,21 @@ def load_changes(path: str | Path) -> list[Change]:
     p = Path(path)
     if not p.exists():
         raise InvalidInput(f"changes file {p} does not exist: check the path", field="changes")
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{p} is not a text file (byte {exc.start} is not UTF-8): give the changes as JSON "
+            "lines (id, at, kind, ...)",
+            field="changes",
+        ) from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {p}: {exc.strerror or exc}", field="changes") from None
     out: list[Change] = []
-    for number, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        check_json_depth(line, field=f"{p}:{number}")  # before the parser recurses into it
         try:
             obj = json.loads(line)
         except ValueError as exc:

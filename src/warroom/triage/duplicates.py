@@ -37,6 +37,7 @@ from typing import IO, Any
 
 import polars as pl
 
+from warroom.core import quoting
 from warroom.core.errors import InvalidInput
 from warroom.triage.lineparse import CLF_RE, CLF_TIME, JSON_FIELDS, lookup, parse_timestamp
 from warroom.triage.signatures import split_timestamp
@@ -233,7 +234,8 @@ class Duplicates:
             first = d.first.isoformat() if d.first else ""
             last = d.last.isoformat() if d.last else ""
             example = d.examples[0] if d.examples else ""
-            w.writerow([d.rule, d.source, d.key, d.count, first, last, d.action, example])
+            row = [d.rule, d.source, d.key, d.count, first, last, d.action, example]
+            w.writerow([quoting.csv_cell(v) for v in row])  # log text is never a formula
         return len(dups)
 
 

@@ -11,7 +11,8 @@ it), so a mismatch means someone edited the database directly. Checks, in order:
 - each event's `prev_hash` is the previous event's `hash` ("" for the first),
 - each event's `hash` is what its content hashes to,
 - the incident's `last_seq`/`last_hash` are the last event's (the head),
-- the incident, roles and tasks rows equal the replay of the timeline (`projection`).
+- the incident, roles and tasks rows equal the replay of the timeline (`projection`);
+- (every incident) the ledger of incident heads holds and agrees with every incident's head.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from sqlalchemy.engine import Connection
 
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
+from warroom.incidents import ledger
 from warroom.incidents.store import get_id
-from warroom.incidents.tables import incidents
+from warroom.incidents.tables import incident_ledger, incidents
 from warroom.incidents.timeline import event_hash
 from warroom.trust import projection
 
@@ -138,8 +140,18 @@ def audit(db: Database, key: str | int, *, rows: bool = True) -> Report:
         return check_incident(conn, get_id(conn, key), rows=rows)
 
 
-def audit_all(db: Database, *, rows: bool = True) -> list[Report]:
-    """Audit every incident, in number order."""
+LEDGER = "ledger"
+
+
+def audit_all(db: Database, *, rows: bool = True, ledger_too: bool = False) -> list[Report]:
+    """Audit every incident, in number order; with `ledger_too`, then the ledger of incident
+    heads (a report keyed "ledger": a deleted or rolled-back incident shows there)."""
     with db.read() as conn:
         ids = conn.execute(sa.select(incidents.c.id).order_by(incidents.c.number)).scalars()
-        return [check_incident(conn, i, rows=rows) for i in list(ids)]
+        reports = [check_incident(conn, i, rows=rows) for i in list(ids)]
+        entries = conn.execute(sa.select(sa.func.count()).select_from(incident_ledger)).scalar()
+        found = ledger.check(conn) if ledger_too else []
+    if ledger_too:
+        problems = [Problem("ledger", p) for p in found]
+        reports.append(Report(LEDGER, int(entries or 0), problems))
+    return reports

@@ -20,6 +20,8 @@ Restore with `until` (see docs/trust.md for the full list):
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -35,7 +37,16 @@ from warroom.core import migrate
 from warroom.core.clock import ensure_utc
 from warroom.core.db import Database
 from warroom.core.errors import NotFound, UnknownFormat
-from warroom.incidents.tables import artifacts, blobs, events, incidents, roles, tasks
+from warroom.incidents import ledger
+from warroom.incidents.tables import (
+    artifacts,
+    blobs,
+    events,
+    incident_ledger,
+    incidents,
+    roles,
+    tasks,
+)
 from warroom.trust import audit, projection, transfer
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -104,6 +115,7 @@ def backup(db: Database, dest: str | Path) -> BackupResult:
                 target.close()
         finally:
             raw.close()
+        _seal_sqlite(tmp)
         tmp.replace(path)
         kind = "sqlite"
     else:
@@ -111,6 +123,73 @@ def backup(db: Database, dest: str | Path) -> BackupResult:
         counts = dict(head["tables"])
         kind = "export"
     return BackupResult(str(path), kind, path.stat().st_size, counts)
+
+
+MANIFEST = "_warroom_backup"  # a table of the backup file only: what it promises
+
+
+def _seal_sqlite(path: Path) -> None:
+    """Write the content digest of every table into the copy (`MANIFEST`), so `verify` finds
+    a row edited in the file later (SQLite's integrity check sees only broken pages)."""
+    copy = Database(f"sqlite:///{path}")
+    try:
+        with copy.read() as conn:
+            digests = transfer.table_digests(conn)
+    finally:
+        copy.dispose()
+    target = sqlite3.connect(path)
+    try:
+        target.execute(f"CREATE TABLE {MANIFEST} (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        target.execute(f"INSERT INTO {MANIFEST} VALUES ('digests', ?)", (json.dumps(digests),))
+        target.commit()
+        target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file again
+    finally:
+        target.close()
+
+
+def _promised_digests(conn: Connection, path: str | Path, kind: str) -> dict[str, str]:
+    if kind == "export":
+        return dict(transfer.read_header(path).get("digests") or {})
+    if not sa.inspect(conn).has_table(MANIFEST):
+        return {}  # a backup taken before backups carried digests
+    value = conn.execute(sa.text(f"SELECT value FROM {MANIFEST} WHERE name = 'digests'")).scalar()
+    return dict(json.loads(value)) if value else {}
+
+
+def _check_content(conn: Connection, path: str | Path, kind: str) -> list[str]:
+    """Tables whose content is not what the backup promised; blobs that do not match their
+    sha256."""
+    problems: list[str] = []
+    promised = _promised_digests(conn, path, kind)
+    have = transfer.table_digests(conn)
+    for name, digest in sorted(promised.items()):
+        if have.get(name) != digest:
+            problems.append(
+                f"table {name}: its content differs from what the backup recorded when it was "
+                "taken (a row was edited, added or removed)"
+            )
+    for row in conn.execute(sa.select(blobs.c.sha256, blobs.c.size, blobs.c.content)):
+        content = bytes(row.content or b"")
+        if hashlib.sha256(content).hexdigest() != row.sha256 or len(content) != row.size:
+            problems.append(
+                f"attachment blob {row.sha256[:12]}: its content does not match its sha256"
+            )
+    return problems
+
+
+@contextlib.contextmanager
+def damaged_as_error(path: str | Path) -> Iterator[None]:
+    """A backup or export that cannot be read is a clear error naming the file, not a
+    traceback: undecodable bytes, rows the database refuses, values of the wrong type."""
+    try:
+        yield
+    except (sa.exc.SQLAlchemyError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise UnknownFormat(
+            f"{path} is damaged and cannot be read ({type(exc).__name__}: "
+            f"{(detail[0] if detail else '')[:200]})",
+            field="file",
+        ) from None
 
 
 @contextlib.contextmanager
@@ -169,20 +248,31 @@ class VerifyResult:
     def ok(self) -> bool:
         return not self.problems and all(r.ok for r in self.audits)
 
+    @property
+    def incidents(self) -> int:
+        """Incidents audited (the ledger's report is not one)."""
+        return sum(r.key != audit.LEDGER for r in self.audits)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "kind": self.kind,
             "ok": self.ok,
             "tables": self.tables,
-            "incidents": len(self.audits),
+            "incidents": self.incidents,
             "broken": [r.to_dict() for r in self.audits if not r.ok],
             "problems": self.problems,
         }
 
 
 def verify(path: str | Path) -> VerifyResult:
-    """Restore the backup into a temporary database; check counts, integrity and hash chains."""
+    """Restore the backup into a temporary database; check counts, integrity, the content of
+    every table against the digests it recorded, attachment blobs, hash chains and ledger."""
+    with damaged_as_error(path):
+        return _verify(path)
+
+
+def _verify(path: str | Path) -> VerifyResult:
     kind = kind_of(path)
     with opened(path) as temp_db:
         with temp_db.read() as conn:
@@ -195,14 +285,15 @@ def verify(path: str | Path) -> VerifyResult:
                 result.problems.append(
                     f"the incidents account for {last_seqs} events, the file holds {event_total}"
                 )
+            result.problems += _check_content(conn, path, kind)
         if kind == "export":
             head = transfer.read_header(path)
             want = {k: v for k, v in head["tables"].items() if v}
             have = {k: v for k, v in counts.items() if v}
             if want != have:
                 result.problems.append(f"the header promises {want}, the restore holds {have}")
-        result.audits = audit.audit_all(temp_db)
-        if len(result.audits) != incident_count:
+        result.audits = audit.audit_all(temp_db, ledger_too=True)
+        if result.incidents != incident_count:
             result.problems.append("not every incident could be audited")
     return result
 
@@ -226,7 +317,7 @@ class RestoreResult:
 def restore(db: Database, path: str | Path, *, until: datetime | None = None) -> RestoreResult:
     """Load a backup into an empty database; with `until`, as things stood at that moment."""
     until = ensure_utc(until) if until is not None else None
-    with opened(path) as source, transfer.snapshot(source) as sconn:
+    with damaged_as_error(path), opened(path) as source, transfer.snapshot(source) as sconn:
         dropped: list[str] = []
         rows = transfer.iter_rows(sconn)
         if until is not None:
@@ -237,6 +328,8 @@ def restore(db: Database, path: str | Path, *, until: datetime | None = None) ->
         with db.transaction() as conn:
             transfer.check_target(conn, want, have)
             counts = transfer.write_rows(db, conn, rows)
+            if until is not None:  # incidents were rewound on purpose: the ledger starts again
+                counts[incident_ledger.name] = ledger.rebuild(conn)
     return RestoreResult(str(path), until, counts, dropped)
 
 

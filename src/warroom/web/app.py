@@ -6,19 +6,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from warroom import __version__
 from warroom.core import registry
 from warroom.core.config import Settings, load_settings, prepare_database_dir
 from warroom.core.db import Database
-from warroom.core.errors import WarroomError
+from warroom.core.errors import InvalidInput, StorageUnavailable, WarroomError
 from warroom.core.worker import Scheduler
 from warroom.web import errors, forms, guard
 from warroom.web.deps import templates
+from warroom.web.limits import Limits, LimitsMiddleware
 from warroom.web.security import AccessMiddleware
 
 
@@ -82,9 +85,35 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             )
         return JSONResponse({"error": "InvalidInput", "detail": detail}, status_code=422)
 
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> Response:
+        # A backstop: bodies are checked for depth before parsing (warroom.web.limits).
+        return errors.render(
+            request, InvalidInput("the input is nested too deeply to read", field="body")
+        )
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # A value the database refuses (out of range, too long, not encodable): bad input.
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else "a value"
+        return errors.render(request, InvalidInput(f"the database refused {detail[:200]}"))
+
     @app.get("/healthz", include_in_schema=False, dependencies=[guard.PUBLIC])
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers (the database is /readyz's business)."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", include_in_schema=False, dependencies=[guard.PUBLIC])
+    def readyz() -> Response:
+        """Readiness: 503 while the database cannot be reached."""
+        try:
+            with app.state.db.read() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except (StorageUnavailable, SQLAlchemyError) as exc:
+            return JSONResponse(
+                {"status": "unavailable", "detail": str(exc)[:300]}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "version": __version__})
 
     @app.get("/favicon.ico", include_in_schema=False, dependencies=[guard.PUBLIC])
     def favicon() -> Response:
@@ -97,6 +126,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     guard.seal(app)  # every route declares who may call it, or the app does not start
     app.add_middleware(AccessMiddleware)
     app.add_middleware(forms.FlashMiddleware)
+    app.add_middleware(LimitsMiddleware, limits=Limits.from_settings(settings))  # outermost
     return app
 
 

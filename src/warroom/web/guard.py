@@ -178,6 +178,51 @@ class _RolePath(Guard):
         await authorize(request, policy.role_action(role))
 
 
+# --- services: contacts, public flag and replacing an entry need admin (issue 13) -------------
+
+_SERVICE = Access("service.edit", refined=("service.admin",))
+_OFF = (None, False, 0, "", "0", "false", "no", "off")
+
+
+def service_action(contact: Any, public: Any, replace: Any) -> str:
+    """Adding a plain service is `service.edit`; giving it a contact (where its updates are
+    sent), making it public or replacing an existing entry is `service.admin`. Any value the
+    handler could read as set counts as set."""
+    given = [str(contact or "").strip(), public, replace]
+    on = [v not in _OFF and str(v).strip().lower() not in _OFF for v in given]
+    return "service.admin" if any(on) else "service.edit"
+
+
+class _ServiceBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    contact: Any = ""
+    public: Any = False
+    replace: Any = False
+
+
+class _ServiceForm(Guard):
+    access = _SERVICE
+
+    async def __call__(
+        self,
+        request: Request,
+        contact: Annotated[str, Form()] = "",
+        public: Annotated[str, Form()] = "",
+        replace: Annotated[str, Form()] = "",
+    ) -> None:
+        await authorize(request, service_action(contact, public, replace))
+
+
+class _ServiceJson(Guard):
+    access = _SERVICE
+
+    async def __call__(self, request: Request, body: _ServiceBody) -> None:
+        await authorize(request, service_action(body.contact, body.public, body.replace))
+
+
+SERVICE_FORM: Any = Depends(_ServiceForm())
+SERVICE_JSON: Any = Depends(_ServiceJson())
 STAGE_FORM: Any = Depends(_StageForm())
 STAGE_JSON: Any = Depends(_StageJson())
 ROLE_FORM: Any = Depends(_RoleForm())

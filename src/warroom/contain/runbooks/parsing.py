@@ -20,6 +20,7 @@ from warroom.contain import config
 from warroom.contain.levers import parse_param_args
 from warroom.core.config import Settings
 from warroom.core.errors import InvalidInput, NotFound
+from warroom.core.limits import check_yaml_depth
 
 SHIPPED = Path(__file__).parent / "library"
 
@@ -108,8 +109,10 @@ def parse(text: str, *, name: str, path: str = "") -> Runbook:
             raise InvalidInput(
                 f"{where}: front matter opened with --- on line 1 is never closed with ---"
             ) from None
+        front = "\n".join(lines[1:end])
+        check_yaml_depth(front, field="front matter")  # before the loader recurses into it
         try:
-            loaded = yaml.safe_load("\n".join(lines[1:end])) or {}
+            loaded = yaml.safe_load(front) or {}
         except yaml.YAMLError as exc:
             raise InvalidInput(f"{where}: front matter is not valid YAML: {exc}") from exc
         if not isinstance(loaded, dict):

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from warroom import incidents
+from warroom.core import scrub
 from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import Conflict
@@ -414,7 +415,9 @@ def _apply(
                     "status": a.status,
                     "name": a.name[:200],
                     "labels": a.labels,
-                    "annotations": a.annotations,
+                    # a secret in an alert's text never reaches the store (nor the timeline,
+                    # which is scrubbed on its own)
+                    "annotations": scrub.scrub_data(a.annotations)[0],
                     "first_seen": now,
                     "updated_at": now,
                 }

@@ -27,6 +27,9 @@ RESOLVED = "resolved"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # the last epoch second of year 9999: later numbers are not times a monitor sends
 _EPOCH_MAX = 253_402_300_799
+# One delivery's limits (Alertmanager groups far fewer; its webhook has max_alerts).
+MAX_ALERTS = 1000
+MAX_GROUP_KEY = 1024
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,20 @@ def parse_alertmanager(payload: dict[str, Any]) -> Notification:
         raise InvalidInput(
             "groupKey is missing: is this an Alertmanager webhook?", field="groupKey"
         )
+    if len(group_key) > MAX_GROUP_KEY:
+        raise InvalidInput(
+            f"groupKey is {len(group_key):,} characters: at most {MAX_GROUP_KEY:,}",
+            field="groupKey",
+        )
     raw_alerts = payload.get("alerts")
     if not isinstance(raw_alerts, list):
         raise InvalidInput("alerts must be a list", field="alerts")
+    if len(raw_alerts) > MAX_ALERTS:
+        raise InvalidInput(
+            f"alerts: {len(raw_alerts):,} alerts in one delivery; at most {MAX_ALERTS:,} "
+            "(set Alertmanager's max_alerts on the webhook receiver)",
+            field="alerts",
+        )
     alerts = [_alertmanager_alert(raw, i) for i, raw in enumerate(raw_alerts)]
     status = str(payload.get("status", FIRING)).lower()
     return Notification(

@@ -8,11 +8,13 @@ from typing import Any
 import yaml
 
 from warroom.core.errors import InvalidInput
+from warroom.core.limits import check_yaml_depth
 
 
 def yaml_documents(text: str, *, source: str) -> list[dict[str, Any]]:
     """The mappings of a YAML file: one per document, or per item of a top-level list of
     OpenSLO objects (the form the OpenSLO SDK examples use)."""
+    check_yaml_depth(text, field="file")  # before the loader recurses into it
     try:
         raw = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:

@@ -13,7 +13,7 @@ from warroom.comms import catalog, heartbeat, notify, statuspage, updates
 from warroom.comms.config import CommsConfig
 from warroom.web.api.schemas import HintOut
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
-from warroom.web.guard import require
+from warroom.web.guard import SERVICE_JSON, require
 
 router = APIRouter(prefix="/api/v1", tags=["comms"])
 
@@ -236,9 +236,7 @@ def services(db: DbDep) -> list[dict[str, Any]]:
     return [s.to_dict() for s in catalog.list_services(db)]
 
 
-@router.post(
-    "/services", status_code=201, response_model=ServiceOut, dependencies=[require("service.edit")]
-)
+@router.post("/services", status_code=201, response_model=ServiceOut, dependencies=[SERVICE_JSON])
 def add_service(body: ServiceIn, db: DbDep) -> dict[str, Any]:
     return catalog.add_service(db, **body.model_dump()).to_dict()
 

@@ -215,7 +215,8 @@ def update_task(
 )
 def add_note(key: str, body: NoteIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     seq = incidents.add_note(db, key, text=body.text, actor=actor)
-    return {"incident": f"INC-{incidents.parse_key(key)}", "seq": seq}
+    redacted = timeline.redacted_in(db, key, seq)
+    return {"incident": f"INC-{incidents.parse_key(key)}", "seq": seq, "redacted": redacted}
 
 
 @router.get(

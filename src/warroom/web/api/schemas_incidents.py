@@ -80,6 +80,7 @@ class IncidentOut(BaseModel):
 class NoteOut(BaseModel):
     incident: str = Field(examples=["INC-7"])
     seq: int = Field(description="The note's place on the timeline.")
+    redacted: int = Field(0, description="How many secrets were redacted from the text.")
 
 
 class ArtifactOut(BaseModel):
@@ -92,6 +93,7 @@ class ArtifactOut(BaseModel):
     size: int
     created_by: str
     created_at: str
+    redacted: int = Field(0, description="Secrets redacted from the content before storing it.")
 
 
 class SeveritySuggestionOut(BaseModel):

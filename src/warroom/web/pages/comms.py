@@ -21,7 +21,8 @@ from warroom.core.errors import InvalidInput
 from warroom.incidents.lifecycle import Incident
 from warroom.web import forms
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
-from warroom.web.guard import PUBLIC, require
+from warroom.web.guard import PUBLIC, SERVICE_FORM, require
+from warroom.web.limits import public_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -119,7 +120,7 @@ def services_page(request: Request, db: DbDep) -> Response:
     )
 
 
-@router.post("/services", dependencies=[require("service.edit")])
+@router.post("/services", dependencies=[SERVICE_FORM])
 def service_submit(
     db: DbDep,
     name: Annotated[str, Form()] = "",
@@ -153,7 +154,7 @@ def service_submit(
     return forms.act("/services#add", run, ok="/services#service-{result.name}")
 
 
-@router.post("/services/{name}/public", dependencies=[require("service.edit")])
+@router.post("/services/{name}/public", dependencies=[require("service.admin")])
 def service_public_submit(name: str, db: DbDep, public: Annotated[str, Form()] = "") -> Response:
     """Make a service a component of the public status page, or take it off."""
     return forms.act(
@@ -187,6 +188,6 @@ def status_json(db: DbDep, settings: SettingsDep) -> Response:
 def status_atom(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     page = _status_page(db, settings)
     return Response(
-        statuspage.atom(page, base_url=str(request.base_url)),
+        statuspage.atom(page, base_url=public_url(settings)),  # never the request's Host
         media_type="application/atom+xml",
     )

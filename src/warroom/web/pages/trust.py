@@ -33,7 +33,10 @@ def incident_audit(request: Request, key: str, db: DbDep) -> Response:
 @router.get("/audit", response_class=HTMLResponse, dependencies=[require("desk.read")])
 def audit_all(request: Request, db: DbDep) -> Response:
     """The audit of every incident, broken ones first."""
-    reports = sorted(audit.audit_all(db), key=lambda r: r.ok)
+    reports = audit.audit_all(db, ledger_too=True)
+    ledger = reports.pop()  # the ledger of incident heads: a deleted incident shows there
     return templates.TemplateResponse(
-        request, "trust_audit.html", {"inc": None, "reports": reports}
+        request,
+        "trust_audit.html",
+        {"inc": None, "reports": sorted(reports, key=lambda r: r.ok), "ledger": ledger},
     )
