@@ -12,10 +12,11 @@ from rich.table import Table
 from warroom import incidents
 from warroom.cli import hints
 from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, emit_json, handle_errors
+from warroom.comms import catalog
 from warroom.core import severity
 from warroom.core.clock import ago, parse_time
 from warroom.core.errors import Hint, InvalidInput
-from warroom.incidents import artifacts, desk, timeline
+from warroom.incidents import artifacts, desk, listing, timeline
 from warroom.security import clocks
 
 task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_is_help=True)
@@ -113,20 +114,46 @@ def declare(
 @handle_errors
 def list_(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+    severity_: Annotated[
+        str, typer.Option("--severity", help="P0-P4 or none, comma-separated.")
+    ] = "",
+    stage: Annotated[str, typer.Option(help="One stage (detected ... closed).")] = "",
+    service: Annotated[str, typer.Option(help="A service the incident affects.")] = "",
+    search: Annotated[str, typer.Option("--search", "-q", help="Words in the title.")] = "",
+    since: Annotated[str, typer.Option(help="Started at or after (ISO-8601).")] = "",
+    until: Annotated[str, typer.Option(help="Started before (ISO-8601).")] = "",
+    type_: Annotated[str, typer.Option("--type", help="real, drill or security.")] = "",
+    limit: Annotated[int, typer.Option(help="Closed incidents per page.")] = (
+        listing.DEFAULT_LIMIT
+    ),
+    cursor: Annotated[str, typer.Option(help="The next page, as the last one said.")] = "",
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Incidents in priority order (open first, by severity, factors, then age), with the
-    next status update due and postmortem state."""
+    """Open incidents in priority order (by severity, factors, then age), then the most
+    recently closed ones a page at a time, with the next status update due and postmortem
+    state."""
     sh = Shell(db, json_=json_)
-    entries = desk.overview(sh.read_db, settings=sh.settings, include_closed=not open_only)
+    filters = listing.Filters.from_text(
+        severity=severity_,
+        stage=stage,
+        q=search,
+        since=since,
+        until=until,
+        type=type_,
+        open_only=open_only,
+        where=(catalog.affecting(service),) if service.strip() else (),
+    )
+    shown = desk.page(sh.read_db, settings=sh.settings, filters=filters, cursor=cursor, limit=limit)
     notices = desk.notices(sh.read_db, settings=sh.settings)
 
     def render() -> None:
-        _print_list(entries)
+        _print_list(shown.entries)
+        if shown.next_cursor:
+            console.print(f"[dim]More closed incidents: add --cursor {shown.next_cursor}[/]")
         _print_nags("notice", notices)
 
-    sh.out([e.to_dict() for e in entries], render)
+    sh.out([e.to_dict() for e in shown.entries], render)
 
 
 def _print_list(entries: list[desk.Entry]) -> None:
@@ -182,7 +209,8 @@ def show(
     out = inc.to_dict() | {"clock_warnings": [gap.to_dict()] if gap else []}
 
     def render() -> None:
-        _print_incident(inc, timeline.read(sh.read_db, inc.key)[-10:])
+        events = timeline.window(sh.read_db, inc.key, latest=True, limit=10).events
+        _print_incident(inc, events)
         if gap:
             _print_nags(inc.key, [gap])
 

@@ -65,6 +65,10 @@ incidents = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_seq", sa.Integer, nullable=False, default=0),
     sa.Column("last_hash", sa.String(64), nullable=False, default=""),
+    # The incident list (listing.py): open ones by stage, closed ones by keyset.
+    sa.Index("ix_incidents_stage_closed", "stage", "closed_at", "id"),
+    # Reports of a period (learn/reports.py).
+    sa.Index("ix_incidents_started_at", "started_at"),
 )
 
 events = sa.Table(
@@ -80,6 +84,9 @@ events = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("incident_id", "seq", name="uq_events_incident_seq"),
+    # Reads of some kinds of one incident's events (the panels: verdicts, mitigations,
+    # recurrences): without it they scan the incident's whole timeline.
+    sa.Index("ix_events_incident_kind", "incident_id", "kind", "seq"),
 )
 
 roles = sa.Table(
