@@ -80,11 +80,11 @@ def test_a_clock_the_type_expects_but_not_running_is_warned_on_desk_and_show(
             "regulatory_clocks": {"pci": {"hours": 24, "authority": "card brands"}},
         }
     )
-    entry = next(e for e in desk.overview(db, settings=settings) if e.incident.key == inc.key)
+    entry = next(e for e in desk.page(db, settings=settings).entries if e.incident.key == inc.key)
     [nag] = [n for n in entry.nags if "not running" in n.text]
     assert "PCI" in nag.text and "GDPR" not in nag.text
     assert nag.hint is not None and nag.hint.action == "start_clock"
-    default = next(e for e in desk.overview(db) if e.incident.key == inc.key)
+    default = next(e for e in desk.page(db).entries if e.incident.key == inc.key)
     assert not [w for w in default.warnings if "not running" in w]
 
     # With the builtin types, the CLI's show warns when GDPR is missing (a retyped incident
