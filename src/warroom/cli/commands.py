@@ -182,7 +182,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Run the background jobs: send due reminders, deliver queued notifications (loop, or\n--once).",
     ),
     "task": (
-        "warroom.cli.incidents",
+        "warroom.cli.tasks",
         "Tasks of an incident: add, update, list.",
     ),
     "logs": (
