@@ -165,6 +165,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "warroom.cli.security",
         "Make an incident private: only its participants and admins see it.",
     ),
+    "access-log": (
+        "warroom.cli.security",
+        "Who read a private incident through the web: when, by which route, opened or refused.",
+    ),
+    "retype": (
+        "warroom.cli.security",
+        "Change an incident's type; the clocks the new type names start from now.",
+    ),
     "types": (
         "warroom.cli.security",
         "The incident types: required fields, runbooks, privacy, clocks.",
