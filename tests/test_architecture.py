@@ -190,6 +190,7 @@ INCIDENTS_LAYERS = (
     "privacy",
     "model",
     "store",
+    "listing",
     "ledger",
     "timeline",
     "announce",

@@ -27,7 +27,7 @@ def test_overdue_update_and_overdue_postmortem_are_flagged(
     live = incidents.declare(db, title="checkout 500", actor="a", severity="P0", commander="bo")
     clock.advance(minutes=20)  # P0 cadence is 15 min: the first update is overdue
 
-    by_key = {e.incident.key: e for e in desk.overview(db)}
+    by_key = {e.incident.key: e for e in desk.page(db).entries}
     assert by_key[live.key].columns["heartbeat"] is not None
     assert by_key[live.key].columns["heartbeat"].state.value == "overdue"
     assert any("status update" in w for w in by_key[live.key].warnings)
@@ -35,7 +35,7 @@ def test_overdue_update_and_overdue_postmortem_are_flagged(
     assert not by_key[resolved.key].columns["postmortem"]["overdue"]
 
     clock.advance(hours=49)
-    entry = {e.incident.key: e for e in desk.overview(db)}[resolved.key]
+    entry = {e.incident.key: e for e in desk.page(db).entries}[resolved.key]
     assert entry.columns["postmortem"]["overdue"]
     assert any("postmortem overdue" in w for w in entry.warnings)
 
@@ -64,7 +64,7 @@ def test_incident_page_top_band_counts_down_to_the_next_update(
 
 def test_desk_warnings_carry_hints_and_plain_ones_still_show(db: Database) -> None:
     inc = incidents.declare(db, title="payments down", actor="a", severity="P0")
-    (entry,) = desk.overview(db)
+    (entry,) = desk.page(db).entries
     entry.warnings.append("a warning without a next step")
     entry.warn("status update overdue", Hint("post_update", "post one", incident=inc.key))
     texts = [n.text for n in entry.all_nags()]

@@ -372,7 +372,7 @@ def test_desk_warns_in_words_and_carries_the_next_step_as_data(db, clock):
     incidents.declare(db, title="Payments down", actor="ana", severity="P1", commander="ana")
     incidents.move(db, "INC-1", to="fixed", actor="ana")
     clock.advance(hours=49)
-    entry = desk.overview(db)[0]
+    entry = desk.page(db).entries[0]
     column = entry.columns["postmortem"]
     assert column["overdue"] and column["status"] == "missing"
     assert column["hint"] == {
@@ -382,11 +382,11 @@ def test_desk_warns_in_words_and_carries_the_next_step_as_data(db, clock):
     }
     assert "postmortem overdue since 2026-11-26 12:00 UTC" in entry.warnings
     postmortems.draft(db, "INC-1", actor="ana")
-    column = desk.overview(db)[0].columns["postmortem"]
+    column = desk.page(db).entries[0].columns["postmortem"]
     assert column["hint"]["action"] == "set_postmortem_status"
     assert column["hint"]["params"] == {"status": "in_review"}
     postmortems.set_status(db, "INC-1", status="in_review", actor="ana")
     postmortems.set_status(db, "INC-1", status="published", actor="ana")
-    entry = desk.overview(db)[0]
+    entry = desk.page(db).entries[0]
     assert entry.columns["postmortem"]["hint"] is None
     assert not [w for w in entry.warnings if "postmortem" in w]

@@ -51,7 +51,7 @@ def _expected(slos_text: str, names: list[str]) -> list[dict[str, Any]]:
     out = []
     for group in rule_groups(parse_slos(slos_text))["groups"]:
         for rule in group["rules"]:
-            if rule.get("alert") and rule["labels"]["burn_alert"] in names:
+            if rule.get("alert") == ALERT_NAME and rule["labels"]["burn_alert"] in names:
                 out.append({"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]})
     return out
 

@@ -157,17 +157,19 @@ def test_similarity_uses_only_parts_both_incidents_have():
 
 
 def test_past_reports_are_read_once_per_version_of_the_incident(db, clock, monkeypatch):
-    """Each declaration compares against every closed incident: their triage reports are read
-    and parsed once, and again only after the incident changed (a new report, a note)."""
+    """Each declaration compares against the recent closed incidents: their triage reports are
+    read (together, in one query) and parsed once, and again only after the incident changed
+    (a new report, a note)."""
     _past_incident(db, clock)
     reads: list[str] = []
-    plain = artifacts.latest_triage_report
+    plain = artifacts.latest_triage_reports
+    past_id = incidents.get(db, "INC-1").id
 
-    def counting(database, key):
-        reads.append(str(key))
-        return plain(database, key)
+    def counting(database, ids):
+        reads.extend("INC-1" for i in ids if i == past_id)
+        return plain(database, ids)
 
-    monkeypatch.setattr(artifacts, "latest_triage_report", counting)
+    monkeypatch.setattr(artifacts, "latest_triage_reports", counting)
     # unrelated incidents: no recurrence, so nothing is escalated on INC-1 (which would be
     # a change to it, and rightly a new read)
     for title in ("Login page renders without styles", "Search results are stale"):

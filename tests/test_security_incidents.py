@@ -192,7 +192,7 @@ def test_reports_and_recurrence_leave_a_private_incident_out(
     clock.advance(minutes=5)
     with privacy.reading_as(privacy.Reader("rita")):
         assert reports.build(database, since=since).to_dict()["count"] == 1
-        assert [e.incident.key for e in desk.overview(database)] == ["INC-2"]
+        assert [e.incident.key for e in desk.page(database).entries] == ["INC-2"]
         with pytest.raises(NotFound):
             recurrence.find_similar(database, inc.key)
     with privacy.reading_as(privacy.Reader("cora")):
@@ -428,7 +428,9 @@ def test_a_clock_reminds_before_and_flags_after_its_deadline(
     clock.advance(hours=12, minutes=1)  # past 72 h
     assert clocks.tick(database, settings, "w") == {"reminded": 0, "missed": 1}
     assert clocks.tick(database, settings, "w") == {"reminded": 0, "missed": 0}
-    entry = next(e for e in desk.overview(database, settings=settings) if e.incident.key == inc.key)
+    entry = next(
+        e for e in desk.page(database, settings=settings).entries if e.incident.key == inc.key
+    )
     assert any("GDPR deadline MISSED" in w for w in entry.warnings)
     kinds = [e.kind for e in timeline.read(database, inc.key) if e.kind.startswith("clock.")]
     assert kinds == [

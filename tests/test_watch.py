@@ -13,15 +13,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from slo_helpers import START, log_line
 from warroom.core.db import Database
+from warroom.detect import watch
 from warroom.detect.slo import parse_slos
 from warroom.detect.slo.follow import Follower
 from warroom.detect.tables import alert_deliveries, alert_states
 from warroom.detect.watch import Watcher
 from warroom.incidents.tables import incidents
+from warroom.triage import native
 
 SLOS = "slos:\n  - {name: checkout, service: shop, objective: 99.9%, match: {route: /checkout}}\n"
 
@@ -219,9 +222,14 @@ def test_watch_pages_once_across_rotation_and_restart(tmp_path: Path, db_url: st
     ]
 
 
+@pytest.mark.parametrize("scanner", [False, True], ids=["rows", "scanner"])
 def test_a_backlog_read_at_once_pages_each_outage_at_its_log_time(
-    tmp_path: Path, db: Database
+    tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch, scanner: bool
 ) -> None:
+    # a large read is a backlog's: folded by the compiled scanner into per-minute counts
+    monkeypatch.setattr(watch, "BACKLOG_BYTES", 1 if scanner else 1 << 40)
+    if scanner and not native.available():
+        pytest.skip("the compiled scanner is not built")
     log = tmp_path / "access.log"
     writer = LogWriter(log)
     for _ in range(2):  # two 5-minute outages an hour apart
@@ -233,6 +241,8 @@ def test_a_backlog_read_at_once_pages_each_outage_at_its_log_time(
     try:
         changes = watcher.poll()
         assert watcher.poll() == []  # nothing new: nothing sent again
+        counted = sum(int(v[1]) for v in watcher.trackers["checkout"].to_state()["steps"].values())
+        assert counted == writer.written
     finally:
         watcher.close()
     assert [(c.status, c.outcome) for c in changes] == [

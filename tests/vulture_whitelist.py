@@ -14,6 +14,7 @@ from warroom.detect.slo import rules
 from warroom.incidents import lifecycle
 from warroom.learn import actions, postmortems, recurrence
 from warroom.oncall import paging, schedules, tell
+from warroom.web import app as web_app
 from warroom.web.pages import comms as comms_pages
 from warroom.web.pages import contain as contain_pages
 from warroom.web.pages import learn as learn_pages
@@ -27,6 +28,7 @@ contain_pages.contain_panel
 learn_pages.learn_panel
 recover_pages.recover_panel
 security_pages.security_panel
+security_pages.access_panel
 heartbeat.desk_columns
 postmortems.desk_columns
 comms_worker.tick
@@ -38,6 +40,9 @@ paging.page_on_declare
 paging.page_on_event
 tell.on_event
 schedules.desk_notices
+
+# "module:attribute" strings uvicorn imports (`warroom serve --workers N`).
+web_app.from_environment
 
 # SQLAlchemy: a TypeDecorator's hooks.
 db.UTCDateTime.cache_ok

@@ -75,8 +75,13 @@ def _no_database(settings: Settings, why: str) -> InvalidInput:
 
 
 def _migrate_if_pending(database: Database) -> None:
-    # Lazy on purpose: Alembic loads only for commands that open the database.
-    from warroom.core import migrate
+    # Lazy on purpose: SQLAlchemy loads only for commands that open the database, and
+    # Alembic (a third of a second) only when the schema is behind the code.
+    from warroom.core import schema
+
+    if schema.is_current(database):
+        return
+    from warroom.core import migrate  # lazy: see above
 
     if migrate.pending(database):
         migrate.upgrade(database)
@@ -129,8 +134,13 @@ class Shell:
         if file is not None and not file.is_file():
             raise _no_database(self.settings, f"no database at {file}")
         database = self.bare_db
-        # Lazy on purpose: Alembic loads only for commands that open the database.
-        from warroom.core import migrate
+        # Lazy on purpose: the schema check without Alembic first (a third of a second of
+        # imports); Alembic loads only when the database is empty or behind.
+        from warroom.core import schema
+
+        if schema.is_current(database):
+            return database
+        from warroom.core import migrate  # lazy: see above
 
         if not migrate.current(database):
             raise _no_database(self.settings, "the database has no warroom tables yet")

@@ -1,4 +1,4 @@
-"""CLI of the incidents core: declare, list, show, stage, severity, role, task, note, timeline."""
+"""CLI of the incidents core: declare, list, show, stage, severity, role, note, timeline."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from rich.table import Table
 from warroom import incidents
 from warroom.cli import hints
 from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, emit_json, handle_errors
+from warroom.cli.tasks import print_task
+from warroom.comms import catalog
 from warroom.core import severity
 from warroom.core.clock import ago, parse_time
 from warroom.core.errors import Hint, InvalidInput
-from warroom.incidents import artifacts, desk, timeline
+from warroom.incidents import artifacts, desk, listing, timeline
+from warroom.security import clocks
 
-task_app = typer.Typer(help="Tasks of an incident: add, update, list.", no_args_is_help=True)
 app = typer.Typer()  # the commands below are added to the main app by `register`
 
 SEV_STYLE = {"P0": "bold white on red", "P1": "bold red", "P2": "yellow", "P3": "cyan", "P4": "dim"}
@@ -112,20 +114,46 @@ def declare(
 @handle_errors
 def list_(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+    severity_: Annotated[
+        str, typer.Option("--severity", help="P0-P4 or none, comma-separated.")
+    ] = "",
+    stage: Annotated[str, typer.Option(help="One stage (detected ... closed).")] = "",
+    service: Annotated[str, typer.Option(help="A service the incident affects.")] = "",
+    search: Annotated[str, typer.Option("--search", "-q", help="Words in the title.")] = "",
+    since: Annotated[str, typer.Option(help="Started at or after (ISO-8601).")] = "",
+    until: Annotated[str, typer.Option(help="Started before (ISO-8601).")] = "",
+    type_: Annotated[str, typer.Option("--type", help="real, drill or security.")] = "",
+    limit: Annotated[int, typer.Option(help="Closed incidents per page.")] = (
+        listing.DEFAULT_LIMIT
+    ),
+    cursor: Annotated[str, typer.Option(help="The next page, as the last one said.")] = "",
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Incidents in priority order (open first, by severity, factors, then age), with the
-    next status update due and postmortem state."""
+    """Open incidents in priority order (by severity, factors, then age), then the most
+    recently closed ones a page at a time, with the next status update due and postmortem
+    state."""
     sh = Shell(db, json_=json_)
-    entries = desk.overview(sh.read_db, settings=sh.settings, include_closed=not open_only)
+    filters = listing.Filters.from_text(
+        severity=severity_,
+        stage=stage,
+        q=search,
+        since=since,
+        until=until,
+        type=type_,
+        open_only=open_only,
+        where=(catalog.affecting(service),) if service.strip() else (),
+    )
+    shown = desk.page(sh.read_db, settings=sh.settings, filters=filters, cursor=cursor, limit=limit)
     notices = desk.notices(sh.read_db, settings=sh.settings)
 
     def render() -> None:
-        _print_list(entries)
+        _print_list(shown.entries)
+        if shown.next_cursor:
+            console.print(f"[dim]More closed incidents: add --cursor {shown.next_cursor}[/]")
         _print_nags("notice", notices)
 
-    sh.out([e.to_dict() for e in entries], render)
+    sh.out([e.to_dict() for e in shown.entries], render)
 
 
 def _print_list(entries: list[desk.Entry]) -> None:
@@ -176,7 +204,17 @@ def show(
     """One incident: summary, stage and next step, roles, tasks, recent timeline."""
     sh = Shell(db, json_=json_)
     inc = incidents.get(sh.read_db, key)
-    sh.out(inc.to_dict(), lambda: _print_incident(inc, timeline.read(sh.read_db, inc.key)[-10:]))
+    # A clock the incident's type expects but that is not running (the desk says it too).
+    gap = clocks.gaps(sh.read_db, [inc], sh.settings).get(inc.id)
+    out = inc.to_dict() | {"clock_warnings": [gap.to_dict()] if gap else []}
+
+    def render() -> None:
+        events = timeline.window(sh.read_db, inc.key, latest=True, limit=10).events
+        _print_incident(inc, events)
+        if gap:
+            _print_nags(inc.key, [gap])
+
+    sh.out(out, render)
 
 
 def _print_incident(inc: incidents.Incident, events: list[timeline.Event]) -> None:
@@ -204,7 +242,7 @@ def _print_incident(inc: incidents.Incident, events: list[timeline.Event]) -> No
     participants = f"; participants: {', '.join(inc.participants)}" if inc.participants else ""
     console.print(escape(f"Roles: {roles or 'none'}{participants}"), highlight=False)
     for t in inc.tasks:
-        _print_task(t, indent="  ")
+        print_task(t, indent="  ")
     if events:
         console.print("[bold]Recent timeline[/]")
         for e in events:
@@ -375,68 +413,6 @@ def role(
     sh.out(inc.to_dict(), render)
 
 
-@task_app.command("add")
-@handle_errors
-def task_add(
-    key: Annotated[str, typer.Argument(help="Incident key.")],
-    title: Annotated[str, typer.Argument(help="What to do, e.g. 'inspect DB logs'.")],
-    assignee: Annotated[str | None, typer.Option("--assignee", "-a", help="Who does it.")] = None,
-    as_: AsOpt = None,
-    db: DbOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Add a task to an incident."""
-    sh = Shell(db, as_, json_)
-    t = incidents.add_task(sh.db, key, title=title, assignee=assignee, actor=sh.actor)
-    sh.out(t.to_dict(), lambda: _print_task(t, status=False))
-
-
-def _print_task(t: incidents.Task, *, status: bool = True, indent: str = "") -> None:
-    """`T2 [done] check APM -> eve`."""
-    state = f" [{t.status}]" if status else ""
-    who = f" -> {t.assignee}" if t.assignee else ""
-    console.print(escape(f"{indent}T{t.number}{state} {t.title}{who}"), highlight=False)
-
-
-@task_app.command("update")
-@handle_errors
-def task_update(
-    key: Annotated[str, typer.Argument(help="Incident key.")],
-    number: Annotated[str, typer.Argument(help="Task number, e.g. T2.")],
-    status: Annotated[
-        str | None, typer.Option(help="open, in_progress, done or cancelled.")
-    ] = None,
-    assignee: Annotated[str | None, typer.Option("--assignee", "-a")] = None,
-    as_: AsOpt = None,
-    db: DbOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Change a task's status or assignee."""
-    sh = Shell(db, as_, json_)
-    t = incidents.update_task(sh.db, key, number, status=status, assignee=assignee, actor=sh.actor)
-    sh.out(t.to_dict(), lambda: _print_task(t))
-
-
-@task_app.command("list")
-@handle_errors
-def task_list(
-    key: Annotated[str, typer.Argument(help="Incident key.")],
-    db: DbOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """The tasks of an incident."""
-    sh = Shell(db, json_=json_)
-    inc = incidents.get(sh.read_db, key)
-
-    def render() -> None:
-        if not inc.tasks:
-            console.print(f"{inc.key} has no tasks (warroom task add {inc.key} 'check APM').")
-        for t in inc.tasks:
-            _print_task(t)
-
-    sh.out([t.to_dict() for t in inc.tasks], render)
-
-
 @app.command()
 @handle_errors
 def note(
@@ -518,4 +494,3 @@ def timeline_cmd(
 def register(main: typer.Typer) -> None:
     for command in app.registered_commands:
         main.registered_commands.append(command)
-    main.add_typer(task_app, name="task")

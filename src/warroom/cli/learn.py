@@ -299,13 +299,16 @@ def actions_cmd(
 @handle_errors
 def recurrence_cmd(
     key: Annotated[str, typer.Argument(help="Incident key.")],
+    all_: Annotated[
+        bool, typer.Option("--all", help="Compare with every closed incident, not the latest.")
+    ] = False,
     as_: AsOpt = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Does this incident repeat a past one? Records it and escalates open action items."""
     sh = Shell(db, as_, json_)
-    matches = recurrence.check(sh.db, key, actor=sh.actor)
+    matches = recurrence.check(sh.db, key, actor=sh.actor, everything=all_)
 
     def render() -> None:
         if not matches:

@@ -22,7 +22,7 @@ from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, handle_err
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.errors import InvalidInput
 from warroom.incidents import incident_types
-from warroom.security import bundle, clocks, evidence
+from warroom.security import access_log, bundle, clocks, evidence
 
 evidence_app = typer.Typer(
     help="The evidence locker: seal, list, read, export and verify.", no_args_is_help=True
@@ -244,6 +244,42 @@ def private(
     inc = incidents.set_private(sh.db, key, private=not off, actor=sh.actor)
     word = "private" if inc.private else "visible to every signed-in identity"
     sh.out(inc.to_dict(), lambda: console.print(f"{inc.key} is {word}"))
+
+
+@app.command("access-log")
+@handle_errors
+def access_log_cmd(key: str, db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Who read a private incident through the web: when, by which route, opened or refused."""
+    sh = Shell(db, json_=json_)
+    reads = access_log.log_for(sh.db, key)
+
+    def render() -> None:
+        if not reads:
+            console.print(f"no recorded reads of {key.upper()} (only private incidents' are)")
+        for r in reads:
+            outcome = "opened" if r.allowed else "[bold red]REFUSED[/]"
+            console.print(
+                f"{r.first_at:%Y-%m-%d %H:%M}-{r.last_at:%H:%M} UTC {escape(r.person)} "
+                f"{outcome} via {r.via} ({r.reads} request{'s' if r.reads != 1 else ''})",
+                highlight=False,
+            )
+
+    sh.out([r.to_dict() for r in reads], render)
+
+
+@app.command("retype")
+@handle_errors
+def retype(
+    key: str,
+    type_: Annotated[str, typer.Argument(metavar="TYPE", help="security, data_loss, ...")],
+    as_: AsOpt = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change an incident's type; the clocks the new type names start from now."""
+    sh = Shell(db, as_, json_)
+    inc = incidents.set_type(sh.db, key, type=type_, actor=sh.actor, settings=sh.settings)
+    sh.out(inc.to_dict(), lambda: console.print(f"{inc.key} is a {inc.type} incident"))
 
 
 @app.command("types")

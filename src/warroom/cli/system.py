@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,6 +96,14 @@ def serve(
         bool,
         typer.Option("--insecure-bind", help="Allow a non-loopback address without accounts."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port (each with its own connection pool; "
+            "use PostgreSQL for more than one).",
+        ),
+    ] = 1,
     db: DbOpt = None,
     config: Annotated[
         Path | None,
@@ -119,13 +128,36 @@ def serve(
     )
     if warning:
         err_console.print(f"[bold yellow]warning:[/] {warning}")
+    if workers > 1 and database.is_sqlite:
+        err_console.print(
+            f"[bold yellow]warning:[/] {workers} processes on one SQLite file take turns to "
+            "write; PostgreSQL serves several workers and instances better"
+        )
     console.print(
-        f"warroom desk on http://{host}:{port}/ (database "
+        f"warroom desk on http://{host}:{port}/ with {workers} worker process"
+        f"{'es' if workers > 1 else ''} (database "
         f"{database.engine.url.render_as_string(hide_password=True)}, "
         f"{sh.settings.database_source})",
         highlight=False,
     )
-    uvicorn.run(create_app(sh.settings, database=database), host=host, port=port, log_level="info")
+    if workers == 1:
+        app = create_app(sh.settings, database=database)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # Each worker process imports the app itself and reads these (uvicorn's supervisor
+    # restarts one that dies): the same settings as this process.
+    database.dispose()
+    os.environ["WARROOM_DATABASE_URL"] = sh.settings.database_url
+    if sh.settings.config_path is not None:
+        os.environ["WARROOM_CONFIG"] = str(sh.settings.config_path.resolve())
+    uvicorn.run(
+        "warroom.web.app:from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @app.command("init")

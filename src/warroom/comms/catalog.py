@@ -24,6 +24,7 @@ from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
 from warroom.core.limits import check_yaml_depth
 from warroom.incidents import timeline
+from warroom.incidents.tables import incidents as incidents_t
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 AFFECTED = "services.affected"
@@ -304,6 +305,16 @@ def _affected(conn: sa.Connection, incident_id: int) -> list[str]:
     ]
 
 
+def affecting(name: str) -> Any:
+    """An SQL condition on the incidents table: the incident affects service `name` (the
+    incident list's service filter; indexed on incident_services)."""
+    return incidents_t.c.id.in_(
+        sa.select(incident_services.c.incident_id)
+        .join(services, services.c.id == incident_services.c.service_id)
+        .where(services.c.name == name.strip().lower())
+    )
+
+
 def affected(db: Database, key: str) -> list[Service]:
     """The services an incident affects."""
     with db.read() as conn:
@@ -319,15 +330,16 @@ def affected(db: Database, key: str) -> list[Service]:
         return [_from_row(r) for r in rows]
 
 
-def affected_by_incident(db: Database) -> dict[int, list[Service]]:
-    """incident id -> affected services, for every incident (the status page reads this)."""
+def affected_by_incident(db: Database, ids: list[int] | None = None) -> dict[int, list[Service]]:
+    """incident id -> affected services, of `ids` or of every incident (the status page)."""
     out: dict[int, list[Service]] = {}
+    stmt = sa.select(incident_services.c.incident_id, services).select_from(
+        incident_services.join(services, services.c.id == incident_services.c.service_id)
+    )
+    if ids is not None:
+        stmt = stmt.where(incident_services.c.incident_id.in_(ids))
     with db.read() as conn:
-        rows = conn.execute(
-            sa.select(incident_services.c.incident_id, services).select_from(
-                incident_services.join(services, services.c.id == incident_services.c.service_id)
-            )
-        )
+        rows = conn.execute(stmt)
         for r in rows:
             out.setdefault(r.incident_id, []).append(_from_row(r))
     return out

@@ -210,8 +210,9 @@ def build(db: Database, *, title: str = "Service status", site_name: str = SITE_
     too, so an open public incident always shows its state.
     """
     now = utcnow()
-    public = status_updates.public_updates(db)
-    affected = catalog.affected_by_incident(db)
+    # Open incidents and those with a public update in the history window: a bounded set.
+    public = status_updates.public_updates(db, since=now - timedelta(days=HISTORY_DAYS))
+    affected = catalog.affected_by_incident(db, list(public))
     with db.read() as conn:
         # Only ids, stage and severity of incidents: never their internal wording.
         meta = {

@@ -29,6 +29,8 @@ status_updates = sa.Table(
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("posted_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("incident_id", "number", name="uq_status_updates_incident_number"),
+    # The status page: public updates of its history window (migration 0015_scale).
+    sa.Index("ix_status_updates_audience_posted", "audience", "posted_at"),
 )
 
 services = sa.Table(

@@ -43,6 +43,7 @@ from warroom.core.clock import ensure_utc, utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import timeline
+from warroom.incidents.listing import OPEN_STAGES
 from warroom.incidents.tables import incidents as incidents_t
 
 # What other modules have always imported from here (the comms API, pages and the desk).
@@ -365,18 +366,30 @@ def latest_update(db: Database, key: str) -> StatusUpdate | None:
     return _row_to_update(r, f"INC-{incidents.parse_key(key)}") if r is not None else None
 
 
-def public_updates(db: Database) -> dict[int, list[StatusUpdate]]:
-    """incident id -> its public updates (oldest first); nothing internal is read."""
+def public_updates(db: Database, *, since: datetime | None = None) -> dict[int, list[StatusUpdate]]:
+    """incident id -> its public updates (oldest first); nothing internal is read.
+
+    `since`: only incidents that are open or had a public update since then (the status
+    page's current incidents and its history window), found on the index
+    `ix_status_updates_audience_posted`: the page does not grow with years of history."""
     out: dict[int, list[StatusUpdate]] = {}
-    with db.read() as conn:
-        rows = conn.execute(
-            sa.select(status_updates, incidents_t.c.key)
-            .select_from(
-                status_updates.join(incidents_t, incidents_t.c.id == status_updates.c.incident_id)
-            )
-            .where(status_updates.c.audience == Audience.PUBLIC.value)
-            .order_by(status_updates.c.incident_id, status_updates.c.number)
+    stmt = (
+        sa.select(status_updates, incidents_t.c.key)
+        .select_from(
+            status_updates.join(incidents_t, incidents_t.c.id == status_updates.c.incident_id)
         )
-        for r in rows:
+        .where(status_updates.c.audience == Audience.PUBLIC.value)
+        .order_by(status_updates.c.incident_id, status_updates.c.number)
+    )
+    if since is not None:
+        recent = sa.select(status_updates.c.incident_id).where(
+            status_updates.c.audience == Audience.PUBLIC.value,
+            status_updates.c.posted_at >= since,
+        )
+        stmt = stmt.where(
+            sa.or_(status_updates.c.incident_id.in_(recent), incidents_t.c.stage.in_(OPEN_STAGES))
+        )
+    with db.read() as conn:
+        for r in conn.execute(stmt):
             out.setdefault(r.incident_id, []).append(_row_to_update(r, r.key))
     return out

@@ -5,7 +5,9 @@
     w.close()
 
 Each poll reads the new whole lines of every log (`Follower`: rotation, truncation), parses
-them with the triage parser, counts them per 10-second step (`Tracker`) and evaluates every
+them with the triage parser (a backlog: triage's compiled scanner into per-minute counts, spread
+over their 10-second steps, when every SLO needs only routes and statuses), counts them per
+10-second step (`Tracker`) and evaluates every
 SLO at the newest request's time. When an SLO starts paging, one Alertmanager-shaped
 notification goes through the same intake as Prometheus alerts (opens or attaches to an
 incident, deduplicated by payload and group); when it stops, a resolved one. The state
@@ -28,7 +30,8 @@ from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.detect.alerts.intake import receive_alertmanager
 from warroom.detect.alerts.routing import Routing
-from warroom.detect.slo.follow import Follower
+from warroom.detect.slo import stream
+from warroom.detect.slo.follow import MAX_READ, Follower
 from warroom.detect.slo.logs import sli_events
 from warroom.detect.slo.model import SLO
 from warroom.detect.slo.rules import ALERT_NAME
@@ -37,6 +40,9 @@ from warroom.triage.lineparse import trailing_number
 from warroom.triage.parse import FileSpec, parse_block
 
 SOURCE = "warroom-watch"
+# a read this large is a backlog's (live logs bring less per poll): the compiled scanner folds
+# it into per-minute counts, as triage and `slo check` do
+BACKLOG_BYTES = MAX_READ // 2
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -137,6 +143,7 @@ class Watcher:
         self.followers = [Follower.from_state(p, files.get(p)) for p in paths]
         self.specs: dict[str, FileSpec] = {}
         slo_state = saved.get("slos", {})
+        self.minutes_serve = all(stream.streamable(s) for s in slos)
         self.trackers = {
             s.name: Tracker.from_state(s, slo_state.get(s.name, {}).get("tracker", {}))
             for s in slos
@@ -179,8 +186,9 @@ class Watcher:
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, self.state_path)
 
-    def _read(self, f: Follower) -> pl.DataFrame | None:
-        """The next block of new lines of one log, parsed (None: nothing new)."""
+    def _read(self, f: Follower) -> tuple[pl.DataFrame, bool] | None:
+        """The next block of new lines of one log (None: nothing new): parsed rows, or per-minute
+        counts (True) when the block is a backlog's and every SLO can use them."""
         while True:
             data, first = f.read()
             if not data:
@@ -188,8 +196,12 @@ class Watcher:
             spec = self.specs.get(f.path) or _spec(f.path, data, self.log_format)
             if spec is not None:
                 self.specs[f.path] = spec
+                if len(data) >= BACKLOG_BYTES and self.minutes_serve:
+                    counts = stream.fold_block(spec, data, first)
+                    if counts is not None:
+                        return counts, True
                 frame, _stats = parse_block(spec, data, first)
-                return frame
+                return frame, False
 
     def poll(self) -> list[Change]:
         """Read what is new, evaluate every SLO, send the pages that started or stopped.
@@ -199,13 +211,17 @@ class Watcher:
         """
         changes: list[Change] = []
         while True:
-            frames = [fr for fr in (self._read(f) for f in self.followers) if fr is not None]
-            if not frames:
+            reads = [r for r in (self._read(f) for f in self.followers) if r is not None]
+            if not reads:
                 return changes  # nothing new: the last evaluation stands, as saved
-            frame = pl.concat(frames)
+            rows = [frame for frame, minutes in reads if not minutes]
+            counts = [frame for frame, minutes in reads if minutes]
             for slo in self.slos:
                 tracker = self.trackers[slo.name]
-                tracker.add(sli_events(frame, slo))
+                if rows:
+                    tracker.add(sli_events(pl.concat(rows), slo))
+                for c in counts:
+                    tracker.add(stream.spread(stream.minute_events(c, slo)))
                 status = tracker.status()
                 if status.now is not None:
                     changes += self._transition(slo, status)

@@ -20,6 +20,7 @@ from warroom.incidents.lifecycle import (
     run_hooks,
     set_private,
     set_severity,
+    set_type,
     update_fields,
 )
 from warroom.incidents.model import Incident, Nag, Role, Stage, Task, TaskStatus
@@ -52,6 +53,7 @@ __all__ = [
     "reopen",
     "run_hooks",
     "set_private",
+    "set_type",
     "set_severity",
     "update_fields",
     "update_task",

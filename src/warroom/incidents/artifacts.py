@@ -212,3 +212,34 @@ def latest_triage_report(db: Database, key: str | int) -> dict[str, Any] | None:
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def latest_triage_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The newest triage report of each of `ids`, parsed (absent: none, or not an object).
+    Two statements for any number of incidents (recurrence compares many at once)."""
+    if not ids:
+        return {}
+    with db.read() as conn:
+        newest = dict(
+            conn.execute(
+                sa.select(artifacts.c.incident_id, sa.func.max(artifacts.c.id))
+                .where(artifacts.c.incident_id.in_(ids), artifacts.c.kind.in_(TRIAGE_KINDS))
+                .group_by(artifacts.c.incident_id)
+            ).all()
+        )
+        if not newest:
+            return {}
+        rows = conn.execute(
+            sa.select(artifacts.c.incident_id, blobs.c.content)
+            .join(blobs, blobs.c.sha256 == artifacts.c.sha256)
+            .where(artifacts.c.id.in_(list(newest.values())))
+        ).all()
+    out: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        try:
+            data = json.loads(bytes(r.content).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict):
+            out[int(r.incident_id)] = data
+    return out

@@ -5,8 +5,10 @@ areas add their columns and warnings through the registry's `desk` providers (co
 heartbeat and update punctuality; learn: the postmortem). The CLI's incident list and the
 page `/` both render this.
 
-    for e in overview(db, settings=settings):
+    shown = page(db, settings=settings, filters=Filters(severity=("P1",)), cursor="")
+    for e in shown.entries:
         e.incident.key, e.columns.get("heartbeat"), [n.text for n in e.all_nags()]
+    shown.next_cursor   # the next closed ones (see `listing`: keyset, never OFFSET)
     notices(db, settings=settings)   # warnings about no one incident (an on-call gap)
 """
 
@@ -19,7 +21,8 @@ from warroom.core import registry
 from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import Hint
-from warroom.incidents import store
+from warroom.incidents import listing
+from warroom.incidents.listing import Filters
 from warroom.incidents.model import Incident, Nag
 
 
@@ -52,21 +55,45 @@ class Entry:
         return out
 
 
-def overview(
-    db: Database, *, settings: Settings | None = None, include_closed: bool = True
-) -> list[Entry]:
-    """Incidents in priority order, each with the columns and warnings every area adds.
+@dataclass
+class DeskPage:
+    """One page of the desk: open entries (first page only), closed ones, the next cursor."""
+
+    open: list[Entry]
+    closed: list[Entry]
+    next_cursor: str | None
+
+    @property
+    def entries(self) -> list[Entry]:
+        return self.open + self.closed
+
+
+def page(
+    db: Database,
+    *,
+    settings: Settings | None = None,
+    filters: Filters | None = None,
+    cursor: str = "",
+    limit: int = listing.DEFAULT_LIMIT,
+) -> DeskPage:
+    """A page of incidents in priority order, each with the columns and warnings every area
+    adds. Providers get the page's entries only and read what they need for all of them at
+    once, so a page costs the same number of statements whatever it shows.
 
     `settings`: this deployment's (cadences, postmortem due times); the defaults when None.
     """
     settings = settings or Settings()
-    entries = [
-        Entry(incident=inc, warnings=list(inc.warnings), nags=list(inc.nags))
-        for inc in store.list_incidents(db, include_closed=include_closed)
-    ]
+    found = listing.page(db, filters, cursor=cursor, limit=limit)
+
+    def entry(inc: Incident) -> Entry:
+        return Entry(incident=inc, warnings=list(inc.warnings), nags=list(inc.nags))
+
+    out = DeskPage([entry(i) for i in found.open], [entry(i) for i in found.closed], None)
+    out.next_cursor = found.next_cursor
+    entries = out.entries
     for provider in registry.active().desk():
         provider(db, settings, entries)
-    return entries
+    return out
 
 
 def notices(db: Database, *, settings: Settings | None = None) -> list[Nag]:

@@ -468,6 +468,35 @@ def set_private(db: Database, key: str | int, *, private: bool, actor: str) -> I
         return store.get_on(conn, row.key)
 
 
+TYPE_CHANGED = "incident.type_changed"  # announced to other areas (security starts clocks)
+
+
+def set_type(
+    db: Database, key: str | int, *, type: str, actor: str, settings: Settings | None = None
+) -> Incident:
+    """Change what kind of incident this is (`incident_types`); a security type sets the
+    security flag too. Other areas hear of it after the commit (`TYPE_CHANGED`, with the new
+    type's clocks): the security area starts those clocks from now."""
+    kind = incident_types.resolve(type, settings)
+    now = utcnow()
+    with db.transaction() as conn:
+        row = store.lock(db, conn, key)
+        before = str(row.type)
+        if before != kind.name:
+            diff: dict[str, Any] = {"type": kind.name}
+            if kind.security and not row.security:
+                diff["security"] = True
+            timeline.append(
+                conn, row.id, actor=actor, kind=Kind.FIELDS_UPDATED, data={"fields": diff}
+            )
+            conn.execute(incidents.update().where(incidents.c.id == row.id).values(**diff))
+        result = store.get_on(conn, row.key)
+    if before != kind.name:
+        data = {"from": before, "to": kind.name, "clocks": list(kind.clocks), "at": now}
+        announce_event(db, result.key, TYPE_CHANGED, data, actor)
+    return result
+
+
 def add_note(db: Database, key: str | int, *, text: str, actor: str) -> int:
     """Write a free-text note on the timeline; returns its seq."""
     text = timeline.check_note(text)

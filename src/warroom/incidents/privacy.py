@@ -12,6 +12,12 @@ the worker, the server's own CLI, which holds the database itself) sees everythi
 
     with reading_as(Reader("ana", sees_all=False)):
         incidents.get(db, "INC-7")      # NotFound unless ana takes part in INC-7
+
+Every read of a private incident by someone (opened or refused) is collected on the reader
+and written by `record` once the request is done (the web's middleware calls it): the table
+`private_reads`, which `warroom access-log INC-n`, the admins' panel and the evidence bundle
+show. A table, not the timeline: reads are not the incident's story, and a page reloaded
+every few seconds would flood the hash chain everyone scrolls.
 """
 
 from __future__ import annotations
@@ -20,21 +26,31 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from warroom.incidents.tables import roles
+from warroom.core.clock import utcnow
+from warroom.core.db import Database
+from warroom.incidents.tables import private_reads, roles
 
 
 @dataclass(frozen=True)
 class Reader:
-    """Who reads: a name, and whether their account role sees every incident (admin)."""
+    """Who reads: a name, and whether their account role sees every incident (admin).
+
+    `via`: the route the reads come by (api, page, export, evidence); `seen` collects the
+    private incidents read, (incident id, allowed) -> first time, for `record`."""
 
     name: str
     sees_all: bool = False
+    via: str = ""
+    seen: dict[tuple[int, bool], datetime] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
 
 log = logging.getLogger("warroom.access")
@@ -88,4 +104,50 @@ def sees(conn: Connection, row: Any) -> bool:
         reader, private=True, people=people | members(conn, int(row.id))
     )
     log.info("private incident id=%s %s to %s", row.id, "opened" if ok else "refused", reader.name)
+    reader.seen.setdefault((int(row.id), ok), utcnow())
     return ok
+
+
+def record(db: Database, reader: Reader | None) -> int:
+    """Write the private-incident reads `reader` collected (one request) to `private_reads`,
+    in one transaction: a row per incident, person, route, outcome and hour, whose count
+    grows with each request in that hour. Returns how many reads were written.
+
+    No unique constraint: two requests racing in a new hour may write two rows for it, which
+    the log shows as two (a read is never lost, and no reader waits on another)."""
+    if reader is None or not reader.seen:
+        return 0
+    found = list(reader.seen.items())
+    reader.seen.clear()
+    via = reader.via or "other"
+    with db.transaction() as conn:
+        for (incident_id, ok), at in found:
+            hour = at.replace(minute=0, second=0, microsecond=0)
+            same = sa.and_(
+                private_reads.c.incident_id == incident_id,
+                private_reads.c.person == reader.name,
+                private_reads.c.via == via,
+                private_reads.c.allowed == ok,
+                private_reads.c.hour == hour,
+            )
+            row_id = conn.execute(sa.select(private_reads.c.id).where(same)).scalar()
+            if row_id is None:
+                conn.execute(
+                    private_reads.insert().values(
+                        incident_id=incident_id,
+                        person=reader.name,
+                        via=via,
+                        allowed=ok,
+                        hour=hour,
+                        first_at=at,
+                        last_at=at,
+                        reads=1,
+                    )
+                )
+            else:
+                conn.execute(
+                    private_reads.update()
+                    .where(private_reads.c.id == row_id)
+                    .values(reads=private_reads.c.reads + 1, last_at=at)
+                )
+    return len(found)

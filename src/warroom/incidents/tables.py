@@ -65,6 +65,10 @@ incidents = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_seq", sa.Integer, nullable=False, default=0),
     sa.Column("last_hash", sa.String(64), nullable=False, default=""),
+    # The incident list (listing.py): open ones by stage, closed ones by keyset.
+    sa.Index("ix_incidents_stage_closed", "stage", "closed_at", "id"),
+    # Reports of a period (learn/reports.py).
+    sa.Index("ix_incidents_started_at", "started_at"),
 )
 
 events = sa.Table(
@@ -80,6 +84,9 @@ events = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("incident_id", "seq", name="uq_events_incident_seq"),
+    # Reads of some kinds of one incident's events (the panels: verdicts, mitigations,
+    # recurrences): without it they scan the incident's whole timeline.
+    sa.Index("ix_events_incident_kind", "incident_id", "kind", "seq"),
 )
 
 roles = sa.Table(
@@ -129,7 +136,6 @@ artifacts = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
-
 # One hash chain over every incident's head (warroom.incidents.ledger): deleting or rolling
 # back a whole incident shows in `warroom audit`.
 incident_ledger = sa.Table(
@@ -143,4 +149,21 @@ incident_ledger = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Who read a private incident (warroom.incidents.privacy): one row per incident, person,
+# route, outcome and hour, counting the reads in it, so a page reloaded all day is one row an
+# hour, and the append-only timeline stays the incident's story (migration 0021_private_reads).
+private_reads = sa.Table(
+    "private_reads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("person", sa.String(200), nullable=False),
+    sa.Column("via", sa.String(20), nullable=False),  # api, page, export, evidence
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("hour", UTCDateTime, nullable=False),
+    sa.Column("first_at", UTCDateTime, nullable=False),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+    sa.Column("reads", sa.Integer, nullable=False),
 )

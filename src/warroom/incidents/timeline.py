@@ -21,7 +21,7 @@ from warroom.core import quoting, scrub
 from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import ledger, store
+from warroom.incidents import ledger, privacy, store
 from warroom.incidents.tables import events, incidents
 
 MAX_NOTE_CHARS = 20_000
@@ -213,27 +213,100 @@ def read(
     """The incident's events in order (optionally after `since_seq`, of some kinds)."""
     with db.read() as conn:
         incident_id = store.get_id(conn, incident_key)
-        stmt = (
-            sa.select(events)
-            .where(events.c.incident_id == incident_id, events.c.seq > since_seq)
-            .order_by(events.c.seq)
-        )
+        stmt = sa.select(events).where(events.c.incident_id == incident_id)
+        if since_seq:
+            stmt = stmt.where(events.c.seq > since_seq)
         if kinds:
-            stmt = stmt.where(events.c.kind.in_(kinds))
-        rows = conn.execute(stmt).all()
-    return [
-        Event(
-            incident_key=f"INC-{store.parse_key(incident_key)}",
-            seq=r.seq,
-            at=r.at,
-            actor=r.actor,
-            kind=r.kind,
-            data=r.data,
-            prev_hash=r.prev_hash,
-            hash=r.hash,
-        )
-        for r in rows
-    ]
+            # Ordered as the index (incident_id, kind, seq) is, then by seq here: ordered by
+            # seq alone, SQLite walks the whole timeline on the (incident_id, seq) index.
+            stmt = stmt.where(events.c.kind.in_(kinds)).order_by(events.c.kind, events.c.seq)
+        else:
+            stmt = stmt.order_by(events.c.seq)
+        rows = sorted(conn.execute(stmt), key=lambda r: int(r.seq))
+    key = f"INC-{store.parse_key(incident_key)}"
+    return [_event(key, r) for r in rows]
+
+
+DEFAULT_WINDOW = 500
+MAX_WINDOW = 5000
+
+
+@dataclass
+class Window:
+    """A run of an incident's events in seq order, and where the neighbouring runs start.
+
+    `earlier`: pass as `before=` for the events before these (None: these start at seq 1);
+    `later`: pass as `since=` for the events after these (None: these are the newest)."""
+
+    events: list[Event]
+    earlier: int | None
+    later: int | None
+
+
+def window(
+    db: Database,
+    incident_key: str,
+    *,
+    since: int = 0,
+    before: int | None = None,
+    latest: bool = False,
+    limit: int = DEFAULT_WINDOW,
+) -> Window:
+    """At most `limit` events in seq order: the last ones before seq `before` (or the very
+    latest with `latest=True`), else the first ones after seq `since`.
+    Two statements on the (incident_id, seq) index: a deep page costs what the first does."""
+    if not 1 <= limit <= MAX_WINDOW:
+        raise InvalidInput(f"limit must be between 1 and {MAX_WINDOW}", field="limit")
+    key = f"INC-{store.parse_key(incident_key)}"
+    c = events.c
+    with db.read() as conn:
+        number = store.parse_key(incident_key)
+        row = conn.execute(
+            sa.select(
+                incidents.c.id,
+                incidents.c.last_seq,
+                incidents.c.private,
+                incidents.c.created_by,
+                incidents.c.commander,
+            ).where(incidents.c.number == number)
+        ).first()
+        if row is None or not privacy.sees(conn, row):
+            raise store.missing(number)
+        last = int(row.last_seq)
+        if latest and before is None:
+            before = last + 1
+        base = sa.select(events).where(c.incident_id == row.id)
+        if before is not None:
+            rows = list(
+                reversed(
+                    conn.execute(
+                        base.where(c.seq < before).order_by(c.seq.desc()).limit(limit)
+                    ).all()
+                )
+            )
+        else:
+            rows = list(conn.execute(base.where(c.seq > since).order_by(c.seq).limit(limit)))
+    items = [_event(key, r) for r in rows]
+    first = items[0].seq if items else None
+    end = items[-1].seq if items else None
+    return Window(
+        events=items,
+        earlier=first if first is not None and first > 1 else None,
+        later=end if end is not None and end < last else None,
+    )
+
+
+def _event(key: str, r: Any) -> Event:
+    return Event(
+        incident_key=key,
+        seq=r.seq,
+        at=r.at,
+        actor=r.actor,
+        kind=r.kind,
+        data=r.data,
+        prev_hash=r.prev_hash,
+        hash=r.hash,
+    )
 
 
 def redacted_in(db: Database, incident_key: str, seq: int) -> int:

@@ -23,8 +23,9 @@ from warroom.core.clock import utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, InvalidTransition, NotFound
-from warroom.incidents import timeline
+from warroom.incidents import privacy, timeline
 from warroom.incidents.lifecycle import Incident
+from warroom.incidents.store import from_row, load_details
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.learn import blameless, compliance
 from warroom.learn.drafting import ALL_SECTION_NAMES, SECTION_NAMES, SECTIONS, build_sections
@@ -382,13 +383,14 @@ class Due:
         }
 
 
-def _statuses(db: Database) -> dict[int, str]:
-    """Postmortem status by incident id (incidents without one are absent)."""
+def _statuses(db: Database, ids: list[int] | None = None) -> dict[int, str]:
+    """Postmortem status by incident id (incidents without one are absent); of `ids` only
+    when given (the desk's page), else of every incident."""
+    stmt = sa.select(postmortems.c.incident_id, postmortems.c.status)
+    if ids is not None:
+        stmt = stmt.where(postmortems.c.incident_id.in_(ids))
     with db.read() as conn:
-        return {
-            r.incident_id: r.status
-            for r in conn.execute(sa.select(postmortems.c.incident_id, postmortems.c.status))
-        }
+        return {r.incident_id: r.status for r in conn.execute(stmt)}
 
 
 def due_list(
@@ -402,18 +404,29 @@ def due_list(
     `status` is "missing" when no draft exists yet."""
     now = now or utcnow()
     rule = DueRule.from_settings(settings)
-    status_by_id = _statuses(db)
+    c = incidents_t.c
+    published = sa.select(postmortems.c.incident_id).where(
+        postmortems.c.status == Status.PUBLISHED.value
+    )
+    # Only resolved incidents of the due severities without a published postmortem: the
+    # backlog, not every incident ever (this list is on the actions page).
     with db.read() as conn:
-        ids = {
-            r.id
+        pending = [
+            from_row(r)
             for r in conn.execute(
-                sa.select(incidents_t.c.id).where(incidents_t.c.fixed_at.is_not(None))
+                sa.select(incidents_t).where(
+                    c.fixed_at.is_not(None),
+                    c.severity.in_(list(rule.severities)),
+                    c.id.not_in(published),
+                )
             )
-        }
+        ]
+        load_details(conn, pending)
+    reader = privacy.current()  # as every list: private ones for those who may see them
+    pending = [i for i in pending if privacy.allowed(reader, private=i.private, people=i.people)]
+    status_by_id = _statuses(db, [i.id for i in pending])
     out: list[Due] = []
-    for inc in incidents.list_incidents(db):
-        if inc.id not in ids:
-            continue
+    for inc in pending:
         due = rule.due_at(inc)
         status = status_by_id.get(inc.id, "missing")
         if due is None or status == Status.PUBLISHED.value:
@@ -451,7 +464,7 @@ def desk_columns(db: Database, settings: Settings, entries: list[Any]) -> None:
     overdue), with a warning in words when overdue."""
     now = utcnow()
     rule = DueRule.from_settings(settings)
-    status_of = _statuses(db)
+    status_of = _statuses(db, [e.incident.id for e in entries])
     for entry in entries:
         inc = entry.incident
         due = rule.due_at(inc)

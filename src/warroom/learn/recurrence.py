@@ -24,6 +24,8 @@ from warroom.core.db import Database
 from warroom.incidents import artifacts, timeline
 from warroom.incidents.lifecycle import Incident
 from warroom.incidents.tables import events as events_t
+from warroom.incidents.tables import incidents as incidents_t
+from warroom.incidents.tables import roles as roles_t
 from warroom.learn import actions, facts
 from warroom.learn.rootcause import RootCause, get_root_cause, root_causes_by_incident
 
@@ -144,26 +146,47 @@ def _elevated(routes: list[dict[str, Any]]) -> list[str]:
 
 # The report part of past incidents' fingerprints, by (database, incident, last_seq): every
 # change to an incident (a new report included) is a timeline event, so a new last_seq. Each
-# declaration compares against every closed incident; without this it re-read and re-parsed
-# all their triage reports each time.
+# declaration compares against the recent closed incidents; without this it re-read and
+# re-parsed all their triage reports each time.
 _REPORT_PARTS_MAX = 20_000
 _report_parts: dict[tuple[str, int, int], Fingerprint] = {}
 
+# How many past incidents a declaration is compared with: the most recently closed ones
+# (by the list's index). Comparing with every closed incident made declaring cost 0.9-1.3 s
+# at 10,000 incidents; this keeps it constant. Older ones: `warroom recurrence KEY --all`.
+RECENT = 500
 
-def _report_part(db: Database, inc: Incident) -> Fingerprint:
-    key = (db.url, inc.id, inc.last_seq)
-    cached = _report_parts.get(key)
+
+def _remember(db: Database, inc: Any, part: Fingerprint) -> Fingerprint:
+    # The words too: a change to the title or description is an event, so a new last_seq.
+    part.words = _words(
+        " ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope))
+    )
+    if len(_report_parts) >= _REPORT_PARTS_MAX:
+        _report_parts.clear()
+    _report_parts[(db.url, inc.id, inc.last_seq)] = part
+    return part
+
+
+def _report_part(db: Database, inc: Any) -> Fingerprint:
+    cached = _report_parts.get((db.url, inc.id, inc.last_seq))
     if cached is None:
-        cached = _from_report(artifacts.latest_triage_report(db, inc.key))
-        if len(_report_parts) >= _REPORT_PARTS_MAX:
-            _report_parts.clear()
-        _report_parts[key] = cached
+        cached = _remember(db, inc, _from_report(artifacts.latest_triage_report(db, inc.key)))
     return cached
 
 
+def _warm(db: Database, items: list[Any]) -> None:
+    """Fill the report-part cache for `items` in two statements (not one per incident)."""
+    missing = [i for i in items if (db.url, i.id, i.last_seq) not in _report_parts]
+    reports = artifacts.latest_triage_reports(db, [i.id for i in missing])
+    for inc in missing:
+        _remember(db, inc, _from_report(reports.get(inc.id)))
+
+
 def fingerprint(
-    db: Database, inc: Incident, *, causes: dict[int, RootCause] | None = None
+    db: Database, inc: Incident | Any, *, causes: dict[int, RootCause] | None = None
 ) -> Fingerprint:
+    """`inc`: an Incident, or a row with its id, key, last_seq and texts (_PAST_COLUMNS)."""
     part = _report_part(db, inc)
     fp = Fingerprint(
         routes=set(part.routes),
@@ -174,7 +197,7 @@ def fingerprint(
     rc = causes.get(inc.id) if causes is not None else get_root_cause(db, inc.key)
     if rc is not None:
         fp.category = {rc.category.value}
-    fp.words = _words(" ".join((inc.title, inc.description, inc.error_messages, inc.impact_scope)))
+    fp.words = set(part.words)
     return fp
 
 
@@ -196,9 +219,10 @@ def _from_report(report: dict[str, Any] | None) -> Fingerprint:
     return fp
 
 
-def services_of(db: Database, inc: Incident) -> set[str]:
-    """The services an incident touched, as far as the record says (reports count them)."""
-    return fingerprint(db, inc).services
+def report_services(report: dict[str, Any] | None) -> set[str]:
+    """The services an incident touched as its triage report names them (routes' and
+    suspects'): what the reports count."""
+    return _from_report(report).services
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, list[str]]:
@@ -261,40 +285,112 @@ class Match:
 
 
 def find_similar(
-    db: Database, key: str | int, *, threshold: float = THRESHOLD, limit: int = 3
+    db: Database,
+    key: str | int,
+    *,
+    threshold: float = THRESHOLD,
+    limit: int = 3,
+    everything: bool = False,
 ) -> list[Match]:
     """Closed past incidents (started earlier, not drills) that look like this one, best
-    first."""
-    return _similar(db, incidents.get(db, key), threshold=threshold, limit=limit)
+    first: among the RECENT most recently closed, or all of them with `everything`."""
+    return _similar(
+        db, incidents.get(db, key), threshold=threshold, limit=limit, everything=everything
+    )
+
+
+# What a fingerprint and a match read of a past incident: plain columns, no JSON or times to
+# convert (building 500 whole Incident records was most of a declaration's time).
+_PAST_COLUMNS = (
+    "id",
+    "key",
+    "title",
+    "description",
+    "error_messages",
+    "impact_scope",
+    "last_seq",
+    "private",
+    "created_by",
+    "commander",
+)
+
+
+def _past(db: Database, inc: Incident, *, everything: bool = False) -> list[Any]:
+    """Closed incidents (not drills) that started no later than `inc`: the RECENT most
+    recently closed ones, or every one with `everything`; rows of _PAST_COLUMNS."""
+    c = incidents_t.c
+    stmt = (
+        sa.select(*(c[name] for name in _PAST_COLUMNS))
+        .where(
+            c.stage == incidents.Stage.CLOSED.value,
+            c.drill.is_(False),
+            c.id != inc.id,
+            c.started_at <= inc.started_at,
+        )
+        .order_by(c.closed_at.desc(), c.id.desc())
+    )
+    if not everything:
+        stmt = stmt.limit(RECENT)
+    with db.read() as conn:
+        rows = list(conn.execute(stmt))
+        private = [r.id for r in rows if r.private]
+        named: dict[int, set[str]] = {i: set() for i in private}
+        if private:
+            for r in conn.execute(
+                sa.select(roles_t.c.incident_id, roles_t.c.person).where(
+                    roles_t.c.incident_id.in_(private)
+                )
+            ):
+                named[r.incident_id].add(r.person)
+    # A private incident's title never lands on another's timeline (issue 20): only one whose
+    # people are all in this (private) incident is compared.
+    return [
+        r
+        for r in rows
+        if not r.private
+        or (
+            inc.private
+            and {p for p in (r.created_by, r.commander, *named[r.id]) if p} <= inc.people
+        )
+    ]
 
 
 def _similar(
-    db: Database, inc: Incident, *, threshold: float = THRESHOLD, limit: int = 3
+    db: Database,
+    inc: Incident,
+    *,
+    threshold: float = THRESHOLD,
+    limit: int = 3,
+    everything: bool = False,
 ) -> list[Match]:
     if inc.drill:
         return []
     # Only handed-over incidents: one still open that comes back is a reopen, not a
     # recurrence.
-    past = [
-        other
-        for other in incidents.list_incidents(db, include_drills=False, closed_only=True)
-        if other.id != inc.id
-        and other.started_at <= inc.started_at
-        # A private incident's title never lands on another's timeline (issue 20).
-        and (not other.private or (inc.private and other.people <= inc.people))
-    ]
+    past = _past(db, inc, everything=everything)
     if not past:
         return []
-    causes = root_causes_by_incident(db)
+    _warm(db, past)
+    causes = root_causes_by_incident(db, [inc.id] + [p.id for p in past])
     mine = fingerprint(db, inc, causes=causes)
-    found: list[Match] = []
+    scored: list[tuple[float, list[str], Any]] = []
     for other in past:
         score, reasons = similarity(mine, fingerprint(db, other, causes=causes))
         if score >= threshold:
-            items = [a for a in actions.list_items(db, incident=other.key, open_only=True)]
-            found.append(Match(other.key, other.title, score, reasons, causes.get(other.id), items))
-    found.sort(key=lambda m: (-m.score, m.key))
-    return found[:limit]
+            scored.append((score, reasons, other))
+    scored.sort(key=lambda s: (-s[0], s[2].key))
+    # The open action items of the best `limit` only: a query each, not one per candidate.
+    return [
+        Match(
+            other.key,
+            other.title,
+            score,
+            reasons,
+            causes.get(other.id),
+            actions.list_items(db, incident=other.key, open_only=True),
+        )
+        for score, reasons, other in scored[:limit]
+    ]
 
 
 def _already(db: Database, inc: Incident) -> set[str]:
@@ -308,14 +404,15 @@ def _already(db: Database, inc: Incident) -> set[str]:
     return {m.get("incident") for r in rows for m in (r.data.get("matches") or [])}
 
 
-def check(db: Database, key: str | int, *, actor: str) -> list[Match]:
+def check(db: Database, key: str | int, *, actor: str, everything: bool = False) -> list[Match]:
     """Find recurrences; record new ones (`recurrence.detected`) and escalate the open
-    action items of the incident it repeats (`action.escalated`). Returns every match."""
-    return _check(db, incidents.get(db, key), actor=actor)
+    action items of the incident it repeats (`action.escalated`). Returns every match.
+    `everything`: compare with every closed incident, not only the RECENT latest."""
+    return _check(db, incidents.get(db, key), actor=actor, everything=everything)
 
 
-def _check(db: Database, inc: Incident, *, actor: str) -> list[Match]:
-    matches = _similar(db, inc)
+def _check(db: Database, inc: Incident, *, actor: str, everything: bool = False) -> list[Match]:
+    matches = _similar(db, inc, everything=everything)
     new = [m for m in matches if m.key not in _already(db, inc)]
     if not new:
         return matches

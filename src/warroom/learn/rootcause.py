@@ -276,7 +276,11 @@ def get_root_cause(db: Database, key: str | int) -> RootCause | None:
         return root_cause_of(conn, incidents.get_id(conn, key))
 
 
-def root_causes_by_incident(db: Database) -> dict[int, RootCause]:
-    """Every recorded root cause by incident id (recurrence and reports)."""
+def root_causes_by_incident(db: Database, ids: list[int] | None = None) -> dict[int, RootCause]:
+    """Recorded root causes by incident id (recurrence and reports): of `ids` when given,
+    else every one."""
+    stmt = sa.select(root_causes)
+    if ids is not None:
+        stmt = stmt.where(root_causes.c.incident_id.in_(ids))
     with db.read() as conn:
-        return {r.incident_id: RootCause.from_row(r) for r in conn.execute(sa.select(root_causes))}
+        return {r.incident_id: RootCause.from_row(r) for r in conn.execute(stmt)}

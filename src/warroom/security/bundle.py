@@ -28,6 +28,7 @@ from warroom.core.clock import utcnow
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.incidents import store, timeline
+from warroom.security import access_log
 from warroom.security import evidence as locker
 
 FORMAT = "warroom-evidence-bundle/1"
@@ -111,6 +112,9 @@ def export(db: Database, key: str | int, *, actor: str) -> bytes:
         "exported_by": actor,
         "head": {"seq": last.seq, "hash": last.hash},
         "evidence": entries,
+        # Who read the incident while it was private (not hashed into the timeline: a record
+        # kept beside it, see warroom.incidents.privacy).
+        "access_log": [r.to_dict() for r in access_log.log_for(db, inc.key)],
         "custody": [
             {
                 "seq": e.seq,

@@ -19,6 +19,7 @@ and onto the incident's timeline; the desk and the incident page flag a missed o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from warroom.core.db import Database
 from warroom.core.errors import Hint, InvalidInput, NotFound
 from warroom.incidents import incident_types, store, timeline
 from warroom.incidents.desk import Entry
+from warroom.incidents.lifecycle import TYPE_CHANGED
+from warroom.incidents.model import Incident, Nag
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.security.tables import reg_clocks
 
@@ -161,14 +164,17 @@ def start(
     name: str | None = None,
     aware_at: datetime | None = None,
     settings: Settings | None = None,
+    names: Sequence[str] | None = None,
+    why: str = "",
 ) -> list[Clock]:
-    """Start clock `name` (or every clock of the incident's type) from `aware_at` (default:
-    when the incident was detected); a clock already running is left as it is."""
+    """Start clock `name` (or `names`, or every clock of the incident's type) from `aware_at`
+    (default: when the incident was detected). Idempotent: a clock the incident already has
+    (running or notified) is left as it is, and nothing is written for it."""
     inc = incidents.get(db, key)
     known = regimes(settings)
-    names = (
-        [name.strip().lower()] if name else list(incident_types.resolve(inc.type, settings).clocks)
-    )
+    if names is None:
+        names = [name] if name else list(incident_types.resolve(inc.type, settings).clocks)
+    names = [n.strip().lower() for n in names]
     if not names:
         raise InvalidInput(
             f"a {inc.type} incident starts no clock by default: name one of {', '.join(known)}",
@@ -209,7 +215,8 @@ def start(
                     incident_id=row.id, notified_to="", started_by=actor, **values
                 )
             )
-            timeline.append(conn, row.id, actor=actor, kind=STARTED, data=values)
+            data = {**values, "why": why} if why else values
+            timeline.append(conn, row.id, actor=actor, kind=STARTED, data=data)
     return list_for(db, inc.key)
 
 
@@ -336,11 +343,14 @@ def tick(db: Database, settings: Settings, worker: str) -> dict[str, Any]:
 
 
 def desk_columns(db: Database, settings: Settings, entries: list[Entry]) -> None:
-    """A missed or soon-due clock is a warning on the desk (one query for every entry)."""
+    """A missed or soon-due clock is a warning on the desk, and so is a clock the incident's
+    type expects but that is not running (two queries for every entry)."""
     now = utcnow()
     by_id = {e.incident.id: e for e in entries}
     if not by_id:
         return
+    for incident_id, nag in gaps(db, [e.incident for e in entries], settings).items():
+        by_id[incident_id].warn(nag.text, nag.hint)
     with db.read() as conn:
         rows = conn.execute(
             sa.select(reg_clocks)
@@ -365,3 +375,79 @@ def desk_columns(db: Database, settings: Settings, entries: list[Entry]) -> None
                 params={"name": c.name},
             ),
         )
+
+
+# --- the type's clocks start by themselves -------------------------------------------------
+
+
+def on_declared(db: Database, incident: Incident, actor: str) -> None:
+    """After-declare hook: a type that names clocks (security, data loss: GDPR) starts them at
+    the declaration, by the declarer. Hooks get no settings: a type or regime known only to
+    warroom.toml is started by hand (`warroom clock start`); the desk says it is missing."""
+    wanted = expected(incident.type)
+    if wanted:
+        start(
+            db,
+            incident.key,
+            actor=actor,
+            names=wanted,
+            aware_at=incident.detected_at,
+            why=f"declared as a {incident.type} incident",
+        )
+
+
+def on_event(db: Database, key: str, kind: str, data: dict[str, Any], actor: str) -> None:
+    """After-event hook: an incident changed to a type that names clocks starts them from the
+    change (those it already has are left as they are)."""
+    if kind != TYPE_CHANGED or not data.get("clocks"):
+        return
+    known = regimes()
+    names = [str(n) for n in data["clocks"] if str(n) in known]
+    if names:
+        at = data.get("at")
+        start(
+            db,
+            key,
+            actor=actor,
+            names=names,
+            aware_at=at if isinstance(at, datetime) else None,
+            why=f"changed to a {data.get('to')} incident",
+        )
+
+
+def expected(type_name: str, settings: Settings | None = None) -> tuple[str, ...]:
+    """The clocks an incident of this type should have (none for a type no longer known)."""
+    try:
+        wanted = incident_types.resolve(type_name, settings).clocks
+    except InvalidInput:
+        return ()
+    known = regimes(settings)
+    return tuple(n for n in wanted if n in known)
+
+
+def gaps(db: Database, found: list[Incident], settings: Settings | None = None) -> dict[int, Nag]:
+    """Incident id -> a warning for each incident whose type expects a clock it does not
+    have (never started, or the type's configuration changed since)."""
+    want = {i.id: expected(i.type, settings) for i in found}
+    want = {k: v for k, v in want.items() if v}
+    if not want:
+        return {}
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(reg_clocks.c.incident_id, reg_clocks.c.name).where(
+                reg_clocks.c.incident_id.in_(list(want))
+            )
+        ).all()
+    have: dict[int, set[str]] = {}
+    for r in rows:
+        have.setdefault(int(r.incident_id), set()).add(str(r.name))
+    out: dict[int, Nag] = {}
+    for i in found:
+        missing = [n for n in want.get(i.id, ()) if n not in have.get(i.id, set())]
+        if missing:
+            names = ", ".join(n.upper() for n in missing)
+            out[i.id] = Nag(
+                f"a {i.type} incident expects the {names} clock, which is not running",
+                Hint("start_clock", "start the clock", incident=i.key),
+            )
+    return out

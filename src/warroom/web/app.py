@@ -128,3 +128,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(forms.FlashMiddleware)
     app.add_middleware(LimitsMiddleware, limits=Limits.from_settings(settings))  # outermost
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app from WARROOM_DATABASE_URL and WARROOM_CONFIG: what each of `warroom serve
+    --workers N`'s worker processes (and any ASGI server: `uvicorn --factory
+    warroom.web.app:from_environment`) builds for itself."""
+    return create_app(load_settings())

@@ -22,12 +22,14 @@ event's actor is the authenticated identity.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 
 from warroom.access.identity import Role
@@ -35,6 +37,8 @@ from warroom.core.errors import AuthFailed, Forbidden, Hint, WarroomError
 from warroom.incidents import privacy
 from warroom.web import errors, guard
 from warroom.web import identity as who
+
+log = logging.getLogger("warroom.access")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -74,6 +78,16 @@ def same_origin(headers: Any) -> bool:
     return site is None
 
 
+def route_kind(path: str) -> str:
+    """Which route a read of an incident comes by, for its access log: evidence (the locker
+    and its bundle), export (timeline and postmortem files), api, or page."""
+    if "/evidence" in path:
+        return "evidence"
+    if path.endswith((".md", ".html", ".tar", ".json")) and "/incidents/" in path:
+        return "export"
+    return "api" if path.startswith("/api/") else "page"
+
+
 class AccessMiddleware:
     """See the module docstring."""
 
@@ -98,13 +112,20 @@ class AccessMiddleware:
         reader = (
             None
             if identity is None
-            else privacy.Reader(identity.name, sees_all=identity.role is Role.ADMIN)
+            else privacy.Reader(
+                identity.name, sees_all=identity.role is Role.ADMIN, via=route_kind(scope["path"])
+            )
         )
         token = privacy.enter(reader)
         try:
             await self.app(scope, receive, send)
         finally:
             privacy.leave(token)
+            if reader is not None and reader.seen:  # reads of private incidents, recorded
+                try:
+                    await run_in_threadpool(privacy.record, scope["app"].state.db, reader)
+                except Exception:  # noqa: BLE001 - the answer is sent; the log keeps the read
+                    log.exception("recording the reads of %s failed", reader.name)
 
     @staticmethod
     def _headers(path: str, send: Send) -> Send:

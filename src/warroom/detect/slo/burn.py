@@ -119,6 +119,7 @@ class SLOReport:
             "window_events": self.window_events,
             "window_bad": self.window_bad,
             "coverage": format_duration(self.coverage) if self.coverage else "0s",
+            "coverage_seconds": self.coverage.total_seconds(),
             "sli": _num(self.sli),
             "burn_rate": _num(self.burn_rate),
             "budget_spent": _num(self.budget_spent),
@@ -131,9 +132,15 @@ class SLOReport:
 
 
 def _num(value: float | None) -> float | None:
+    """Exact (JSON is for programs; the terminal rounds), None for no value."""
     if value is None or math.isnan(value):
         return None
-    return round(value, 6)
+    return value
+
+
+def decimal(value: float) -> float:
+    """`value` without binary noise: 14.4 * 0.001 is 0.0144, not 0.014400000000000001."""
+    return float(f"{value:.12g}")
 
 
 def choose_step(slo: SLO) -> timedelta:
@@ -184,7 +191,7 @@ def evaluate(
             timedelta(0),
             None,
             [
-                AlertStatus(a, a.factor * slo.error_budget, None, None, False, [])
+                AlertStatus(a, decimal(a.factor * slo.error_budget), None, None, False, [])
                 for a in slo.alerts
             ],
         )
@@ -221,7 +228,7 @@ def evaluate(
     statuses: list[AlertStatus] = []
     budget = slo.error_budget
     for alert in slo.alerts:
-        threshold = alert.factor * budget
+        threshold = decimal(alert.factor * budget)
         long_r = window_ratio(alert.long)
         short_r = window_ratio(alert.short)
         with np.errstate(invalid="ignore"):

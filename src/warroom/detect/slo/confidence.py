@@ -132,11 +132,18 @@ def lower_bound(bad: float, total: float, alpha: float = ALPHA) -> float | None:
     lo, hi = 0.0, q
     for _ in range(60):
         mid = (lo + hi) / 2
-        if float(evidence(np.array([bad]), np.array([total]), mid)[0]) > need:
+        if mid > 0 and total * _kl(q, mid) > need:
             lo = mid
         else:
             hi = mid
     return lo
+
+
+def _kl(q: float, p: float) -> float:
+    """KL(q || p) of two bad fractions, q > p > 0 (the scalar form of `evidence`)."""
+    a = q * math.log(q / p) if q > 0 else 0.0
+    b = (1 - q) * math.log((1 - q) / (1 - p)) if q < 1 else 0.0
+    return a + b
 
 
 def _window_sums(cum: np.ndarray, width: int) -> np.ndarray:
@@ -165,6 +172,22 @@ def _keep(firing: np.ndarray, steps: int) -> np.ndarray:
     return np.asarray(np.arange(len(firing)) - last <= steps)
 
 
+def bad_caps(alerts: tuple[ConfidentAlert, ...], budget: float) -> list[float | None]:
+    """Per alert, the bad fraction above which a step's bad requests are not counted (beyond 1).
+
+    The first alert with a `cap` sets it, at `cap * p0`, for itself and every alert after it
+    (the workbook pairs behind the fast burn alert count bursts the same way); alerts before
+    it (the outage alert) count every bad request.
+    """
+    out: list[float | None] = []
+    current: float | None = None
+    for alert in alerts:
+        if alert.cap is not None and current is None:
+            current = alert.cap * alert.p0(budget)
+        out.append(current)
+    return out
+
+
 def fire_steps(
     bad: np.ndarray,
     total: np.ndarray,
@@ -182,9 +205,10 @@ def fire_steps(
     n = len(total)
     covered = (np.arange(n) + 1 + data_steps) * step_s  # seconds of data at each step's end
     out: dict[str, np.ndarray] = {}
-    for alert in alerts:
-        if alert.cap is not None:  # a burst is many errors in few steps: count few of them
-            bad = np.minimum(bad, 1 + alert.cap * alert.p0(budget) * total)
+    raw = bad
+    for alert, cap in zip(alerts, bad_caps(alerts, budget), strict=True):
+        # a burst is many errors in few steps: count few of them
+        bad = raw if cap is None else np.minimum(raw, 1 + cap * total)
         wb, wt = window_counts(bad, total, step_s, alert.window)
         p0 = alert.p0(budget)
         firing = (evidence(wb, wt, p0) > alert.evidence_needed) & (

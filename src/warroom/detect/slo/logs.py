@@ -25,7 +25,7 @@ def read_logs(paths: Sequence[str | Path], *, log_format: str | None = None) -> 
     return frame
 
 
-def _status_expr(codes: list[str]) -> pl.Expr:
+def status_expr(codes: list[str]) -> pl.Expr:
     expr = pl.lit(False)
     for code in codes:
         if code.endswith("xx"):
@@ -35,12 +35,15 @@ def _status_expr(codes: list[str]) -> pl.Expr:
     return expr
 
 
-def _match_expr(match: dict[str, Any]) -> pl.Expr:
+def _glob_regex(glob: str) -> str:
+    """fnmatch's regex for `glob`, anchored the way polars' regex engine understands."""
+    return "^" + fnmatch.translate(glob).removesuffix(r"\Z") + "$"
+
+
+def match_expr(match: dict[str, Any]) -> pl.Expr:
     expr = pl.lit(True)
     if "route" in match:
-        parts = [
-            fnmatch.translate(r) if any(c in r for c in "*?[") else None for r in match["route"]
-        ]
+        parts = [_glob_regex(r) if any(c in r for c in "*?[") else None for r in match["route"]]
         exact = [r for r, p in zip(match["route"], parts, strict=True) if p is None]
         globs = [p for p in parts if p is not None]
         e = pl.col("route").is_in(exact) if exact else pl.lit(False)
@@ -83,7 +86,7 @@ def sli_events(frame: pl.DataFrame, slo: SLO) -> pl.DataFrame:
             'with the status classes, like http_requests_total{code=~"5.."}',
             field=f,
         )
-    rows = frame.filter(_match_expr(slo.match))
+    rows = frame.filter(match_expr(slo.match))
     if slo.kind is SLOKind.LATENCY:
         rows = rows.filter(pl.col("latency_ms").is_not_null())
         limit = float(slo.threshold_ms or 0)
@@ -91,9 +94,9 @@ def sli_events(frame: pl.DataFrame, slo: SLO) -> pl.DataFrame:
         lat = pl.col("latency_ms")
         good = {"lt": lat < limit, "lte": lat <= limit, "gt": lat > limit, "gte": lat >= limit}[op]
     elif slo.good:
-        good = _status_expr(slo.good["status"])
+        good = status_expr(slo.good["status"])
     else:
-        good = ~_status_expr(slo.bad.get("status", ["5xx"]))
+        good = ~status_expr(slo.bad.get("status", ["5xx"]))
     return rows.select(
         pl.col("ts"), good.cast(pl.Int64).alias("good"), pl.lit(1, pl.Int64).alias("total")
     ).sort("ts")

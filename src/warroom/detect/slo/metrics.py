@@ -20,7 +20,7 @@ import polars as pl
 
 from warroom.core.errors import InvalidInput
 from warroom.detect.slo.burn import SLOReport, evaluate
-from warroom.detect.slo.logs import _match_expr, _status_expr
+from warroom.detect.slo.logs import match_expr, status_expr
 from warroom.detect.slo.model import SLO, SLOKind
 from warroom.detect.slo.tracker import Tracker
 from warroom.triage.metrics.aggregates import le_frame
@@ -48,16 +48,16 @@ def _check_match(slo: SLO) -> pl.Expr:
             'class: give a selector with the code label, like http_requests_total{code=~"5.."}',
             field="spec.indicator",
         )
-    return _match_expr(slo.match)
+    return match_expr(slo.match)
 
 
 def metric_events(agg: Aggregates, slo: SLO) -> pl.DataFrame:
     """ts (minute), good, total of the requests a ratio or availability SLO counts."""
     rows = agg.status.filter(_check_match(slo))
     good = (
-        _status_expr(slo.good["status"])
+        status_expr(slo.good["status"])
         if slo.good
-        else ~_status_expr(slo.bad.get("status", ["5xx"]))
+        else ~status_expr(slo.bad.get("status", ["5xx"]))
     )
     return (
         rows.group_by("minute")

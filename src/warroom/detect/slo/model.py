@@ -157,7 +157,7 @@ class SLO:
     @property
     def error_budget(self) -> float:
         """The fraction of events allowed to be bad: 1 - objective."""
-        return 1.0 - self.objective
+        return round(1.0 - self.objective, 12)  # 0.001 for 99.9 %, not 0.0010000000000000009
 
     def where(self, fieldname: str | None = None) -> str:
         base = f"{self.source}: SLO {self.name!r}"

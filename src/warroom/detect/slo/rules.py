@@ -4,11 +4,14 @@
 
 For each SLO and each alert window, a recording rule `slo:sli_error:ratio_rate<W>` (labels
 slo, service) holds the error ratio over W; one alert `SLOErrorBudgetBurn` per burn alert
-fires when the long and the short window both burn faster than the alert's factor.
+fires when the long and the short window both burn faster than the alert's factor. Behind
+them, the confident alerts (`SLOBurnConfident`, promql.py) count requests per window and page
+when the counts prove the burn.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -16,6 +19,7 @@ import yaml
 
 from warroom.core.errors import InvalidInput
 from warroom.detect.slo.model import SLO, Matcher, PromQuery, SLOKind, format_duration
+from warroom.detect.slo.promql import confident_rules
 
 ALERT_NAME = "SLOErrorBudgetBurn"
 
@@ -96,12 +100,13 @@ def _rate_sum(query: PromQuery, window: str, *, slo: SLO, fieldname: str) -> str
     return f"{agg}(rate({sel}[{window}]))"
 
 
-def error_ratio(slo: SLO, window: str) -> str:
-    """The PromQL error ratio of `slo` over `window` (a Prometheus duration)."""
+def ratio_parts(slo: SLO, window: str) -> tuple[str | None, str | None, str]:
+    """(bad, good, total) rates of `slo` over `window` in PromQL, one of bad/good None.
+
+    Raises for SLOs whose indicator is a threshold on a metric (no request counts).
+    """
     if slo.form == "openslo":
         f = "spec.indicator.spec.ratioMetric"
-        if slo.threshold_query is not None or slo.threshold_op:
-            return f'avg_over_time(slo:sli_bad_slice{{slo="{slo.name}"}}[{window}])'
         if slo.total_query is None:
             raise InvalidInput(
                 f"{slo.where(f + '.total')}: the metric source has no Prometheus query",
@@ -109,15 +114,13 @@ def error_ratio(slo: SLO, window: str) -> str:
             )
         total = _rate_sum(slo.total_query, window, slo=slo, fieldname=f"{f}.total")
         if slo.bad_query is not None:
-            bad = _rate_sum(slo.bad_query, window, slo=slo, fieldname=f"{f}.bad")
-            return f"{bad}\n/\n{total}"
+            return _rate_sum(slo.bad_query, window, slo=slo, fieldname=f"{f}.bad"), None, total
         if slo.good_query is None:
             raise InvalidInput(
                 f"{slo.where(f + '.good')}: the metric source has no Prometheus query",
                 field=f"{f}.good",
             )
-        good = _rate_sum(slo.good_query, window, slo=slo, fieldname=f"{f}.good")
-        return f"1 - (\n{good}\n/\n{total}\n)"
+        return None, _rate_sum(slo.good_query, window, slo=slo, fieldname=f"{f}.good"), total
     prom = slo.prometheus
     base = _native_matchers(slo)
     if slo.kind is SLOKind.LATENCY:
@@ -133,15 +136,28 @@ def error_ratio(slo: SLO, window: str) -> str:
             f"[{window}]))"
         )
         total = f"sum(rate({_selector(prom.latency_metric + '_count', base)}[{window}]))"
-        return f"1 - (\n{good}\n/\n{total}\n)"
+        return None, good, total
     total = f"sum(rate({_selector(prom.requests_metric, base)}[{window}]))"
     if slo.good:
         m = Matcher(prom.code_label, "=~", _status_regex(slo.good["status"]))
-        good = f"sum(rate({_selector(prom.requests_metric, [*base, m])}[{window}]))"
-        return f"1 - (\n{good}\n/\n{total}\n)"
+        return None, f"sum(rate({_selector(prom.requests_metric, [*base, m])}[{window}]))", total
     m = Matcher(prom.code_label, "=~", _status_regex(slo.bad.get("status", ["5xx"])))
-    bad = f"sum(rate({_selector(prom.requests_metric, [*base, m])}[{window}]))"
-    return f"{bad}\n/\n{total}"
+    return f"sum(rate({_selector(prom.requests_metric, [*base, m])}[{window}]))", None, total
+
+
+def is_threshold_slo(slo: SLO) -> bool:
+    """An OpenSLO threshold-metric SLO: its rules judge slices of a metric, not requests."""
+    return slo.form == "openslo" and (slo.threshold_query is not None or bool(slo.threshold_op))
+
+
+def error_ratio(slo: SLO, window: str) -> str:
+    """The PromQL error ratio of `slo` over `window` (a Prometheus duration)."""
+    if is_threshold_slo(slo):
+        return f'avg_over_time(slo:sli_bad_slice{{slo="{slo.name}"}}[{window}])'
+    bad, good, total = ratio_parts(slo, window)
+    if bad is not None:
+        return f"{bad}\n/\n{total}"
+    return f"1 - (\n{good}\n/\n{total}\n)"
 
 
 def _num(x: float) -> str:
@@ -155,8 +171,8 @@ def _labels(slo: SLO) -> dict[str, str]:
     return out
 
 
-def rule_groups(slos: list[SLO]) -> dict[str, Any]:
-    """The rule file as a dict: one group per SLO."""
+def rule_groups(slos: list[SLO], *, confident: bool = True) -> dict[str, Any]:
+    """The rule file as a dict: one group per SLO (`confident`: with the confident alerts)."""
     groups = []
     for slo in slos:
         labels = _labels(slo)
@@ -218,6 +234,8 @@ def rule_groups(slos: list[SLO]) -> dict[str, Any]:
                     },
                 }
             )
+        if confident and not is_threshold_slo(slo):  # the confident alerts count requests
+            rules.extend(confident_rules(slo, functools.partial(ratio_parts, slo), labels))
         groups.append({"name": f"slo-{slo.name}", "rules": rules})
     return {"groups": groups}
 
@@ -235,7 +253,8 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(str, _literal_representer)
 
 
-def rules_yaml(slos: list[SLO]) -> str:
+def rules_yaml(slos: list[SLO], *, confident: bool = True) -> str:
     """The Prometheus rule file for `slos`, as YAML text."""
     header = "# SLO recording and burn-rate alerting rules, generated by warroom.\n"
-    return header + yaml.dump(rule_groups(slos), Dumper=_Dumper, sort_keys=False, width=100)
+    groups = rule_groups(slos, confident=confident)
+    return header + yaml.dump(groups, Dumper=_Dumper, sort_keys=False, width=100)

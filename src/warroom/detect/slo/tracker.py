@@ -119,11 +119,15 @@ class Tracker:
         for step in [s for s in self.steps if s <= cut]:
             del self.steps[step]
 
-    def status(self) -> Status:
-        """Every alert at the end of the newest step."""
+    def status(self, at: datetime | None = None) -> Status:
+        """Every alert at the end of the newest step (or of the step holding `at`, if later:
+        the end of the whole input, when this SLO's last request came before it)."""
         if self.last_step is None or self.first_step is None:
             return Status(self.slo, None, [])
-        start = self.last_step - self.horizon + 1
+        last = self.last_step
+        if at is not None:
+            last = max(last, int(at.timestamp()) // STEP_S)
+        start = last - self.horizon + 1
         bad = np.zeros(self.horizon, dtype=np.int64)
         total = np.zeros(self.horizon, dtype=np.int64)
         for step, (b, t) in self.steps.items():
@@ -132,7 +136,7 @@ class Tracker:
                 total[step - start] += t
         budget = self.slo.error_budget
         fired = fire_steps(bad, total, STEP_S, start - self.first_step, self.alerts, budget)
-        covered = (self.last_step - self.first_step + 1) * STEP_S
+        covered = (last - self.first_step + 1) * STEP_S
         out = []
         for alert in self.alerts:
             wb, wt = window_counts(bad, total, STEP_S, alert.window)
@@ -145,10 +149,10 @@ class Tracker:
                     b,
                     t,
                     covered < alert.window.total_seconds(),
-                    None if low is None else round(low / budget, 6),
+                    None if low is None else low / budget,
                 )
             )
-        now = datetime.fromtimestamp((self.last_step + 1) * STEP_S, UTC)
+        now = datetime.fromtimestamp((last + 1) * STEP_S, UTC)
         pages = [fired[a.name] for a in self.alerts if a.severity == "page"]
         runs: list[tuple[datetime, datetime | None]] = []
         if pages:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom import incidents
 from warroom.core import severity
-from warroom.incidents import artifacts, timeline
+from warroom.incidents import artifacts, listing, timeline
 from warroom.web.api.schemas import EventOut
 from warroom.web.api.schemas_incidents import (
     ArtifactOut,
@@ -23,6 +23,7 @@ from warroom.web.api.schemas_incidents import (
 )
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
 from warroom.web.guard import ROLE_JSON, ROLE_PATH, STAGE_JSON, require
+from warroom.web.listquery import ListQueryDep, next_href
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -122,9 +123,19 @@ def declare(body: DeclareIn, db: DbDep, actor: ActorDep, settings: SettingsDep) 
 
 
 @router.get("/incidents", response_model=list[IncidentOut], dependencies=[require("incident.read")])
-def list_incidents(db: DbDep, open_only: bool = False) -> list[dict[str, Any]]:
-    """Incidents in priority order (open first, severity, factors, age)."""
-    return [i.to_dict() for i in incidents.list_incidents(db, include_closed=not open_only)]
+def list_incidents(
+    request: Request, response: Response, db: DbDep, query: ListQueryDep
+) -> list[dict[str, Any]]:
+    """Open incidents in priority order (open first, severity, factors, age) on the first
+    page, then `limit` closed ones, most recently closed first. When there are more, the
+    `Link` header (rel="next") and `X-Next-Cursor` give the next page: pass `cursor=`."""
+    filters, cursor, limit = query
+    found = listing.page(db, filters, cursor=cursor, limit=limit)
+    href = next_href("/api/v1/incidents", request, found.next_cursor)
+    if href is not None and found.next_cursor is not None:
+        response.headers["Link"] = f'<{href}>; rel="next"'
+        response.headers["X-Next-Cursor"] = found.next_cursor
+    return [i.to_dict() for i in found.items]
 
 
 @router.get("/incidents/{key}", response_model=IncidentOut, dependencies=[require("incident.read")])
@@ -213,9 +224,30 @@ def add_note(key: str, body: NoteIn, db: DbDep, actor: ActorDep) -> dict[str, An
     response_model=list[EventOut],
     dependencies=[require("incident.read")],
 )
-def get_timeline(key: str, db: DbDep, since: int = 0) -> list[dict[str, Any]]:
-    """Every event in order (optionally after seq `since`)."""
-    return [e.to_dict() for e in timeline.read(db, key, since_seq=since)]
+def get_timeline(
+    key: str,
+    response: Response,
+    db: DbDep,
+    since: Annotated[int, Query(ge=0, description="Events after this seq.")] = 0,
+    before: Annotated[
+        int | None, Query(ge=1, description="The events just before this seq instead.")
+    ] = None,
+    latest: Annotated[bool, Query(description="The newest `limit` events instead.")] = False,
+    limit: Annotated[int, Query(ge=1, le=timeline.MAX_WINDOW)] = timeline.DEFAULT_WINDOW,
+) -> list[dict[str, Any]]:
+    """Events in seq order: the first `limit` after seq `since`, or the last before `before`
+    (or the newest with `latest=true`). The `Link` header names the neighbouring pages
+    (rel="next": later events, rel="prev": earlier ones)."""
+    shown = timeline.window(db, key, since=since, before=before, latest=latest, limit=limit)
+    base = f"/api/v1/incidents/{shown.events[0].incident_key if shown.events else key}/timeline"
+    links = []
+    if shown.later is not None:
+        links.append(f'<{base}?since={shown.later}&limit={limit}>; rel="next"')
+    if shown.earlier is not None:
+        links.append(f'<{base}?before={shown.earlier}&limit={limit}>; rel="prev"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return [e.to_dict() for e in shown.events]
 
 
 @router.get(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -380,8 +380,12 @@ def list_actions(
     response_model=list[MatchOut],
     dependencies=[require("incident.read")],
 )
-def find_recurrence(key: str, db: DbDep) -> list[dict[str, Any]]:
-    return [m.to_dict() for m in recurrence.find_similar(db, key)]
+def find_recurrence(
+    key: str, db: DbDep, all_: bool = Query(False, alias="all")
+) -> list[dict[str, Any]]:
+    """Past incidents that look like this one: among the most recently closed (as on
+    declaring), or every closed incident with `all=true` (slower: it reads them all)."""
+    return [m.to_dict() for m in recurrence.find_similar(db, key, everything=all_)]
 
 
 @router.post(

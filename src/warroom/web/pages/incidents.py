@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from warroom import incidents
@@ -20,12 +20,14 @@ from warroom.incidents import artifacts, desk, incident_types, timeline
 from warroom.web import errors, forms, panels
 from warroom.web.deps import ActorDep, DbDep, SettingsDep, templates
 from warroom.web.guard import ROLE_FORM, STAGE_FORM, require
+from warroom.web.listquery import ListQueryDep, next_href
 from warroom.web.views import DEFINITIONS, SEVERITY_NAMES, triage_severity
 
 router = APIRouter(include_in_schema=False)
 
 STAGES = list(incidents.Stage)
 ROLES = [r.value for r in incidents.Role]
+PAGE_EVENTS = 100  # timeline events on the incident page; "Earlier events" shows the rest
 
 
 def _names_commander(nag: incidents.Nag) -> bool:
@@ -38,17 +40,31 @@ def nag_view(nag: incidents.Nag) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[require("incident.read")])
-def incident_list(request: Request, db: DbDep, settings: SettingsDep) -> Response:
-    entries = desk.overview(db, settings=settings)
+def incident_list(
+    request: Request, db: DbDep, settings: SettingsDep, query: ListQueryDep
+) -> Response:
+    """Open incidents, then closed ones a page at a time (keyset: `cursor`), filtered."""
+    filters, cursor, limit = query
+    shown = desk.page(db, settings=settings, filters=filters, cursor=cursor, limit=limit)
+    entries = shown.entries
     return templates.TemplateResponse(
         request,
         "list.html",
         {
-            "open": [e for e in entries if e.incident.is_open],
-            "closed": [e for e in entries if not e.incident.is_open],
+            "open": shown.open,
+            "closed": shown.closed,
+            "first_page": not cursor,
+            "filters": filters.params()
+            | (
+                {"service": request.query_params["service"]}
+                if request.query_params.get("service")
+                else {}
+            ),
+            "next_href": next_href("/", request, shown.next_cursor),
             "nags": {e.incident.key: [nag_view(n) for n in e.all_nags()] for e in entries},
             "notices": [nag_view(n) for n in desk.notices(db, settings=settings)],
             "now": utcnow(),
+            "STAGES": STAGES,
         },
     )
 
@@ -139,11 +155,27 @@ def declare_submit(
 @router.get(
     "/incidents/{key}", response_class=HTMLResponse, dependencies=[require("incident.read")]
 )
-def incident_page(request: Request, key: str, db: DbDep, settings: SettingsDep) -> Response:
+def incident_page(
+    request: Request,
+    key: str,
+    db: DbDep,
+    settings: SettingsDep,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    since: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """The incident, its panels and the latest events of its timeline (`before`/`since`:
+    an earlier or later run of PAGE_EVENTS events)."""
     inc = incidents.get(db, key)
     if inc.key != key:
         return forms.see_other(f"/incidents/{inc.key}")
-    events = timeline.read(db, inc.key)
+    run = timeline.window(
+        db,
+        inc.key,
+        since=since or 0,
+        before=before,
+        latest=since is None,
+        limit=PAGE_EVENTS,
+    )
     beat = heartbeat.heartbeat(db, inc.key, config=CommsConfig.from_settings(settings))
     shown = panels.render_context(db, inc, settings)
     return templates.TemplateResponse(
@@ -157,7 +189,9 @@ def incident_page(request: Request, key: str, db: DbDep, settings: SettingsDep) 
             "beat": beat if beat.due_at is not None else None,
             "latest": updates.latest_update(db, inc.key),
             "tri": triage_severity(inc, artifacts.latest_triage_report(db, inc.key)),
-            "events": events,
+            "events": run.events,
+            "earlier": run.earlier,
+            "later": run.later,
             # The panels that act on the incident now (contain, comms) sit next to the
             # timeline, above the fold; the others in the side column.
             "act_panels": sorted(

@@ -13,9 +13,9 @@ from warroom.core.clock import parse_time, utcnow
 from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
-from warroom.incidents import incident_types
+from warroom.incidents import incident_types, privacy
 from warroom.incidents.lifecycle import Incident
-from warroom.security import bundle, clocks, evidence
+from warroom.security import access_log, bundle, clocks, evidence
 from warroom.web import forms
 from warroom.web.api.security import MAX_UPLOAD
 from warroom.web.deps import ActorDep, DbDep, SettingsDep
@@ -48,6 +48,17 @@ def security_panel(
             "regimes": list(clocks.regimes(settings)),
         },
     )
+
+
+def access_panel(
+    db: Database, inc: Incident, settings: Settings
+) -> tuple[str, dict[str, Any]] | None:
+    """On a private incident's page, for admins only: its access log, refusals first."""
+    reader = privacy.current()
+    if not inc.private or (reader is not None and not reader.sees_all):
+        return None
+    reads = sorted(access_log.log_for(db, inc.key), key=lambda r: (r.allowed, r.first_at))
+    return "access_log_panel.html", {"key": inc.key, "reads": reads[:200]}
 
 
 def _back(key: str) -> str:
