@@ -231,6 +231,9 @@ def test_restore_refuses_an_impossible_target_and_explains_an_archive_that_ends_
     with live_cluster() as live:
         live.sql("CREATE TABLE t (id int PRIMARY KEY)")
         too_early = live.now()
+        # A backup's stop time is written to the whole second: start it in the next one, so
+        # the target is before the backup however its stop time is rounded.
+        time.sleep(1.1)
         live.base_backup("nightly")
         config = write_config(live, tmp_path)
         out = cli("data", "restore", "--until", too_early.isoformat(), config=config, code=1)

@@ -19,7 +19,7 @@ import shutil
 import socket
 import tarfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -96,11 +96,7 @@ def free_port() -> int:
 
 def choose_backup(backups: list[wal.BaseBackup], until: datetime) -> wal.BaseBackup:
     """The newest base backup that finished before the recovery target."""
-    # A backup's stop time is written to the whole second, rounded down: it finished at most
-    # a second later, so a target inside that second is not after it.
-    usable = [
-        b for b in backups if b.finished is not None and b.finished + timedelta(seconds=1) <= until
-    ]
+    usable = [b for b in backups if b.finished is not None and b.finished < until]
     if not usable:
         oldest = backups[0].finished.isoformat() if backups and backups[0].finished else "none"
         raise NotFound(
