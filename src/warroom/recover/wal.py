@@ -4,8 +4,8 @@
     archive.gaps(from_segment=backup.start_segment)      # [(first missing, last missing)]
     backups = find_backups(Path("/backups/base"), archive=archive)
 
-A segment file is named TTTTTTTTXXXXXXXXYYYYYYYY: the timeline, then the segment number
-split in two (`wal_segment_size` decides how many segments one X holds). Files an
+A segment file is named by 24 hex digits: 8 of timeline, then the segment number split in
+two halves of 8 (`wal_segment_size` decides how many segments the first half counts). Files an
 archive_command compressed (.gz, .zst, .lz4, .bz2, .xz) count as their segment. A finished
 base backup leaves a `.backup` history file in the archive with its start and stop times.
 """
