@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from warroom.core.db import Database
+from warroom.core.errors import StorageUnavailable
 
 VERSIONS = Path(__file__).parent.parent / "migrations" / "versions"
 
@@ -43,6 +44,6 @@ def is_current(db: Database) -> bool:
     try:
         with db.read() as conn:
             have = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-    except sa.exc.DBAPIError:
+    except (sa.exc.DBAPIError, StorageUnavailable):  # no alembic_version yet: a new database
         return False
     return have == code_heads()
