@@ -22,7 +22,7 @@ from warroom.core.errors import Hint, NotFound
 from warroom.core.severity import Severity
 from warroom.oncall.model import Policy, Route, Urgency
 from warroom.oncall.schedules import check_people, missing_schedule
-from warroom.oncall.tables import oncall_policies, oncall_routes, oncall_schedules
+from warroom.oncall.tables import oncall_policies, oncall_routes, oncall_schedules, save_by_name
 
 
 def missing_policy(name: str) -> NotFound:
@@ -77,15 +77,7 @@ def save_in(
         "levels": [lv.to_dict() for lv in policy.levels],
         "updated_at": utcnow(),
     }
-    found = conn.execute(
-        sa.select(oncall_policies.c.id).where(oncall_policies.c.name == policy.name)
-    ).first()
-    if found is None:
-        conn.execute(oncall_policies.insert().values(name=policy.name, **values))
-    else:
-        conn.execute(
-            oncall_policies.update().where(oncall_policies.c.id == found.id).values(**values)
-        )
+    save_by_name(conn, oncall_policies, policy.name, values)
 
 
 # --- routes: service + severity -> policy -------------------------------------------------------

@@ -24,7 +24,7 @@ from warroom.incidents import Nag
 from warroom.oncall.model import Override, check_name, check_person, parse_local, zone
 from warroom.oncall.people import missing_person, people_on
 from warroom.oncall.rotation import OnCall, Schedule, Segment
-from warroom.oncall.tables import oncall_overrides, oncall_schedules
+from warroom.oncall.tables import oncall_overrides, oncall_schedules, save_by_name
 
 GAP_HORIZON = timedelta(days=7)
 HISTORY = timedelta(days=35)  # overrides kept in view (and in the calendar feeds)
@@ -103,15 +103,7 @@ def save_in(conn: Connection, schedule: Schedule, *, known_people: Collection[st
         "layers": [lv.to_dict() for lv in schedule.layers],
         "updated_at": utcnow(),
     }
-    found = conn.execute(
-        sa.select(oncall_schedules.c.id).where(oncall_schedules.c.name == schedule.name)
-    ).first()
-    if found is None:
-        conn.execute(oncall_schedules.insert().values(name=schedule.name, **values))
-    else:
-        conn.execute(
-            oncall_schedules.update().where(oncall_schedules.c.id == found.id).values(**values)
-        )
+    save_by_name(conn, oncall_schedules, schedule.name, values)
 
 
 def _schedule_id(conn: Connection, name: str) -> int:

@@ -7,7 +7,10 @@ as a whole (a YAML file kept in git), while overrides change one at a time.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from warroom.core.db import UTCDateTime
 from warroom.incidents.tables import metadata
@@ -130,3 +133,12 @@ oncall_pages = sa.Table(
     sa.Column("used_at", UTCDateTime),
     sa.UniqueConstraint("pager_id", "level", "round", "person", name="uq_oncall_pages_target"),
 )
+
+
+def save_by_name(conn: Connection, table: sa.Table, name: str, values: dict[str, Any]) -> None:
+    """Insert the row named `name`, or replace its `values` if it exists (schedules, policies)."""
+    found = conn.execute(sa.select(table.c.id).where(table.c.name == name)).first()
+    if found is None:
+        conn.execute(table.insert().values(name=name, **values))
+    else:
+        conn.execute(table.update().where(table.c.id == found.id).values(**values))
