@@ -87,6 +87,16 @@ def _migrate_if_pending(database: Database) -> None:
         migrate.upgrade(database)
 
 
+def read_bytes(path: Path, *, field: str = "file") -> bytes:
+    """A file named on the command line, or an error naming it (directory, missing, unreadable)."""
+    try:
+        if path.is_file():
+            return path.read_bytes()
+    except OSError:
+        pass
+    raise InvalidInput(f"{path} is not a readable file", field=field)
+
+
 def actor(explicit: str | None) -> str:
     return current_user(explicit)
 

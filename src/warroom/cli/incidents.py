@@ -11,7 +11,16 @@ from rich.table import Table
 
 from warroom import incidents
 from warroom.cli import hints
-from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, emit_json, handle_errors
+from warroom.cli.common import (
+    AsOpt,
+    DbOpt,
+    JsonOpt,
+    Shell,
+    console,
+    emit_json,
+    handle_errors,
+    read_bytes,
+)
 from warroom.cli.tasks import print_task
 from warroom.comms import catalog
 from warroom.core import severity
@@ -428,15 +437,14 @@ def note(
     """Write a note on the timeline, or attach a file (--file) as an artifact."""
     sh = Shell(db, as_, json_)
     if file is not None:
-        if not file.is_file():
-            raise InvalidInput(f"{file} is not a readable file", field="file")
+        content = read_bytes(file)
         art = artifacts.attach(
             sh.db,
             key,
             actor=sh.actor,
             kind="attachment",
             name=file.name,
-            content=file.read_bytes(),
+            content=content,
             summary=text or "",
             settings=sh.settings,
         )

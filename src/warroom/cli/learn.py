@@ -9,7 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, err_console, handle_errors
+from warroom.cli.common import (
+    AsOpt,
+    DbOpt,
+    JsonOpt,
+    Shell,
+    console,
+    err_console,
+    handle_errors,
+    read_bytes,
+)
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.errors import InvalidInput
 from warroom.learn import actions, export, postmortems, recurrence, reports
@@ -121,9 +130,10 @@ def postmortem_edit_cmd(
 ) -> None:
     """Replace one section of the postmortem; warns about blaming language."""
     if file is not None:
-        if not file.is_file():
-            raise InvalidInput(f"{file} is not a readable file", field="file")
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = read_bytes(file).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"{file} is not UTF-8 text", field="file") from exc
     if text is None:
         raise InvalidInput("give --text or --file", field="text")
     sh = Shell(db, as_, json_)

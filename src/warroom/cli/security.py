@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from warroom import incidents
-from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, handle_errors
+from warroom.cli.common import AsOpt, DbOpt, JsonOpt, Shell, console, handle_errors, read_bytes
 from warroom.core.clock import parse_time, utcnow
 from warroom.core.errors import InvalidInput
 from warroom.incidents import incident_types
@@ -46,9 +46,7 @@ def evidence_add(
     """Seal a file (or text) as evidence: the original kept byte for byte, by sha256."""
     sh = Shell(db, as_, json_)
     if file is not None:
-        if not file.is_file():
-            raise InvalidInput(f"{file} is not a readable file", field="file")
-        content, media = file.read_bytes(), mimetypes.guess_type(file.name)[0]
+        content, media = read_bytes(file), mimetypes.guess_type(file.name)[0]
         label = name or file.name
     elif text is not None:
         content, media, label = text.encode(), "text/plain", name or "note.txt"
@@ -148,10 +146,9 @@ def evidence_verify(
     json_: JsonOpt = False,
 ) -> None:
     """Check a bundle: every file's sha256, the sums, the hash chain, each item's seal."""
-    if not path.is_file():
-        raise InvalidInput(f"{path} is not a readable file", field="path")
+    content = read_bytes(path, field="path")
     sh = Shell(db, json_=json_)
-    result = bundle.verify(path.read_bytes(), db=sh.db if db else None)
+    result = bundle.verify(content, db=sh.db if db else None)
 
     def render() -> None:
         if result.ok:
