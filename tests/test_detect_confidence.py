@@ -17,6 +17,7 @@ from warroom.detect.slo.confidence import (
     confident_alerts,
     evidence,
     fire_steps,
+    held,
     lower_bound,
 )
 from warroom.detect.slo.model import SLO, SLOKind
@@ -82,18 +83,66 @@ def test_a_window_warming_up_does_not_page() -> None:
     assert not later[0] and later[1:].all()
 
 
+def _burns() -> tuple[ConfidentAlert, ...]:
+    return tuple(a for a in confident_alerts(SLO_999) if a.name.startswith("page-burn"))
+
+
+def _any(fired: dict[str, np.ndarray]) -> np.ndarray:
+    return np.logical_or.reduce(list(fired.values()))
+
+
 def test_a_burst_is_capped_a_sustained_burn_is_not() -> None:
-    alerts = tuple(a for a in confident_alerts(SLO_999) if a.name == "page-burn")
-    bad, total = _steps(60, 100)  # 10 requests/s
+    alerts = _burns()
+    assert [a.window for a in alerts] == sorted(a.window for a in alerts)
+    bad, total = _steps(90, 100)  # 10 requests/s
     bad[30 * 6 : 30 * 6 + 3] = 30  # 90 errors in 30 s, then healthy
-    assert not fire_steps(bad, total, 10, 0, alerts, BUDGET)["page-burn"].any()
-    uncapped = (replace(alerts[0], cap=None),)
-    assert fire_steps(bad, total, 10, 0, uncapped, BUDGET)["page-burn"].any()
+    assert not _any(fire_steps(bad, total, 10, 0, alerts, BUDGET)).any()
+    uncapped = tuple(replace(a, cap=None) for a in alerts)
+    assert _any(fire_steps(bad, total, 10, 0, uncapped, BUDGET)).any()
+    bad, total = _steps(90, 100)
+    bad[30 * 6 :] = np.random.default_rng(1).binomial(100, 0.01, 60 * 6)  # 10x burn
+    fired = fire_steps(bad, total, 10, 0, alerts, BUDGET)
+    firing = _any(fired)
+    assert (int(np.argmax(firing)) + 1 - 30 * 6) * 10 <= 10 * 60
+    # the shortest window answers first: a burn 10 minutes old is not diluted in an hour
+    assert fired["page-burn-10m"].argmax() <= fired["page-burn-1h"].argmax()
+
+
+def test_an_outage_pages_once_it_has_lasted_a_burst_or_a_blip_does_not() -> None:
+    page = tuple(a for a in confident_alerts(SLO_999) if a.severity == "page")
+    # night: 2 requests per 10 s; a burst adds 30 failed requests within 30 s
+    bad, total = _steps(60, 2)
+    bad[20 * 6 : 20 * 6 + 3] += 10
+    total[20 * 6 : 20 * 6 + 3] += 10
+    assert not _any(fire_steps(bad, total, 10, 0, page, BUDGET)).any()
+    # day: every request fails for 20 s
+    bad, total = _steps(60, 250)
+    bad[20 * 6 : 20 * 6 + 2] = 250
+    assert not _any(fire_steps(bad, total, 10, 0, page, BUDGET)).any()
+    # a real outage at either traffic: paged 40 s in (the held span), not before
+    for per_step in (2, 250):
+        bad, total = _steps(60, per_step)
+        bad[20 * 6 :] = per_step
+        fired = fire_steps(bad, total, 10, 0, page, BUDGET)["page-outage"]
+        assert (int(np.argmax(fired)) + 1 - 20 * 6) * 10 == 40
+    # a step without requests inside the span does not break it; a good step does
+    bad, total = _steps(10, 2)
+    bad[12:] = 2
+    total[13] = bad[13] = 0
+    assert held(bad, total, 4)[15]
+    bad[14] = 0
+    assert not held(bad, total, 4)[15:18].any()
+
+
+def test_a_flapping_outage_pages_through_the_burn_alerts() -> None:
+    page = tuple(a for a in confident_alerts(SLO_999) if a.severity == "page")
     bad, total = _steps(60, 100)
-    bad[30 * 6 :] = np.random.default_rng(1).binomial(100, 0.01, 30 * 6)  # 10x burn
-    firing = fire_steps(bad, total, 10, 0, alerts, BUDGET)["page-burn"]
-    assert firing.any()
-    assert (int(np.argmax(firing)) + 1 - 30 * 6) * 10 <= 15 * 60
+    for j in range(20 * 6, 30 * 6, 6):  # 30 s down, 30 s up, for 10 minutes
+        bad[j : j + 3] = 100
+    fired = fire_steps(bad, total, 10, 0, page, BUDGET)
+    assert not fired["page-outage"].any()
+    firing = _any(fired)
+    assert firing.any() and (int(np.argmax(firing)) + 1 - 20 * 6) * 10 <= 10 * 60
 
 
 def _events(n_minutes: int, seed: int) -> pl.DataFrame:

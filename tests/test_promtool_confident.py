@@ -1,7 +1,8 @@
 """The confident alerts as Prometheus rules fire at the same minutes as `slo check`.
 
-One access log and the Prometheus counters of the same requests: a single error at the log's
-start, a 30x burn for an hour, background errors, a 6-minute outage; the SLO file sets
+One access log and the Prometheus counters of the same requests, sampled every 10 seconds (the
+outage alert reads 10-second steps): a single error at the log's start, a 30x burn for an
+hour, background errors, a 6-minute outage; the SLO file sets
 shorter workbook pairs so that they fire too. `slo check`'s
 confident alerts are evaluated at the end of every minute; `promtool test rules` must see
 exactly the same `SLOBurnConfident` alerts firing at every one of those minutes.
@@ -56,21 +57,25 @@ def _bad(minute: int, second: int, k: int) -> bool:
 
 
 def _write(tmp_path: Path) -> tuple[Path, list[int], list[int]]:
-    """The log, and the cumulative good and bad requests at the start of each minute."""
+    """The log, and the cumulative good and bad requests at the start of each 10 seconds
+    (the outage alert reads 10-second steps: the counters are scraped that often)."""
     good, bad = [0], [0]
     path = tmp_path / "access.log"
     with path.open("w") as fh:
         for m in range(MINUTES):
-            g = b = 0
             for s in range(60):
                 ts = START + timedelta(minutes=m, seconds=s)
+                g = b = 0
                 for k in range(PER_SECOND):
                     failed = _bad(m, s, k)
                     b += failed
                     g += not failed
                     fh.write(log_line(ts, "/checkout", 500 if failed else 200, 0.05))
-            good.append(good[-1] + g)
-            bad.append(bad[-1] + b)
+                if s % 10 == 0:
+                    good.append(good[-1])
+                    bad.append(bad[-1])
+                good[-1] += g
+                bad[-1] += b
     return path, good, bad
 
 
@@ -98,7 +103,7 @@ def test_promtool_fires_the_confident_alerts_at_the_minutes_slo_check_does(
         firing[m] = tracker.status().firing
     fired = {name for names in firing.values() for name in names}
     # every alert fires at some point (the pairs keep firing for a while: keep_firing_for)
-    assert fired == {"page-outage", "page-burn", "page-quick", "ticket-slow"}
+    assert {"page-outage", "page-burn-10m", "page-quick", "ticket-slow"} <= fired
     assert not any(firing[m] for m in range(1, 60)), "the error at the start paged"
     # slo check itself (per-minute counts, as triage reads them) agrees at minutes of the
     # burn, after it, and of the outage
@@ -128,8 +133,8 @@ def test_promtool_fires_the_confident_alerts_at_the_minutes_slo_check_does(
     ]
     test = {
         "rule_files": ["rules.yml"],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": cases}],
+        "evaluation_interval": "10s",
+        "tests": [{"interval": "10s", "input_series": series, "alert_rule_test": cases}],
     }
     (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
     res = subprocess.run(

@@ -14,7 +14,9 @@ an alert fires when `q = bad/total > p0` and `total * KL(q || p0) > ln(1/alpha)`
 true bad fraction of exactly p0 is below alpha per evaluation, and far smaller below it.
 A window also pages only once the data covers all of it (warm-up). Errors come in bursts
 (a pod restart fails 30 requests in 10 s), which the binomial model does not expect: the fast
-burn alert caps how many bad requests one 10-second step may contribute (`cap`).
+burn alerts cap how many bad requests one 10-second step may contribute (`cap`), and the
+outage alert pages only a failure that lasted (`hold`: every step of the last 40 seconds
+failing), which a burst does not.
 
     alerts = confident_alerts(slo)                 # outage + fast burn + the workbook pairs
     fired = fire_steps(bad, total, 10, 0, alerts, slo.error_budget)   # per step, per alert
@@ -33,6 +35,10 @@ from warroom.detect.slo.model import SLO, format_duration
 
 ALPHA = 1e-6
 STEP = timedelta(seconds=10)
+# a step "fails" (for `hold`) when at least this fraction of its requests failed
+HOLD_RATIO = 0.5
+# a capped step counts at most CAP_FLOOR + cap * p0 * requests bad requests
+CAP_FLOOR = 1.0
 # how long a pair keeps firing after its test stops passing (Prometheus keep_firing_for):
 # a burn hovering at the threshold is one page, not a page every few minutes
 KEEP = {"page": timedelta(minutes=5), "ticket": timedelta(hours=1)}
@@ -57,6 +63,9 @@ class ConfidentAlert:
     cap: float | None = None  # count at most 1 + cap * p0 * requests bad requests per step
     short_alpha: float = 1e-3  # the short window's test: is the burn still going on?
     keep: timedelta = timedelta(0)  # keep firing this long after the test stops passing
+    # fire only when every step of the last `hold` failed (HOLD_RATIO of its requests, or it
+    # had none) and its first and last steps had requests: a failure that lasted that long
+    hold: timedelta = timedelta(0)
 
     def p0(self, budget: float) -> float:
         return min(self.ratio if self.ratio is not None else self.factor * budget, 0.999999)
@@ -78,24 +87,53 @@ class ConfidentAlert:
             "cap": self.cap,
             "short_alpha": self.short_alpha,
             "keep": format_duration(self.keep) if self.keep else None,
+            "hold": format_duration(self.hold) if self.hold else None,
         }
 
 
 # Fast alerts in front of the workbook's pairs (which stay, with the same test, for slow burns
-# and tickets): a total outage pages as soon as enough requests failed (20 % of them at least,
-# beyond doubt: 9 failures in a row suffice); a sustained burn above 2.5x pages once up to 15
-# minutes of traffic show it beyond doubt and the last 5 minutes still do (alpha 1e-3). Its
+# and tickets). A total outage pages once every 10-second step of the last 40 seconds failed
+# (half of its requests at least), the first and the last with requests, and the 40 seconds
+# show beyond doubt (alpha 1e-3: five failures in a row) that more than 20 % fail: a burst of
+# 10-30 s, however many requests it fails, does not last 40 s. A sustained burn above 2.5x
+# pages once some window of 10, 15, 30 or 60 minutes shows it beyond doubt and the last 5
+# minutes still do (alpha 1e-3): the shortest window that holds enough requests answers first,
+# without diluting a burn that started 10 minutes ago in an hour of healthy traffic. Their
 # bad requests are counted at most 1 + 4 * p0 * requests per 10-second step: a burst (many
 # errors in few steps) weighs like a few errors, a burn (errors spread over every step) fully.
+# Tickets: `ticket-burn` below, then the workbook's ticket pairs under the same test.
+OUTAGE_HOLD = timedelta(seconds=40)
+BURN_WINDOWS = (
+    timedelta(minutes=10),
+    timedelta(minutes=15),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+)
 FAST_ALERTS: tuple[ConfidentAlert, ...] = (
-    ConfidentAlert("page-outage", "page", timedelta(minutes=1), 0.0, ratio=0.2),
     ConfidentAlert(
-        "page-burn",
-        "page",
-        timedelta(minutes=15),
-        2.5,
-        short=timedelta(minutes=5),
+        "page-outage", "page", OUTAGE_HOLD, 0.0, ratio=0.2, alpha=1e-3, hold=OUTAGE_HOLD
+    ),
+    *(
+        ConfidentAlert(
+            f"page-burn-{format_duration(w)}",
+            "page",
+            w,
+            2.5,
+            short=timedelta(minutes=5),
+            cap=4.0,
+        )
+        for w in BURN_WINDOWS
+    ),
+    # a slow burn gets a ticket once 6 hours show it above 1.5x beyond doubt (the workbook's
+    # ticket pairs compare ratios to 1x and 3x: they ticket noise, and miss a 2x burn)
+    ConfidentAlert(
+        "ticket-burn",
+        "ticket",
+        timedelta(hours=6),
+        1.5,
+        short=timedelta(hours=1),
         cap=4.0,
+        keep=KEEP["ticket"],
     ),
 )
 
@@ -172,6 +210,19 @@ def _keep(firing: np.ndarray, steps: int) -> np.ndarray:
     return np.asarray(np.arange(len(firing)) - last <= steps)
 
 
+def held(bad: np.ndarray, total: np.ndarray, steps: int) -> np.ndarray:
+    """Whether each step ends `steps` steps that all failed (HOLD_RATIO of their requests
+    or none), the first and the last of them with requests."""
+    bad = np.asarray(bad)
+    total = np.asarray(total)
+    failing = bad >= HOLD_RATIO * total  # a step without requests fails too
+    run = np.convolve(failing.astype(np.int64), np.ones(steps, dtype=np.int64))[: len(failing)]
+    ends = failing & (total > 0)
+    first = np.zeros_like(ends)
+    first[steps - 1 :] = ends[: len(ends) - steps + 1]
+    return np.asarray((run == steps) & ends & first)
+
+
 def bad_caps(alerts: tuple[ConfidentAlert, ...], budget: float) -> list[float | None]:
     """Per alert, the bad fraction above which a step's bad requests are not counted (beyond 1).
 
@@ -208,7 +259,7 @@ def fire_steps(
     raw = bad
     for alert, cap in zip(alerts, bad_caps(alerts, budget), strict=True):
         # a burst is many errors in few steps: count few of them
-        bad = raw if cap is None else np.minimum(raw, 1 + cap * total)
+        bad = raw if cap is None else np.minimum(raw, CAP_FLOOR + cap * total)
         wb, wt = window_counts(bad, total, step_s, alert.window)
         p0 = alert.p0(budget)
         firing = (evidence(wb, wt, p0) > alert.evidence_needed) & (
@@ -217,5 +268,7 @@ def fire_steps(
         if alert.short is not None:
             sb, st = window_counts(bad, total, step_s, alert.short)
             firing &= evidence(sb, st, p0) > math.log(1.0 / alert.short_alpha)
+        if alert.hold:
+            firing &= held(raw, total, int(alert.hold.total_seconds()) // step_s)
         out[alert.name] = _keep(firing, int(alert.keep.total_seconds()) // step_s)
     return out

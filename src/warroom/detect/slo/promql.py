@@ -13,7 +13,13 @@ the Chernoff test with `ln()`, with B bad and T requests over its window:
     and B > p0 * T
 
 the same test over the short window (at `short_alpha`), and warm-up: requests were counted
-W ago (`slo:sli_requests:increase1m offset W-1m`). `keep` becomes `keep_firing_for`.
+W ago (`slo:sli_requests:increase1m offset W-1m`). `keep` becomes `keep_firing_for`. `hold`
+(the outage alert) reads the 10-second counts at each step of the held span:
+
+    slo:sli_bad:increase10s offset k*10s >= 0.5 * slo:sli_requests:increase10s offset k*10s
+
+for every step k, and requests > 0 at the first and the last; the group is evaluated every
+10 seconds (its `interval`), so the recorded 10-second counts exist at every step.
 
 The log check steps by 10 seconds and caps bursts per 10 s; these rules step by a minute and
 cap per minute. On the same requests they fire at the same minutes unless a burst fits
@@ -27,7 +33,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from warroom.detect.slo.confidence import ConfidentAlert, bad_caps, confident_alerts
+from warroom.detect.slo.confidence import (
+    HOLD_RATIO,
+    STEP,
+    ConfidentAlert,
+    bad_caps,
+    confident_alerts,
+)
 from warroom.detect.slo.model import SLO, format_duration
 
 CONFIDENT_ALERT = "SLOBurnConfident"
@@ -51,6 +63,8 @@ def _num(x: float) -> str:
 
 def _windows(alerts: tuple[ConfidentAlert, ...]) -> list[timedelta]:
     out = [MINUTE]  # per-minute counts: warm-up and the burst cap
+    if any(a.hold for a in alerts):
+        out.append(STEP)  # per-step counts: the held span
     for a in alerts:
         for w in (a.window, a.short):
             if w is not None and w not in out:
@@ -66,6 +80,21 @@ def _test(bad: str, total: str, p0: float, alpha: float) -> str:
         f"  + ({total} - {bad}) * ln(clamp_min({total} - {bad}, 1e-9) / ({r} * {total}))\n"
         f") > {_num(math.log(1 / alpha))}\nand {bad} > {q} * {total}"
     )
+
+
+def _held(alert: ConfidentAlert, sel: str) -> str:
+    """PromQL: every 10-second step of the alert's `hold` failed, the first and last with
+    requests (confidence.held)."""
+    step = format_duration(STEP)
+    bad, total = f"{bad_name(step)}{sel}", f"{requests_name(step)}{sel}"
+    steps = int(alert.hold / STEP)
+
+    def at(series: str, k: int) -> str:
+        return series if k == 0 else f"{series} offset {format_duration(STEP * k)}"
+
+    terms = [f"{at(bad, k)} >= {_num(HOLD_RATIO)} * {at(total, k)}" for k in range(steps)]
+    terms += [f"{at(total, 0)} > 0", f"{at(total, steps - 1)} > 0"]
+    return "\nand ".join(f"({t})" for t in terms)
 
 
 def confident_rules(
@@ -130,6 +159,8 @@ def confident_rules(
                 alert.short_alpha,
             )
             expr = f"(\n{expr}\n)\nand\n(\n{short_test}\n)"
+        if alert.hold:
+            expr = f"(\n{expr}\n)\nand\n(\n{_held(alert, sel)}\n)"
         if alert.window > MINUTE:
             warm = format_duration(alert.window - MINUTE)
             expr = f"(\n{expr}\n)\nand {requests_name('1m')}{sel} offset {warm}"

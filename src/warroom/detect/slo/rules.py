@@ -234,9 +234,11 @@ def rule_groups(slos: list[SLO], *, confident: bool = True) -> dict[str, Any]:
                     },
                 }
             )
+        group: dict[str, Any] = {"name": f"slo-{slo.name}"}
         if confident and not is_threshold_slo(slo):  # the confident alerts count requests
             rules.extend(confident_rules(slo, functools.partial(ratio_parts, slo), labels))
-        groups.append({"name": f"slo-{slo.name}", "rules": rules})
+            group["interval"] = "10s"  # the outage alert's steps (promql._held)
+        groups.append({**group, "rules": rules})
     return {"groups": groups}
 
 
