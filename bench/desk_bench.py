@@ -17,6 +17,8 @@ keep-alive connection (after three untimed ones).
 Writes (a note, a declaration, an Alertmanager delivery that opens an incident) run last, each
 with its own incident or alert group. The full size needs ~4 GB of export file and an hour to
 load on 2 cores; PostgreSQL at PG_URL (a fresh schema per run, dropped afterwards).
+`--keep` keeps the loaded stores (bench/out/kept_*.db and the schema kept_*), `--reuse`
+measures them again without loading (for a quiet machine, or after a change to the code).
 """
 
 from __future__ import annotations
@@ -312,6 +314,14 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=20, help="open incidents")
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the loaded stores (bench/out/ and a PostgreSQL schema) to measure again later",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the stores a --keep run left, without loading"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     heads = "-".join(h.split("_")[0] for h in migrate_heads())  # a new schema: a new file
@@ -331,20 +341,28 @@ def main() -> None:
             f"{time.perf_counter() - start:.0f}s"
         )
     results: dict[str, dict[str, Any]] = {}
+    kept = export.stem.replace("desk_", "kept_")
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            keep = args.keep or args.reuse
+            schema = kept.split("_0")[0] if keep else f"bench_{uuid.uuid4().hex[:8]}"
+            admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
             if store == "sqlite":
-                url = f"sqlite:///{workdir}/desk.db"
+                url = f"sqlite:///{OUT / (kept + '.db') if keep else workdir / 'desk.db'}"
             else:
-                admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+                if not args.reuse:
+                    with admin.connect() as conn:
+                        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
                 url = f"{PG_URL}?options=-csearch_path%3D{schema}"
             try:
-                spent = load(url, export)
-                print(f"{store}: loaded {args.incidents:,} incidents in {spent:.0f}s", flush=True)
+                if not args.reuse:
+                    if store == "sqlite" and keep:
+                        (OUT / (kept + ".db")).unlink(missing_ok=True)
+                    spent = load(url, export)
+                    loaded = f"{store}: loaded {args.incidents:,} incidents in {spent:.0f}s"
+                    print(loaded, flush=True)
                 results[store] = measure(
                     url,
                     n=args.incidents,
@@ -353,10 +371,10 @@ def main() -> None:
                     workdir=workdir,
                 )
             finally:
-                if store != "sqlite":
+                if store != "sqlite" and not keep:
                     with admin.connect() as conn:
                         conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-                    admin.dispose()
+                admin.dispose()
     stores = list(results)
     print(
         f"\n{args.incidents:,} incidents, {args.events:,} events, INC-1 with "

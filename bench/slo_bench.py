@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/slo_bench.py              # 5 million lines (~1 GB), 6 hours
     .venv/bin/python bench/slo_bench.py --scale 2    # 10 million lines
+    .venv/bin/python bench/slo_bench.py --days 30    # the same lines over a month
 
 The log is triage_bench's (generated once into bench/out/, git-ignored, and reused), read
 once before timing so both commands find it in the page cache. Each command runs as its own
@@ -49,13 +50,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scale", type=int, default=1, help="multiply the 5M lines by this")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each; the best is kept")
+    ap.add_argument("--days", type=float, help="spread the lines over this many days (6 h)")
     args = ap.parse_args()
     triage_bench.OUT.mkdir(exist_ok=True)
     lines = triage_bench.LINES * args.scale
-    log = triage_bench.OUT / f"access-{lines // 1_000_000}M.log"
+    span = f"-{args.days:g}d" if args.days else ""
+    log = triage_bench.OUT / f"access-{lines // 1_000_000}M{span}.log"
     if not log.exists() or log.stat().st_size < lines * 100:
         t = time.perf_counter()
-        triage_bench.generate(log, lines)
+        triage_bench.generate(log, lines, hours=args.days * 24 if args.days else 6)
         print(f"generated {log} in {time.perf_counter() - t:.1f}s")
     slo_file = triage_bench.OUT / "slo-bench.yaml"
     slo_file.write_text(SLOS)

@@ -43,18 +43,19 @@ AGENT = (
 )
 
 
-def generate(path: Path, lines: int, seed: int = 1) -> None:
-    """Six hours of traffic; from 4h30 /checkout answers 500 for a third of its requests."""
+def generate(path: Path, lines: int, seed: int = 1, hours: float = 6) -> None:
+    """Six hours of traffic (or `hours`); from three quarters of the way on /checkout answers
+    500 for a third of its requests."""
     rng = np.random.default_rng(seed)
     start = int(datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp())
     chunk = 1_000_000
     with path.open("wb") as f:
         for first in range(0, lines, chunk):
             n = min(chunk, lines - first)
-            ts = start + (np.arange(first, first + n) * (6 * 3600) // lines)
+            ts = start + (np.arange(first, first + n) * int(hours * 3600) // lines)
             route = rng.integers(0, len(ROUTES), n)
             status = rng.choice([200, 200, 200, 304, 404], n)
-            broken = (ts >= start + 4.5 * 3600) & (route == 4) & (rng.random(n) < 0.33)
+            broken = (ts >= start + 0.75 * hours * 3600) & (route == 4) & (rng.random(n) < 0.33)
             status = np.where(broken | (rng.random(n) < 0.002), 500, status)
             df = pl.DataFrame(
                 {

@@ -299,6 +299,34 @@ def test_every_list_query_has_an_index_on_postgresql(pg_url: str, clock: Any) ->
         db.dispose()
 
 
+def test_a_deep_page_seeks_in_the_index_on_sqlite(sqlite_url: str, clock: Any) -> None:
+    """The keyset condition bounds the index range (stage, closed_at <= cursor): a page near
+    the oldest incidents does not walk every newer one (it did, 7.7 ms at 100,000).
+    PostgreSQL's plans are checked above."""
+    db = Database(sqlite_url)
+    grow(db, clock, open_=0, closed=4, fixed=0)
+    first = listing.page(db, limit=2)
+    assert first.next_cursor is not None
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
+        if "closed_at <" in statement:
+            seen.append((statement, params))
+
+    sa.event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        listing.page(db, cursor=first.next_cursor, limit=2)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", keep)
+    assert seen
+    with db.engine.connect() as conn:
+        plan = " ".join(
+            str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + seen[0][0], seen[0][1])
+        )
+    db.dispose()
+    assert "ix_incidents_stage_closed (stage=? AND closed_at<?)" in plan, plan
+
+
 def test_a_private_incident_stays_off_pages_of_those_who_may_not_see_it(db: Database) -> None:
     secret = incidents.declare(db, title="Key leaked", actor="cora", type="security")
     for n in range(3):

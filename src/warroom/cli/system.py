@@ -141,7 +141,7 @@ def serve(
         highlight=False,
     )
     if workers == 1:
-        app = create_app(sh.settings, database=database)
+        app = create_app(sh.settings, database=database, serving=True)
         uvicorn.run(app, host=host, port=port, log_level="info")
         return
     # Each worker process imports the app itself and reads these (uvicorn's supervisor

@@ -343,6 +343,21 @@ class Database:
                 raise
         return None  # unreachable
 
+    def analyze(self, tables: list[str]) -> None:
+        """Refresh the planner's statistics of `tables` after a bulk load: until autovacuum
+        gets to them (or never, where it is off) PostgreSQL plans years of history as if the
+        tables were empty; SQLite's planner reads the same from sqlite_stat1."""
+        names = [self.engine.dialect.identifier_preparer.quote(t) for t in tables]
+        if not names:
+            return
+        if self.is_sqlite:
+            with self.transaction() as conn:
+                for name in names:
+                    conn.exec_driver_sql(f"ANALYZE {name}")
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"ANALYZE {', '.join(names)}")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

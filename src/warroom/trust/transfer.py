@@ -329,6 +329,7 @@ def import_(
                 f"{src} promised rows {expected} but held {counts}: the file is cut short",
                 field="file",
             )
+    db.analyze([name for name, n in counts.items() if n])
     return counts
 
 
