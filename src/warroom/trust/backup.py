@@ -330,6 +330,7 @@ def restore(db: Database, path: str | Path, *, until: datetime | None = None) ->
             counts = transfer.write_rows(db, conn, rows)
             if until is not None:  # incidents were rewound on purpose: the ledger starts again
                 counts[incident_ledger.name] = ledger.rebuild(conn)
+    db.analyze([name for name, n in counts.items() if n])
     return RestoreResult(str(path), until, counts, dropped)
 
 
