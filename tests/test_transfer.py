@@ -59,9 +59,13 @@ def test_round_trip_sqlite_postgresql_sqlite_keeps_every_row(
                 )
             ).scalars()
             assert {"incidents", "events"} <= set(analyzed)
-        with back.read() as conn:
-            stats = conn.execute(sa.text("SELECT tbl FROM sqlite_stat1")).scalars()
-            assert {"incidents", "events"} <= set(stats)
+        with back.read() as conn:  # not on SQLite: average statistics hide the open few
+            assert (
+                conn.execute(
+                    sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+                ).scalar()
+                == 0
+            )
         # Sequences continue after the imported ids: new work gets new ids on PostgreSQL.
         key = incidents.declare(pg, title="After the move", actor="ana").key
         assert key == "INC-4"

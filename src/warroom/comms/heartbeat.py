@@ -30,6 +30,7 @@ from warroom.core.config import Settings
 from warroom.core.db import Database
 from warroom.core.errors import Hint
 from warroom.incidents.lifecycle import Stage
+from warroom.incidents.model import OPEN_STAGES
 from warroom.incidents.tables import incidents as incidents_t
 from warroom.incidents.tables import roles, tasks
 
@@ -249,7 +250,7 @@ def due_reminders(db: Database, *, config: CommsConfig | None = None) -> list[Re
     with db.read() as conn:
         rows = conn.execute(
             sa.select(incidents_t)
-            .where(incidents_t.c.stage != Stage.CLOSED.value)
+            .where(incidents_t.c.stage.in_(OPEN_STAGES))
             .order_by(incidents_t.c.number)
         ).all()
         for row in rows:

@@ -25,14 +25,13 @@ from warroom.core.db import Database
 from warroom.core.errors import InvalidInput
 from warroom.core.severity import Severity
 from warroom.incidents import privacy
-from warroom.incidents.model import Incident, Stage
+from warroom.incidents.model import OPEN_STAGES, Incident, Stage
 from warroom.incidents.store import from_row, load_details
 from warroom.incidents.tables import incidents, roles
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 TYPES = ("real", "drill", "security")
-OPEN_STAGES = [s.value for s in Stage if s is not Stage.CLOSED]  # IN, not !=: on the index
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ class Stage(Choice):
         return {"root_cause": "root_caused", "rca": "root_caused", "resolved": "fixed"}
 
 
+# the stages of open incidents, for `stage IN (...)`: an index range where `stage != 'closed'`
+# reads every closed incident of years of history
+OPEN_STAGES = [s.value for s in Stage if s is not Stage.CLOSED]
+
 STAGE_LABELS = {
     Stage.DETECTED: "Detect",
     Stage.CONTAINED: "Contain",

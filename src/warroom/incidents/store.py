@@ -19,7 +19,7 @@ from warroom.core.errors import Hint, NotFound
 from warroom.core.refs import parse_number
 from warroom.core.severity import Factors, Severity
 from warroom.incidents import privacy
-from warroom.incidents.model import Incident, Role, Stage, Task
+from warroom.incidents.model import OPEN_STAGES, Incident, Role, Stage, Task
 from warroom.incidents.tables import incidents, roles, tasks
 
 
@@ -158,7 +158,7 @@ def list_incidents(
     with db.read() as conn:
         stmt = sa.select(incidents)
         if not include_closed:
-            stmt = stmt.where(incidents.c.stage != Stage.CLOSED.value)
+            stmt = stmt.where(incidents.c.stage.in_(OPEN_STAGES))
         if closed_only:
             stmt = stmt.where(incidents.c.stage == Stage.CLOSED.value)
         if not include_drills:
