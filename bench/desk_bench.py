@@ -327,7 +327,7 @@ def main() -> None:
     heads = "-".join(h.split("_")[0] for h in migrate_heads())  # a new schema: a new file
     name = f"desk_{args.incidents}_{args.events}_{args.big_events}_{args.open}_{heads}.jsonl"
     export = OUT / name
-    if not export.exists():
+    if not export.exists() and not args.reuse:
         start = time.perf_counter()
         build_export(
             export,
@@ -341,12 +341,13 @@ def main() -> None:
             f"{time.perf_counter() - start:.0f}s"
         )
     results: dict[str, dict[str, Any]] = {}
-    kept = export.stem.replace("desk_", "kept_")
+    # the kept stores are migrated by the server on --reuse: their names leave the heads out
+    kept = f"kept_{args.incidents}_{args.events}_{args.big_events}_{args.open}"
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             keep = args.keep or args.reuse
-            schema = kept.split("_0")[0] if keep else f"bench_{uuid.uuid4().hex[:8]}"
+            schema = kept if keep else f"bench_{uuid.uuid4().hex[:8]}"
             admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
             if store == "sqlite":
                 url = f"sqlite:///{OUT / (kept + '.db') if keep else workdir / 'desk.db'}"
