@@ -869,6 +869,7 @@ typedef struct {
     CountMap status, latency;
     ClientMap clients;
     int level; /* clients kept: those whose hash ends in this many zero bits */
+    int status_only; /* count (minute, route, status) only: no latency, no clients */
     int busy;
     TimeCache tc;
     uint64_t lat_key[LAT_CACHE]; /* bits of recent latencies (0: empty) and their buckets */
@@ -884,9 +885,9 @@ static void Aggregator_dealloc(Aggregator *self) {
 }
 
 static int Aggregator_init(Aggregator *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"client_level", NULL};
-    int level = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|i", kwlist, &level)) return -1;
+    static char *kwlist[] = {"client_level", "status_only", NULL};
+    int level = 0, status_only = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|ip", kwlist, &level, &status_only)) return -1;
     if (level < 0 || level > 40) {
         PyErr_SetString(PyExc_ValueError, "client_level must be between 0 and 40");
         return -1;
@@ -901,6 +902,7 @@ static int Aggregator_init(Aggregator *self, PyObject *args, PyObject *kwds) {
         return -1;
     }
     self->level = level;
+    self->status_only = status_only;
     return 0;
 }
 
@@ -953,6 +955,7 @@ static inline int32_t latency_bucket(Aggregator *self, double latency_ms) {
 static int aggregator_add(void *ctx, const Row *row) {
     Aggregator *self = ctx;
     int32_t minute = (int32_t)row->minute;
+    if (self->status_only) return counts_add(&self->status, minute, row->route, row->status);
     if (counts_add(&self->status, minute, row->route, row->status) < 0 ||
         add_client(self, row->client, row->route, minute, row->status >= 500) < 0)
         return -1;
@@ -1084,8 +1087,9 @@ static PyMethodDef Aggregator_methods[] = {
 
 static PyTypeObject AggregatorType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "warroom.triage._scan.Aggregator",
-    .tp_doc = "Aggregator(client_level=0): counts per (minute, route, status), latency "
-              "histograms per (minute, route, bucket), clients' last seen and last 5xx minutes.",
+    .tp_doc = "Aggregator(client_level=0, status_only=False): counts per (minute, route, "
+              "status), latency histograms per (minute, route, bucket), clients' last seen and "
+              "last 5xx minutes (status_only: the counts alone).",
     .tp_basicsize = sizeof(Aggregator),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,

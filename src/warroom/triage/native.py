@@ -49,11 +49,16 @@ class NativeFold:
     the folded rest at the end, as `sli.aggregate_frame` would have.
     """
 
-    def __init__(self, fold: Any, *, input_bytes: int = 0, workers: int = 2) -> None:
+    def __init__(
+        self, fold: Any, *, input_bytes: int = 0, workers: int = 2, status_only: bool = False
+    ) -> None:
+        """`status_only`: count (minute, route, status) alone, as `fold` must then do too."""
         assert _scan is not None
         self.fold = fold
         level = client_level_for(input_bytes)
-        self.aggregators = [_scan.Aggregator(level) for _ in range(workers + 1)]
+        self.aggregators = [
+            _scan.Aggregator(level, status_only=status_only) for _ in range(workers + 1)
+        ]
         self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
         for a in self.aggregators:
             self._free.put(a)

@@ -94,6 +94,17 @@ def aggregate_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     return status, latency, clients, ids
 
 
+def status_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+    """Only the counts per (minute, route, status), and the other three partials empty: what an
+    availability SLO reads. A month-long log holds 43,200 minutes; its latency histograms per
+    (minute, route) took 2 GB where these counts take a few MB."""
+    status = df.group_by(pl.col("ts").dt.truncate("1m").alias("minute"), "route", "status").agg(
+        n=pl.len()
+    )
+    _, latency, clients, ids = aggregate_frame(empty_frame())
+    return status, latency, clients, ids
+
+
 def _merge_one(kind: int, frames: list[pl.DataFrame]) -> pl.DataFrame:
     f = pl.concat(frames)
     if kind == 0:
@@ -161,22 +172,29 @@ def aggregate_access_logs(
     time_unit: str | None = None,
     progress: ReadProgress | None = None,
     json_fields: dict[str, str] | None = None,
+    status_only: bool = False,
 ) -> Aggregates:
-    """Read access logs block by block into `Aggregates`, never holding all rows."""
+    """Read access logs block by block into `Aggregates`, never holding all rows.
+
+    `status_only`: the counts per (minute, route, status) alone (memory bounded by minutes x
+    routes x statuses whatever the log's span), the other partials empty."""
+    fold_frame = status_frame if status_only else aggregate_frame
     accs = [_Accumulator(k) for k in range(4)]
     lines = LineStats()
     formats: dict[str, str] = {}
     per_file: dict[str, list[Any]] = {}  # label -> [read, parsed, first skipped line]
     fold = None
     if native.available():
-        fold = native.NativeFold(aggregate_frame, input_bytes=input_size(paths))
+        fold = native.NativeFold(
+            fold_frame, input_bytes=input_size(paths), status_only=status_only
+        )
     for spec, part, stats in iter_parsed_blocks(
         paths,
         log_format=log_format,
         time_unit=time_unit,
         progress=progress,
         json_fields=json_fields,
-        transform=aggregate_frame,
+        transform=fold_frame,
         text_blocks=fold.feed if fold is not None else None,
     ):
         formats[spec.label] = spec.log_format

@@ -88,7 +88,9 @@ def _check_minutes(
     now: datetime | None,
     log_format: str | None,
 ) -> list[SLOReport]:
-    status = aggregate_access_logs([str(p) for p in paths], log_format=log_format).status
+    status = aggregate_access_logs(
+        [str(p) for p in paths], log_format=log_format, status_only=True
+    ).status
     if now is not None:  # whole minutes before `now`
         status = status.filter(pl.col("minute") + timedelta(minutes=1) <= now)
     last = status["minute"].max() if status.height else None

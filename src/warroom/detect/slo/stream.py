@@ -27,7 +27,7 @@ from warroom.detect.slo.tracker import STEP_S
 from warroom.triage import native
 from warroom.triage.lineparse import JSON_FIELDS
 from warroom.triage.parse import Block, FileSpec
-from warroom.triage.sli import aggregate_frame
+from warroom.triage.sli import status_frame
 
 STEPS_PER_MINUTE = 60 // STEP_S
 ROUTE_KEYS = {"route", "route_regex"}
@@ -85,7 +85,7 @@ def fold_block(spec: FileSpec, block: Block, first_line: int) -> pl.DataFrame | 
     compiled scanner (None: JSON lines, or no scanner: parse the rows instead)."""
     if spec.log_format == "json" or not native.available():
         return None
-    fold = native.NativeFold(aggregate_frame, input_bytes=len(block), workers=0)
+    fold = native.NativeFold(status_frame, input_bytes=len(block), workers=0, status_only=True)
     slow, _stats = fold.feed(spec, block, first_line, JSON_FIELDS)
     parts, _level = fold.frames()
     frames = [p[0] for p in parts] + ([slow[0]] if slow is not None else [])
