@@ -185,9 +185,7 @@ def aggregate_access_logs(
     per_file: dict[str, list[Any]] = {}  # label -> [read, parsed, first skipped line]
     fold = None
     if native.available():
-        fold = native.NativeFold(
-            fold_frame, input_bytes=input_size(paths), status_only=status_only
-        )
+        fold = native.NativeFold(fold_frame, input_bytes=input_size(paths), status_only=status_only)
     for spec, part, stats in iter_parsed_blocks(
         paths,
         log_format=log_format,
