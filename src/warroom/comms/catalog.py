@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 
 from warroom import incidents
 from warroom.comms.tables import incident_services, services
@@ -196,6 +195,8 @@ def import_yaml(db: Database, path: str | Path) -> list[Service]:
             public: true
             depends_on: [payments-db]
     """
+    import yaml  # lazy: the desk and `warroom list` import this module; few load YAML
+
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

@@ -21,8 +21,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
 from warroom.core.errors import InvalidInput
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -101,6 +99,8 @@ def check_json_depth(
 def check_yaml_depth(text: str, *, limit: int = MAX_YAML_DEPTH, field: str = "yaml") -> None:
     """Refuse YAML nested deeper than `limit` (read as events, without building anything;
     a syntax error is left to the loader, which reports it with its line)."""
+    import yaml  # Lazy on purpose: every command loads this module; few read YAML
+
     depth = 0
     starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
     ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
