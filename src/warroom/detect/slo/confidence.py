@@ -37,8 +37,6 @@ ALPHA = 1e-6
 STEP = timedelta(seconds=10)
 # a step "fails" (for `hold`) when at least this fraction of its requests failed
 HOLD_RATIO = 0.5
-# a capped step counts at most CAP_FLOOR + cap * p0 * requests bad requests
-CAP_FLOOR = 1.0
 # how long a pair keeps firing after its test stops passing (Prometheus keep_firing_for):
 # a burn hovering at the threshold is one page, not a page every few minutes
 KEEP = {"page": timedelta(minutes=5), "ticket": timedelta(hours=1)}
@@ -259,7 +257,7 @@ def fire_steps(
     raw = bad
     for alert, cap in zip(alerts, bad_caps(alerts, budget), strict=True):
         # a burst is many errors in few steps: count few of them
-        bad = raw if cap is None else np.minimum(raw, CAP_FLOOR + cap * total)
+        bad = raw if cap is None else np.minimum(raw, 1 + cap * total)
         wb, wt = window_counts(bad, total, step_s, alert.window)
         p0 = alert.p0(budget)
         firing = (evidence(wb, wt, p0) > alert.evidence_needed) & (
